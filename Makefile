@@ -1,0 +1,36 @@
+# The two commands a user needs:  `make run`  and  `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: setup run test test-fast browser clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0    # the CPU build; installed first so nothing pulls CUDA
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+# Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium; no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "install Chromium first: sudo apt-get install -y chromium"; exit 1; fi; }
+
+# Index the bundled corpus and start the assistant.
+run: setup
+	$(BIN)/rag ingest
+	$(BIN)/rag chat
+
+# Everything, as CI runs it.
+test: setup browser
+	$(BIN)/python -m pytest
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow and not browser"
+
+clean:
+	rm -rf $(VENV) .rag *.egg-info

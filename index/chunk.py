@@ -1,0 +1,68 @@
+"""Cut a cleaned document into token-bounded chunks on sentence boundaries.
+
+Sizes are counted in tiktoken cl100k_base tokens. Whole sentences are packed until the next one
+would overflow `size`; the next chunk starts with the last sentences of the previous one, up to
+`overlap` tokens. A single sentence longer than `size` is cut at token boundaries. Every chunk
+keeps its offsets, so `doc.text[chunk.start:chunk.end] == chunk.text`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from index.records import Chunk, Document
+from index.sentences import split_sentences
+
+
+@lru_cache(maxsize=1)
+def _encoding():
+    import tiktoken
+
+    return tiktoken.get_encoding("cl100k_base")
+
+
+def count_tokens(text: str) -> int:
+    return len(_encoding().encode(text, disallowed_special=()))
+
+
+def chunk_document(doc: Document, size: int, overlap: int) -> list[Chunk]:
+    pieces = [(s, e, count_tokens(doc.text[s:e])) for s, e in _split_long(doc.text, size)]
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(pieces):
+        j, tokens = i, 0
+        while j < len(pieces) and (j == i or tokens + pieces[j][2] <= size):
+            tokens += pieces[j][2]
+            j += 1
+        start, end = pieces[i][0], pieces[j - 1][1]
+        chunks.append(Chunk(f"{doc.doc_id}:{len(chunks)}", doc.doc_id, len(chunks),
+                            doc.text[start:end], start, end))
+        if j >= len(pieces):
+            break
+        back, carried = j, 0          # carry whole sentences of up to `overlap` tokens
+        while back - 1 > i and carried + pieces[back - 1][2] <= overlap:
+            back -= 1
+            carried += pieces[back][2]
+        i = back
+    return chunks
+
+
+def _split_long(text: str, size: int) -> list[tuple[int, int]]:
+    """Sentence spans, with any sentence over `size` tokens cut into `size`-token windows."""
+    out: list[tuple[int, int]] = []
+    enc = _encoding()
+    for start, end in split_sentences(text):
+        sentence = text[start:end]
+        tokens = enc.encode(sentence, disallowed_special=())
+        if len(tokens) <= size:
+            out.append((start, end))
+            continue
+        _, offsets = enc.decode_with_offsets(tokens)
+        cuts = [offsets[k] for k in range(0, len(tokens), size)] + [len(sentence)]
+        for a, b in zip(cuts, cuts[1:]):
+            piece = sentence[a:b]
+            left = len(piece) - len(piece.lstrip())
+            right = len(piece.rstrip())
+            if right > left:
+                out.append((start + a + left, start + a + right))
+    return out

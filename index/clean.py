@@ -1,0 +1,115 @@
+"""Clean real-world news text before it is chunked.
+
+Each rule is a small function with a name that says what it fixes; `clean` applies them in order.
+The rules remove site boilerplate and repair noise; they never rewrite the wording of real
+content (curly quotes, dashes and spelling are kept as published). Offsets everywhere else in
+the index point into the text this module returns.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import ftfy
+
+# Whole lines that are site furniture, not reporting.
+_BOILERPLATE = re.compile(
+    r"^\s*(?:"
+    r"read (?:also|more|next)\s*:"
+    r"|also read\s*:"
+    r"|related(?: articles?| stories| posts?)?\s*:"
+    r"|discover more from\b"
+    r"|subscribe (?:to|now|for)\b"
+    r"|sign up (?:for|to)\b"
+    r"|share (?:this|on)\b"
+    r"|follow us\b"
+    r"|click here\b"
+    r"|advertisement\s*$"
+    r"|continue reading\b"
+    r")",
+    re.IGNORECASE,
+)
+_MAX_BOILERPLATE_LINE = 200
+
+# A line ending with one of these does not end a sentence.
+_ABBREVIATIONS = ("U.S.", "U.K.", "U.N.", "E.U.", "Mr.", "Mrs.", "Ms.", "Dr.", "Gen.", "Sen.",
+                  "Rep.", "Lt.", "Col.", "Gov.", "Pres.", "St.", "Jr.", "Inc.", "Co.", "No.", "vs.")
+_SENTENCE_END = re.compile(r"[.!?:;…\"”’)\]]\s*$")
+_BULLET = re.compile(r"^\s*(?:[-•*–]|\d+[.)])\s")
+
+# Scripts that do not belong inside a Latin-script article: a run of them glued to a Latin word
+# ("Tomバーク") is a mis-encoded fragment.
+_FOREIGN = r"\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff66-\uff9f"
+_GLUED_FOREIGN = re.compile(rf"(?<=[A-Za-z])[{_FOREIGN}]+|[{_FOREIGN}]+(?=[A-Za-z])")
+_SPACE_BEFORE_PUNCT = re.compile(r"(?<=\S)[ \t\u00a0]+(?=[.,;:!?](?:\s|$|[\"”’)]))")
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]{2,}")
+_ZERO_WIDTH = re.compile(r"[\u200b-\u200d\u2060\ufeff\ufffd]")
+
+_FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, fix_latin_ligatures=True,
+                             fix_character_width=True, normalization="NFC", explain=False)
+
+
+def fix_encoding(text: str) -> str:
+    """Repair mojibake (UTF-8 read as Latin-1, etc.) and drop replacement/zero-width characters."""
+    return _ZERO_WIDTH.sub("", ftfy.fix_text(text, config=_FTFY))
+
+
+def drop_control_characters(text: str) -> str:
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+
+
+def drop_glued_foreign_fragments(text: str) -> str:
+    """Remove runs of CJK/kana glued to Latin words, in text that is mostly Latin script."""
+    letters = [ch for ch in text if ch.isalpha()]
+    latin = sum(ch.isascii() or "\u00c0" <= ch <= "\u024f" for ch in letters)
+    if letters and latin / len(letters) < 0.9:
+        return text
+    return _GLUED_FOREIGN.sub("", text)
+
+
+def drop_boilerplate_lines(text: str) -> str:
+    return "\n".join(line for line in text.split("\n")
+                     if not (len(line) <= _MAX_BOILERPLATE_LINE and _BOILERPLATE.match(line)))
+
+
+def join_broken_lines(text: str) -> str:
+    """Join a line to the next when a sentence runs across the break."""
+    lines = text.split("\n")
+    out: list[str] = []
+    for line in lines:
+        prev = out[-1] if out else ""
+        if prev.strip() and line.strip() and _continues(prev.rstrip(), line.lstrip()):
+            out[-1] = prev.rstrip() + " " + line.lstrip()
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _continues(prev: str, nxt: str) -> bool:
+    if _BULLET.match(nxt):
+        return False
+    if prev.endswith(_ABBREVIATIONS):
+        return True
+    # no sentence end before the break and the next line starts mid-sentence
+    return not _SENTENCE_END.search(prev) and (nxt[0].islower() or nxt[0] in ",;)")
+
+
+def fix_spacing(text: str) -> str:
+    """Remove spaces before punctuation, collapse runs of spaces, trim lines and blank runs."""
+    text = _SPACE_BEFORE_PUNCT.sub("", text)
+    text = _SPACES.sub(" ", text)
+    lines = [line.strip() for line in text.split("\n")]
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+RULES = (fix_encoding, drop_control_characters, drop_glued_foreign_fragments,
+         drop_boilerplate_lines, join_broken_lines, fix_spacing)
+
+
+def clean(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    for rule in RULES:
+        text = rule(text)
+    return text

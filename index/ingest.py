@@ -1,0 +1,135 @@
+"""Ingestion: files -> cleaned documents -> chunks -> embeddings -> Chroma + catalog + BM25.
+
+Incremental and idempotent: a document whose cleaned text hashes the same as before costs no
+embedding work; a changed one replaces its chunks; a file gone from an ingested folder is
+removed. Crash-safe by ordering: a document's vectors are written first and its catalog row
+last (one transaction), so after a crash the catalog still holds the old hash and the next run
+redoes exactly that document; chunk ids are deterministic, so redoing it converges. The lexical
+index is rebuilt whenever it is older than the catalog.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+
+from index.catalog import Catalog
+from index.chunk import chunk_document
+from index.embed import Embedder
+from index.lexical import LexicalIndex
+from index.load import find_files, load
+from index.records import Document
+from index.sentences import split_sentences
+from index.store import ChromaStore
+from rag.errors import BadDocument
+
+Progress = Callable[[int, int], None]
+_GROUP = 32  # documents embedded together (one batch of chunks and sentences)
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file name, reason)
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def summary(self) -> str:
+        return (f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
+                f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped; "
+                f"{self.chunks_embedded} chunks embedded in {self.seconds:.1f}s")
+
+
+@dataclass(frozen=True)
+class Index:
+    """The three stores that make up an index, opened together."""
+    catalog: Catalog
+    store: ChromaStore
+    lexical_dir: Path
+
+
+def ingest(paths: Sequence[Path], index: Index, embedder: Embedder, *, chunk_size: int,
+           chunk_overlap: int, progress: Progress | None = None) -> IngestReport:
+    started = time.perf_counter()
+    report = IngestReport()
+    known = index.catalog.hashes()
+    docs: list[Document] = []
+    seen: set[str] = set()
+    for path in find_files(paths):
+        try:
+            doc = load(path)
+        except BadDocument as exc:
+            report.skipped.append((path.name, str(exc)))
+            continue
+        if doc.doc_id in seen:
+            report.skipped.append((path.name, f"{path.name}: another file already has id {doc.doc_id}; rename it"))
+            continue
+        seen.add(doc.doc_id)
+        if known.get(doc.doc_id, ("",))[0] == doc.content_hash:
+            report.unchanged.append(doc.doc_id)
+        else:
+            docs.append(doc)
+
+    total = len(docs)
+    for i in range(0, total, _GROUP):
+        group = docs[i:i + _GROUP]
+        report.chunks_embedded += _index_group(group, index, embedder, chunk_size, chunk_overlap)
+        for doc in group:
+            (report.updated if doc.doc_id in known else report.added).append(doc.doc_id)
+        if progress:
+            progress(min(i + _GROUP, total), total)
+
+    for doc_id in _gone(known, seen, [p for p in paths if p.is_dir()]):
+        remove(doc_id, index)
+        report.removed.append(doc_id)
+
+    refresh_lexical(index)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def remove(doc_id: str, index: Index) -> None:
+    index.store.delete_document(doc_id)
+    index.catalog.delete_document(doc_id)
+
+
+def refresh_lexical(index: Index) -> None:
+    current = LexicalIndex.load(index.lexical_dir)
+    if current is None or current.generation != index.catalog.generation:
+        LexicalIndex.build(index.catalog.all_chunks(), index.catalog.generation).save(index.lexical_dir)
+
+
+def _index_group(docs: list[Document], index: Index, embedder: Embedder,
+                 chunk_size: int, chunk_overlap: int) -> int:
+    chunks = [chunk_document(doc, chunk_size, chunk_overlap) for doc in docs]
+    sentences = [split_sentences(doc.text) for doc in docs]
+    texts = [c.text for cs in chunks for c in cs] + \
+            [doc.text[s:e] for doc, spans in zip(docs, sentences) for s, e in spans]
+    vectors = embedder.embed(texts)
+    at = sum(len(cs) for cs in chunks)
+    chunk_at = 0
+    for doc, cs, spans in zip(docs, chunks, sentences):
+        chunk_vectors = vectors[chunk_at:chunk_at + len(cs)]
+        sentence_vectors = vectors[at:at + len(spans)]
+        chunk_at += len(cs)
+        at += len(spans)
+        index.store.upsert(cs, chunk_vectors)
+        index.store.delete_document(doc.doc_id, keep_below=len(cs))
+        index.catalog.replace_document(doc, cs, spans, sentence_vectors)
+    return chunk_at
+
+
+def _gone(known: dict[str, tuple[str, str]], seen: set[str], folders: list[Path]) -> list[str]:
+    """Documents once ingested from one of these folders whose file is no longer there."""
+    roots = [str(f.resolve()) + "/" for f in folders]
+    return sorted(doc_id for doc_id, (_, source) in known.items()
+                  if doc_id not in seen and any(source.startswith(r) for r in roots))

@@ -1,0 +1,147 @@
+"""Read files into cleaned Documents: .txt, .md, .html/.htm and .pdf.
+
+Finding files, reading them and extracting title and date live here; cleaning rules live in
+clean.py. A file that cannot be used raises BadDocument with its name and the reason; callers
+report it and go on with the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from index.clean import clean
+from index.records import Document
+from rag.errors import BadDocument
+
+SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+MAX_FILE_BYTES = 20 * 1024 * 1024
+_MONTHS = ("january february march april may june july august september october november "
+           "december").split()
+_MONTH = r"(January|February|March|April|May|June|July|August|September|October|November|December)"
+_DATELINE = re.compile(rf"^[A-Z][A-Za-z .'-]{{1,40}},\s+{_MONTH}\s+(\d{{1,2}})(?:,\s*(\d{{4}}))?\s*[-–—]")
+_DATE_FULL = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}}),\s*(\d{{4}})\b")
+_DATE_ISO = re.compile(r"\b(20\d\d|19\d\d)-(\d\d)-(\d\d)\b")
+
+
+def find_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files under the given files or folders, sorted; hidden files and folders are skipped."""
+    for path in paths:
+        if path.is_dir():
+            for p in sorted(path.rglob("*")):
+                rel = p.relative_to(path)
+                if p.is_file() and not any(part.startswith(".") for part in rel.parts):
+                    yield p
+        else:
+            yield path
+
+
+def load(path: Path) -> Document:
+    """Read, clean and describe one file. Raises BadDocument when it cannot be used."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        raise BadDocument(f"{path.name}: unsupported format {suffix or '(none)'}; "
+                          f"use one of {', '.join(SUPPORTED)}")
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise BadDocument(f"{path.name}: {size:,} bytes is over the {MAX_FILE_BYTES:,}-byte limit; "
+                              "split the file")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadDocument(f"{path.name}: cannot be read ({exc.strerror or exc}); check the path "
+                          "and its permissions") from None
+    if suffix == ".pdf":
+        raw, title = _pdf_text(path, data), ""
+    else:
+        raw = _decode(path, data)
+        raw, title = _html_text(raw) if suffix in (".html", ".htm") else (raw, "")
+    text = clean(raw)
+    if len(re.findall(r"\w", text)) < 20:
+        raise BadDocument(f"{path.name}: has no readable text; nothing was ingested from it")
+    if suffix in (".md", ".markdown"):
+        title = _markdown_title(text) or title
+    return Document(doc_id=path.stem, title=title or guess_title(text), text=text,
+                    source=str(path.resolve()), date=find_date(text),
+                    content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16])
+
+
+def _decode(path: Path, data: bytes) -> str:
+    if b"\x00" in data[:8192]:
+        raise BadDocument(f"{path.name}: looks binary (NUL bytes); save it as UTF-8 text")
+    for encoding in ("utf-8-sig", "utf-16"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            if not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+                break
+    raise BadDocument(f"{path.name}: is not valid UTF-8 text; re-save it as UTF-8")
+
+
+def _html_text(html: str) -> tuple[str, str]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["script", "style", "noscript", "nav", "footer", "header", "aside", "form"]):
+        tag.decompose()
+    title = ""
+    heading = soup.find("h1") or soup.find("title")
+    if heading:
+        title = heading.get_text(" ", strip=True)
+    blocks = [el.get_text(" ", strip=True)
+              for el in soup.find_all(["h1", "h2", "h3", "h4", "p", "li", "blockquote", "pre"])
+              if not el.find_parent(["p", "li", "blockquote"])]
+    text = "\n".join(b for b in blocks if b) or soup.get_text("\n", strip=True)
+    return text, title
+
+
+def _pdf_text(path: Path, data: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        return "\n".join(page.extract_text() or "" for page in reader.pages)
+    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        raise BadDocument(f"{path.name}: is not a readable PDF ({exc}); export it again") from None
+
+
+def _markdown_title(text: str) -> str:
+    match = re.match(r"\s*#\s+(.+)", text)
+    return match.group(1).strip() if match else ""
+
+
+def guess_title(text: str, limit: int = 120) -> str:
+    """A short headline as the title when the text starts with one, else its first sentence."""
+    from index.sentences import split_sentences
+
+    first_line = text.split("\n", 1)[0].strip().lstrip("# ")
+    if match := _DATELINE.match(first_line):
+        first_line = first_line[match.end():].strip()
+        first_line = first_line[:1].upper() + first_line[1:]
+    if len(first_line.split()) <= 16 and not first_line.endswith((".", "!", "?")):
+        return first_line
+    spans = split_sentences(first_line)
+    title = first_line[: spans[0][1]] if spans else first_line
+    if len(title) > limit:
+        title = title[:limit].rsplit(" ", 1)[0] + "…"
+    return title
+
+
+def find_date(text: str) -> str:
+    """The publication date the text states near its start, as ISO or "--MM-DD"; else ""."""
+    head = text[:400]
+    if match := _DATELINE.match(head):
+        month = _MONTHS.index(match.group(1).lower()) + 1
+        year = match.group(3)
+        return f"{year}-{month:02d}-{int(match.group(2)):02d}" if year else f"--{month:02d}-{int(match.group(2)):02d}"
+    if match := _DATE_FULL.search(head[:200]):
+        month = _MONTHS.index(match.group(1).lower()) + 1
+        return f"{match.group(3)}-{month:02d}-{int(match.group(2)):02d}"
+    if match := _DATE_ISO.search(head[:200]):
+        return "-".join(match.groups())
+    return ""

@@ -1,0 +1,38 @@
+"""Records that cross the index's seams: a cleaned Document and the Chunks cut from it.
+
+Metadata is flat scalars only (Chroma rejects lists and None): an unknown date is "".
+Offsets are character offsets into the cleaned `Document.text`, so `text[start:end] == chunk.text`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Document:
+    doc_id: str          # stable: the file stem
+    title: str
+    text: str            # cleaned text; every offset in the index points into it
+    source: str          # absolute path of the file it came from
+    date: str = ""       # ISO "YYYY-MM-DD", "--MM-DD" when the text states no year, or ""
+    content_hash: str = ""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    chunk_id: str        # f"{doc_id}:{n}", deterministic, so re-ingesting upserts in place
+    doc_id: str
+    n: int
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Span:
+    """A sentence (or any passage) of a document, by offsets into its cleaned text."""
+    doc_id: str
+    start: int
+    end: int
+    text: str

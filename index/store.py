@@ -1,0 +1,118 @@
+"""The vector store seam, on Chroma: embedded (persistent, in the home directory) or a server.
+
+Both modes are the same Chroma collection API, so one adapter serves both; only the client
+differs. Embeddings are always passed in (Chroma is never asked to embed, which would make it
+download a model). Similarity is cosine; `query` returns (chunk_id, similarity) pairs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+from urllib.parse import urlparse
+
+import numpy as np
+
+from index.records import Chunk
+from rag.errors import IndexMismatch, StoreUnavailable
+
+_BATCH = 2000
+
+
+class ChromaStore:
+    def __init__(self, *, path: Path | None = None, url: str = "", collection: str = "chunks",
+                 identity: dict | None = None) -> None:
+        self.where = url or str(path)
+        self._client = _server_client(url) if url else _embedded_client(path)
+        metadata = {"hnsw:space": "cosine"}
+        if identity:
+            metadata["identity"] = json.dumps(identity, sort_keys=True)
+        try:
+            self._col = self._client.get_or_create_collection(collection, metadata=metadata,
+                                                              embedding_function=None)
+        except Exception as exc:  # chromadb raises many types for a dead server
+            raise _unavailable(self.where, exc) from None
+        stored = (self._col.metadata or {}).get("identity")
+        if identity and stored and json.loads(stored) != identity:
+            raise IndexMismatch(f"Chroma collection {collection!r} at {self.where} was built with "
+                                f"{stored}: rebuild with `rag ingest --rebuild` or use another collection")
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        for i in range(0, len(chunks), _BATCH):
+            part = chunks[i:i + _BATCH]
+            self._call(self._col.upsert, ids=[c.chunk_id for c in part],
+                       embeddings=np.asarray(vectors[i:i + _BATCH], dtype=np.float32),
+                       metadatas=[{"doc_id": c.doc_id, "n": c.n, "start": c.start, "end": c.end}
+                                  for c in part],
+                       documents=[c.text for c in part])
+
+    def delete_document(self, doc_id: str, keep_below: int = 0) -> None:
+        """Delete a document's chunks numbered >= keep_below (all of them by default)."""
+        where = {"doc_id": doc_id} if keep_below == 0 else \
+            {"$and": [{"doc_id": doc_id}, {"n": {"$gte": keep_below}}]}
+        self._call(self._col.delete, where=where)
+
+    def query(self, vector: np.ndarray, n: int, doc_ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
+        if doc_ids is not None and not doc_ids:
+            return []
+        where = None if doc_ids is None else {"doc_id": {"$in": list(doc_ids)}}
+        n = min(n, self.count())
+        if n == 0:
+            return []
+        result = self._call(self._col.query, query_embeddings=[np.asarray(vector, dtype=np.float32)],
+                            n_results=n, where=where, include=["distances"])
+        return [(cid, 1.0 - float(d)) for cid, d in zip(result["ids"][0], result["distances"][0])]
+
+    def ids(self) -> list[str]:
+        return sorted(self._call(self._col.get, include=[])["ids"])
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        got = self._call(self._col.get, ids=list(ids), include=["embeddings"])
+        return {cid: np.asarray(v) for cid, v in zip(got["ids"], got["embeddings"])}
+
+    def count(self) -> int:
+        return self._call(self._col.count)
+
+    def drop(self) -> None:
+        name = self._col.name
+        self._call(self._client.delete_collection, name)
+
+    def _call(self, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (ConnectionError, OSError) as exc:
+            raise _unavailable(self.where, exc) from None
+        except Exception as exc:
+            if type(exc).__module__.startswith(("httpx", "httpcore")):
+                raise _unavailable(self.where, exc) from None
+            raise
+
+
+def _embedded_client(path: Path | None):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    assert path is not None
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
+
+
+def _server_client(url: str):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    parsed = urlparse(url if "://" in url else f"http://{url}")
+    if not parsed.hostname:
+        raise StoreUnavailable(f"RAG_CHROMA_URL {url!r} is not a URL: use e.g. http://127.0.0.1:8000")
+    try:
+        return chromadb.HttpClient(host=parsed.hostname, port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                                   ssl=parsed.scheme == "https",
+                                   settings=ChromaSettings(anonymized_telemetry=False))
+    except Exception as exc:  # chromadb raises ValueError, httpx errors... for a dead server
+        raise _unavailable(url, exc) from None
+
+
+def _unavailable(where: str, exc: Exception) -> StoreUnavailable:
+    return StoreUnavailable(f"the Chroma server at {where} is not reachable ({type(exc).__name__}): "
+                            "start it (`chroma run --path DIR --port PORT`) or unset RAG_CHROMA_URL")

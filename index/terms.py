@@ -1,0 +1,37 @@
+"""Turn text into search terms: lower-case, English-stemmed, stop words removed.
+
+Shared by the lexical index and by anything that compares question terms with passages, so both
+sides always agree. Designators are joined ("F-35", "F 35" -> "f35"; "S-400" -> "s400"), so a
+missing hyphen in the source does not hide a match.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
+
+_DESIGNATOR = re.compile(r"\b([a-z])[- ](\d{1,4})\b")
+_TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+STOPWORDS = frozenset(STOPWORDS_EN) | {
+    "s", "t", "also", "said", "says", "would", "could", "what", "who", "whom", "which", "when",
+    "where", "why", "how", "does", "did", "do", "doing", "done", "much", "many"}
+_stemmer = Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=50_000)
+def stem(word: str) -> str:
+    return _stemmer.stemWord(word)
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens, designators joined, possessives dropped; no stemming."""
+    text = _DESIGNATOR.sub(r"\1\2", text.lower())
+    return [w.split("'")[0].split("’")[0] for w in _TOKEN.findall(text)]
+
+
+def terms(text: str) -> list[str]:
+    """Stemmed content terms, in order, with repeats (what BM25 indexes)."""
+    return [stem(w) for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]

@@ -1,0 +1,210 @@
+"""The public Python API: `Assistant` ingests, answers, lists and deletes.
+
+It owns the index's parts (catalog, Chroma, lexical index) and the embedder, opened lazily, so
+creating an Assistant is cheap and the first question pays only for what it needs. Everything it
+does is configured by one Settings record. It raises the typed errors of rag.errors; it never
+prints.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import unicodedata
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from rag import offline
+from rag.errors import BadQuestion, DocumentNotFound, IndexNotBuilt
+from rag.records import Answer, Hit
+from rag.settings import Settings
+
+History = Sequence[tuple[str, str]]
+
+
+class Assistant:
+    def __init__(self, settings: Settings | None = None, **overrides) -> None:
+        offline.apply()
+        if settings is None:
+            settings = Settings.load(**overrides)
+        elif overrides:
+            settings = settings.replace(**overrides)
+        self.settings = settings
+        self._embedder = None
+        self._index = None
+        self._lexical = None
+        self._retriever = None
+
+    # -- building -------------------------------------------------------------------------
+    def ingest(self, paths: Iterable[str | Path] | None = None, *, rebuild: bool = False,
+               progress=None):
+        """Ingest files or folders (default: the bundled corpus). Returns an IngestReport."""
+        from index.ingest import ingest
+
+        paths = [Path(p) for p in paths] if paths else [self.settings.corpus]
+        for p in paths:
+            if not p.exists():
+                raise FileNotFoundError(p)
+        if rebuild:
+            self._wipe()
+        report = ingest(paths, self._open_index(create=True), self.embedder,
+                        chunk_size=self.settings.chunk_size,
+                        chunk_overlap=self.settings.chunk_overlap, progress=progress)
+        self._lexical = self._retriever = None
+        return report
+
+    def delete(self, doc_id: str) -> None:
+        from index.ingest import refresh_lexical, remove
+
+        index = self._open_index()
+        if doc_id not in index.catalog.hashes():
+            raise DocumentNotFound(f"no document {doc_id!r} in the index: `rag docs` lists the ids")
+        remove(doc_id, index)
+        refresh_lexical(index)
+        self._lexical = self._retriever = None
+
+    def docs(self):
+        return self._open_index().catalog.docs()
+
+    def document(self, doc_id: str):
+        doc = self._open_index().catalog.document(doc_id)
+        if doc is None:
+            raise DocumentNotFound(f"no document {doc_id!r} in the index: `rag docs` lists the ids")
+        return doc
+
+    # -- answering ------------------------------------------------------------------------
+    def ask(self, question: str, *, history: History = (), k: int | None = None,
+            doc_ids: Sequence[str] | None = None, date_from: str = "", date_to: str = "",
+            mode: str | None = None) -> Answer:
+        from rag.extractive import ExtractiveAnswerer
+        from rag.followup import standalone_query
+
+        started = time.perf_counter()
+        question = self._check_question(question)
+        k = self._check_k(k)
+        query = standalone_query(question, history)
+        retriever = self._open_retriever()
+        t0 = time.perf_counter()
+        vector = self.embedder.embed([query])[0]
+        t1 = time.perf_counter()
+        hits = retriever.retrieve(query, vector, k, doc_ids=self._allowed(doc_ids, date_from, date_to))
+        t2 = time.perf_counter()
+        sentences = self._index.catalog.sentences(hits)
+        answerer = ExtractiveAnswerer(self._lexical.df, self._lexical.n_chunks,
+                                      max_sentences=self.settings.max_answer_sentences)
+        answer = answerer.answer(query, vector, hits, sentences)
+        t3 = time.perf_counter()
+        timings = {"embed": (t1 - t0) * 1e3, "retrieve": (t2 - t1) * 1e3, "answer": (t3 - t2) * 1e3,
+                   "total": (t3 - started) * 1e3}
+        return Answer(question=question, text=answer.text, citations=answer.citations,
+                      abstained=answer.abstained, mode="extractive", query=query,
+                      timings_ms=timings)
+
+    def retrieve(self, question: str, *, k: int | None = None, history: History = (),
+                 doc_ids: Sequence[str] | None = None, method: str = "hybrid") -> list[Hit]:
+        """The passages `ask` would read, best first (for evaluation and inspection)."""
+        from rag.followup import standalone_query
+
+        query = standalone_query(self._check_question(question), history)
+        retriever = self._open_retriever()
+        vector = self.embedder.embed([query])[0] if method != "lexical" else None
+        return retriever.retrieve(query, vector, self._check_k(k), doc_ids=doc_ids, method=method)
+
+    # -- parts, opened lazily ---------------------------------------------------------------
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from index.embed import make_embedder
+
+            self._embedder = make_embedder(self.settings)
+        return self._embedder
+
+    def identity(self) -> dict:
+        """What builds the index; known without loading the model."""
+        from index.catalog import SCHEMA_VERSION
+
+        s = self.settings
+        return {"schema": SCHEMA_VERSION, "embed_model": f"{s.embed_backend}:{s.embed_model}",
+                "chunk_size": s.chunk_size, "chunk_overlap": s.chunk_overlap}
+
+    def _open_index(self, create: bool = False):
+        if self._index is None:
+            from index.catalog import Catalog
+            from index.ingest import Index
+            from index.store import ChromaStore
+
+            home = self.settings.home
+            catalog_path = home / "catalog.sqlite"
+            if not create and not catalog_path.exists():
+                raise IndexNotBuilt(f"no index in {home}: run `rag ingest` first (or set RAG_HOME)")
+            identity = self.identity()
+            catalog = Catalog(catalog_path)
+            catalog.check_identity(identity)
+            store = ChromaStore(path=home / "chroma", url=self.settings.chroma_url,
+                                collection=self.settings.collection, identity=identity)
+            self._index = Index(catalog, store, home / "lexical")
+        return self._index
+
+    def _open_retriever(self):
+        if self._retriever is None:
+            from index.lexical import LexicalIndex
+            from rag.retrieve import HybridRetriever
+
+            index = self._open_index()
+            lexical = LexicalIndex.load(index.lexical_dir)
+            if lexical is None or lexical.generation != index.catalog.generation:
+                raise IndexNotBuilt(f"the index in {self.settings.home} is incomplete (an ingest was "
+                                    "interrupted or never ran): run `rag ingest` to finish it")
+            if not lexical.n_chunks:
+                raise IndexNotBuilt(f"the index in {self.settings.home} is empty: run `rag ingest` first")
+            s = self.settings
+            self._lexical = lexical
+            self._retriever = HybridRetriever(index.store, lexical, index.catalog, fusion=s.fusion,
+                                              rrf_k=s.rrf_k, candidates=s.candidates)
+        return self._retriever
+
+    def _allowed(self, doc_ids: Sequence[str] | None, date_from: str, date_to: str) -> list[str] | None:
+        if not doc_ids and not date_from and not date_to:
+            return None
+        docs = self._open_index().catalog.docs()
+        wanted = set(doc_ids) if doc_ids else None
+        return [d.doc_id for d in docs
+                if (wanted is None or d.doc_id in wanted)
+                and (not date_from or (d.date[:1] != "-" and d.date >= date_from))
+                and (not date_to or (d.date[:1] != "-" and d.date and d.date <= date_to))]
+
+    def _wipe(self) -> None:
+        """Forget the index (not the source files): catalog, lexical index, Chroma collection."""
+        from index.store import ChromaStore
+
+        home = self.settings.home
+        if self._index is not None:
+            self._index.catalog.close()
+        self._index = self._lexical = self._retriever = None
+        ChromaStore(path=home / "chroma", url=self.settings.chroma_url,
+                    collection=self.settings.collection).drop()
+        (home / "catalog.sqlite").unlink(missing_ok=True)
+        shutil.rmtree(home / "lexical", ignore_errors=True)
+
+    # -- validation -----------------------------------------------------------------------
+    def _check_question(self, question: str) -> str:
+        if not isinstance(question, str):
+            raise BadQuestion(f"the question must be text, got {type(question).__name__}")
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise BadQuestion(f"the question is {len(question):,} characters; the limit is {limit:,}: "
+                              "shorten it (RAG_MAX_QUESTION_CHARS raises the limit)")
+        bad = sorted({f"U+{ord(ch):04X}" for ch in question
+                      if unicodedata.category(ch) == "Cc" and ch not in "\n\t\r"})
+        if bad:
+            raise BadQuestion(f"the question contains control characters ({', '.join(bad[:3])}): "
+                              "remove them and ask again")
+        question = " ".join(question.split())
+        if not question:
+            raise BadQuestion('the question is empty: ask something, e.g. "What does US law require?"')
+        return question
+
+    def _check_k(self, k: int | None) -> int:
+        if k is None:
+            return self.settings.top_k
+        return self.settings.replace(top_k=k).top_k

@@ -1,0 +1,190 @@
+"""The `rag` command line: parse, call the library, print. Nothing else lives here.
+
+Expected failures (rag.errors) become one line on stderr and exit code 1; no tracebacks.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from rag.errors import RagError
+
+
+class _Group(click.Group):
+    """Turns the library's typed errors into one line on stderr and exit code 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except RagError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except FileNotFoundError as exc:
+            click.echo(f"error: {exc.filename or exc}: no such file or folder", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", type=click.Path(path_type=Path), default=None,
+              help="Data directory (index, catalog). Default: $RAG_HOME or ./.rag")
+@click.option("--config", "config_file", type=click.Path(path_type=Path), default=None,
+              help="TOML config file. Default: $RAG_CONFIG or ./rag.toml if present")
+@click.pass_context
+def main(ctx: click.Context, home: Path | None, config_file: Path | None) -> None:
+    """Ask questions of a news corpus and get answers with exact citations.
+
+    \b
+    Examples:
+      rag ingest                      # index the bundled corpus
+      rag ask "What does US law require?"
+      rag chat
+    """
+    ctx.obj = {"home": home, "config_file": config_file}
+
+
+def _assistant(ctx: click.Context, **overrides):
+    from rag.assistant import Assistant
+    from rag.settings import Settings
+
+    settings = Settings.load(config_file=ctx.obj["config_file"], home=ctx.obj["home"], **overrides)
+    return Assistant(settings)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--rebuild", is_flag=True, help="Forget the index and build it again from these files.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, as_json: bool) -> None:
+    """Index files or folders (.txt .md .html .pdf); default: the bundled corpus.
+
+    \b
+    Unchanged files cost nothing; changed files replace their chunks; files gone from an
+    ingested folder are removed. Examples:
+      rag ingest
+      rag ingest ~/news/ extra/article.html
+      rag ingest --rebuild
+    """
+    from tqdm import tqdm
+
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="doc", desc="embedding", file=sys.stderr,
+                       disable=total < 50 or None)
+        bar.update(done - bar.n)
+
+    report = _assistant(ctx).ingest(list(paths) or None, rebuild=rebuild, progress=progress)
+    if bar is not None:
+        bar.close()
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    for name, reason in report.skipped:
+        click.echo(f"skipped {reason}", err=True)
+    click.echo(report.summary())
+
+
+@main.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("-k", "k", type=int, default=None, help="Number of passages to retrieve.")
+@click.option("--doc", "doc_ids", multiple=True, help="Only search this article id (repeatable).")
+@click.option("--since", "date_from", default="", help="Only articles dated on/after YYYY-MM-DD.")
+@click.option("--until", "date_to", default="", help="Only articles dated on/before YYYY-MM-DD.")
+@click.pass_context
+def ask(ctx: click.Context, question: str, as_json: bool, k: int | None, doc_ids: tuple[str, ...],
+        date_from: str, date_to: str) -> None:
+    """Answer one question with numbered citations.
+
+    \b
+    Examples:
+      rag ask "What does US law require?"
+      rag ask "Why was Turkey removed from the F-35 programme?" --json
+      rag ask "What did Hakan Fidan say?" -k 3 --doc 004_e39b010501edc06a
+    """
+    answer = _assistant(ctx).ask(question, k=k, doc_ids=list(doc_ids) or None,
+                                 date_from=date_from, date_to=date_to)
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_answer(answer)
+
+
+@main.command()
+@click.option("-k", "k", type=int, default=None, help="Number of passages to retrieve.")
+@click.pass_context
+def chat(ctx: click.Context, k: int | None) -> None:
+    """Chat in the terminal; follow-up questions use the conversation so far.
+
+    \b
+    Type a question and press Enter; an empty line or Ctrl-D quits. Example:
+      > Who is Hakan Fidan?
+      > What did he tell Reuters?
+    """
+    assistant = _assistant(ctx)
+    history: list[tuple[str, str]] = []
+    click.echo("Ask about the corpus (empty line or Ctrl-D to quit).")
+    while True:
+        try:
+            question = input("> ").strip()
+        except EOFError:
+            break
+        if not question:
+            break
+        try:
+            answer = assistant.ask(question, history=history, k=k)
+        except RagError as exc:
+            click.echo(f"error: {exc}", err=True)
+            continue
+        _print_answer(answer)
+        history.append((question, answer.text))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def docs(ctx: click.Context, as_json: bool) -> None:
+    """List the indexed articles: id, date, chunks, title."""
+    from dataclasses import asdict
+
+    rows = _assistant(ctx).docs()
+    if as_json:
+        click.echo(json.dumps([asdict(d) for d in rows], ensure_ascii=False, indent=2))
+        return
+    for d in rows:
+        click.echo(f"{d.doc_id}  {d.date or '-':10}  {d.n_chunks:3} chunks  {d.title}")
+    click.echo(f"{len(rows)} documents")
+
+
+@main.command()
+@click.argument("doc_id")
+@click.pass_context
+def delete(ctx: click.Context, doc_id: str) -> None:
+    """Remove one article (by id, see `rag docs`) and all its chunks from the index."""
+    _assistant(ctx).delete(doc_id)
+    click.echo(f"deleted {doc_id}")
+
+
+def _print_answer(answer) -> None:
+    click.echo(answer.text)
+    if answer.notice:
+        click.echo(f"note: {answer.notice}", err=True)
+    if answer.citations:
+        click.echo("\nSources:")
+        for c in answer.citations:
+            click.echo(f"[{c.n}] {c.doc_id} — {c.title}")
+            click.echo(f'    "{c.snippet}"')
+
+
+if __name__ == "__main__":
+    main()

