@@ -8,11 +8,12 @@ prints.
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 import unicodedata
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from rag import offline
 from rag.errors import BadQuestion, DocumentNotFound, IndexNotBuilt
@@ -23,14 +24,16 @@ History = Sequence[tuple[str, str]]
 
 
 class Assistant:
-    def __init__(self, settings: Settings | None = None, **overrides) -> None:
+    def __init__(self, settings: Settings | None = None, *, embedder=None, **overrides) -> None:
+        """Settings from defaults < config file < env < `overrides`. `embedder` may be shared
+        between assistants (anything with `model_id`, `dim` and `embed(texts)`)."""
         offline.apply()
         if settings is None:
             settings = Settings.load(**overrides)
         elif overrides:
             settings = settings.replace(**overrides)
         self.settings = settings
-        self._embedder = None
+        self._embedder = embedder
         self._index = None
         self._lexical = None
         self._retriever = None
@@ -99,6 +102,16 @@ class Assistant:
         return Answer(question=question, text=answer.text, citations=answer.citations,
                       abstained=answer.abstained, mode="extractive", query=query,
                       timings_ms=timings)
+
+    def stream(self, question: str, **kwargs) -> Iterator[str | Answer]:
+        """Yield the answer's text in pieces as it is produced, then the final Answer.
+
+        Takes the same arguments as `ask`. The pieces joined equal `Answer.text`.
+        """
+        answer = self.ask(question, **kwargs)
+        for piece in re.findall(r"\S+\s*", answer.text):
+            yield piece
+        yield answer
 
     def retrieve(self, question: str, *, k: int | None = None, history: History = (),
                  doc_ids: Sequence[str] | None = None, method: str = "hybrid") -> list[Hit]:

@@ -15,7 +15,24 @@ from rag.errors import RagError
 
 
 class _Group(click.Group):
-    """Turns the library's typed errors into one line on stderr and exit code 1."""
+    """Loads the bigger commands lazily, and turns the library's typed errors into one line on
+    stderr and exit code 1."""
+
+    LAZY = {"serve": "ui.cli:serve", "eval": "evals.cli:eval_command", "bench": "evals.bench:bench"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.LAZY))
+
+    def get_command(self, ctx: click.Context, name: str):
+        if name in self.LAZY and name not in self.commands:
+            import importlib
+
+            module, attr = self.LAZY[name].split(":")
+            try:
+                return getattr(importlib.import_module(module), attr)
+            except (ImportError, AttributeError):
+                return None
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -49,7 +66,8 @@ def main(ctx: click.Context, home: Path | None, config_file: Path | None) -> Non
     ctx.obj = {"home": home, "config_file": config_file}
 
 
-def _assistant(ctx: click.Context, **overrides):
+def assistant_from(ctx: click.Context, **overrides):
+    """The Assistant for this invocation (used by the lazily loaded commands too)."""
     from rag.assistant import Assistant
     from rag.settings import Settings
 
@@ -83,7 +101,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, as_json: 
                        disable=total < 50 or None)
         bar.update(done - bar.n)
 
-    report = _assistant(ctx).ingest(list(paths) or None, rebuild=rebuild, progress=progress)
+    report = assistant_from(ctx).ingest(list(paths) or None, rebuild=rebuild, progress=progress)
     if bar is not None:
         bar.close()
     if as_json:
@@ -112,7 +130,7 @@ def ask(ctx: click.Context, question: str, as_json: bool, k: int | None, doc_ids
       rag ask "Why was Turkey removed from the F-35 programme?" --json
       rag ask "What did Hakan Fidan say?" -k 3 --doc 004_e39b010501edc06a
     """
-    answer = _assistant(ctx).ask(question, k=k, doc_ids=list(doc_ids) or None,
+    answer = assistant_from(ctx).ask(question, k=k, doc_ids=list(doc_ids) or None,
                                  date_from=date_from, date_to=date_to)
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
@@ -131,7 +149,7 @@ def chat(ctx: click.Context, k: int | None) -> None:
       > Who is Hakan Fidan?
       > What did he tell Reuters?
     """
-    assistant = _assistant(ctx)
+    assistant = assistant_from(ctx)
     history: list[tuple[str, str]] = []
     click.echo("Ask about the corpus (empty line or Ctrl-D to quit).")
     while True:
@@ -157,7 +175,7 @@ def docs(ctx: click.Context, as_json: bool) -> None:
     """List the indexed articles: id, date, chunks, title."""
     from dataclasses import asdict
 
-    rows = _assistant(ctx).docs()
+    rows = assistant_from(ctx).docs()
     if as_json:
         click.echo(json.dumps([asdict(d) for d in rows], ensure_ascii=False, indent=2))
         return
@@ -171,7 +189,7 @@ def docs(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def delete(ctx: click.Context, doc_id: str) -> None:
     """Remove one article (by id, see `rag docs`) and all its chunks from the index."""
-    _assistant(ctx).delete(doc_id)
+    assistant_from(ctx).delete(doc_id)
     click.echo(f"deleted {doc_id}")
 
 

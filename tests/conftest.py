@@ -1,0 +1,110 @@
+"""Shared fixtures: real MiniLM, real Chroma (embedded and a real `chroma run` server), tiny data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from rag import offline
+
+offline.apply()
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+BIN = Path(sys.executable).parent
+
+TINY = {
+    "alpha.txt": "Ankara, March 3 - The Blue River dam in Kestrel Valley was finished in 2021 after six "
+                 "years of work. It cost 2 billion lira and supplies power to 400,000 homes.\n"
+                 "Engineers say the dam can hold 90 million cubic metres of water.",
+    "beta.txt": "The city council of Port Amber voted on Tuesday to build a new tram line. The line will "
+                "run 14 kilometres from the harbour to the university. Mayor Lena Ostrova said the first "
+                "trams should run in 2027.",
+    "gamma.txt": "A rare orange owl was seen in the Kestrel Valley forest last week. Birdwatchers counted "
+                 "three nests near the river. The owl was last recorded there in 1998.",
+}
+
+
+def write_articles(folder: Path, articles: dict[str, str] = TINY) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in articles.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from index.embed_local import LocalEmbedder
+
+    return LocalEmbedder()
+
+
+@pytest.fixture(scope="session")
+def corpus_assistant(tmp_path_factory, embedder):
+    """An Assistant over the bundled corpus, built once. Read-only: do not ingest or delete."""
+    from rag import Assistant
+
+    assistant = Assistant(home=tmp_path_factory.mktemp("corpus-home"), embedder=embedder)
+    assistant.ingest()
+    return assistant
+
+
+@pytest.fixture
+def make_assistant(tmp_path, embedder):
+    """A fresh Assistant in its own home: make_assistant(**setting_overrides)."""
+    from rag import Assistant
+
+    def make(**overrides):
+        overrides.setdefault("home", tmp_path / "home")
+        return Assistant(embedder=embedder, **overrides)
+
+    return make
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path) -> Path:
+    return write_articles(tmp_path / "articles")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """A real `chroma run` server on 127.0.0.1, started for the session and stopped after."""
+    chroma = shutil.which("chroma", path=str(BIN)) or shutil.which("chroma")
+    assert chroma, "the `chroma` command (from chromadb) is not installed: run `make setup`"
+    port = free_port()
+    data = tmp_path_factory.mktemp("chroma-server")
+    log = open(data / "server.log", "w")
+    proc = subprocess.Popen([chroma, "run", "--path", str(data / "db"), "--host", "127.0.0.1",
+                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1)
+            break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"chroma server did not start: {(data / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.2)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
