@@ -26,7 +26,8 @@ def count_tokens(text: str) -> int:
 
 
 def chunk_document(doc: Document, size: int, overlap: int) -> list[Chunk]:
-    pieces = [(s, e, count_tokens(doc.text[s:e])) for s, e in _split_long(doc.text, size)]
+    # +1 per sentence for the space or newline that joins it to the next
+    pieces = [(s, e, count_tokens(doc.text[s:e]) + 1) for s, e in _split_long(doc.text, size - 1)]
     chunks: list[Chunk] = []
     i = 0
     while i < len(pieces):

@@ -1,7 +1,7 @@
 """Turn text into search terms: lower-case, English-stemmed, stop words removed.
 
 Shared by the lexical index and by anything that compares question terms with passages, so both
-sides always agree. Designators are joined ("F-35", "F 35" -> "f35"; "S-400" -> "s400"), so a
+sides always agree. Country spellings are folded ("U.S.", "American" -> "us"). Designators are joined ("F-35", "F 35" -> "f35"; "S-400" -> "s400"), so a
 missing hyphen in the source does not hide a match.
 """
 
@@ -13,6 +13,10 @@ from functools import lru_cache
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
+# Common spellings of the same country, folded to one term ("American law" finds "US law").
+_ALIASES = ((re.compile(r"\bU\.S\.A?\.?(?=\W|$)|\bUnited States(?: of America)?\b|\bAmerica(?:n|ns)?\b"), "US"),
+            (re.compile(r"\bU\.K\.?(?=\W|$)|\bUnited Kingdom\b|\bBritain\b|\bBritish\b"), "UK"),
+            (re.compile(r"\bTürkiye\b|\bTurkiye\b"), "Turkey"))
 _DESIGNATOR = re.compile(r"\b([a-z])[- ](\d{1,4})\b")
 _TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 STOPWORDS = frozenset(STOPWORDS_EN) | {
@@ -28,6 +32,8 @@ def stem(word: str) -> str:
 
 def words(text: str) -> list[str]:
     """Lower-case word tokens, designators joined, possessives dropped; no stemming."""
+    for pattern, name in _ALIASES:
+        text = pattern.sub(name, text)
     text = _DESIGNATOR.sub(r"\1\2", text.lower())
     return [w.split("'")[0].split("’")[0] for w in _TOKEN.findall(text)]
 

@@ -1,54 +1,60 @@
 """The offline answerer: pick the sentences of the retrieved passages that best answer.
 
 No LLM. Each candidate sentence is scored by semantic similarity to the question (stored
-sentence embeddings), IDF-weighted coverage of the question's terms, and the rank of the passage
-it came from. Then up to `max_sentences` are chosen greedily: near-duplicates are skipped, a
-sentence must add coverage or a second article's view, and agreeing articles are cited together.
-When chosen sentences from different articles contradict each other (same topic, opposite
-negation), the answer says so and keeps both, each with its citation. When nothing is close
-enough, or the question hinges on terms the corpus never uses, it abstains and cites nothing.
-It does not parse files or talk to stores: it gets hits and sentences and returns an Answer.
+sentence embeddings), IDF-weighted coverage of the question's terms (its own, and a little of
+the sentence before it, which often names the subject it elaborates), and the rank of the
+passage it came from. A lead-in ending in ":" and the bullets under it count as one passage.
+Then up to `max_sentences` are chosen greedily: near-duplicates are skipped, a sentence must add
+coverage or a second article's view, and agreeing articles are cited together. When articles
+take opposite stances (one says a thing will be kept, another that it will be given back), the
+answer says so and shows both, each with its citation. It abstains, citing nothing, when nothing
+is close enough or no sentence supplies the kind of answer asked for (a number, a time, a name).
+It gets hits and sentences and returns an Answer: it does not parse files or talk to stores.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
 
 from index.records import Span
 from index.terms import terms, words
+from rag.answer_type import expected_kind, supplies
 from rag.records import Answer, Citation, Hit
 
 ABSTAIN_TEXT = "The corpus does not contain an answer to this question."
-_NEGATION = re.compile(r"\b(?:not|no|never|cannot|can't|won't|isn't|aren't|wasn't|doesn't|didn't|"
-                       r"refus\w*|reject\w*|ruled out|rules out|barred|unwilling)\b|n't\b", re.I)
+_NEGATION = re.compile(r"\b(?:not|no|never|cannot|won't|refus\w*|reject\w*|ruled? out|rules out|"
+                       r"barred|unwilling)\b|n't\b", re.I)
+_KEEP = re.compile(r"\b(?:keep\w*|kept|retain\w*|maintain\w*|remain\w*|stands? firm|non-negotiable)\b", re.I)
+_RELEASE = re.compile(r"\b(?:return(?:s|ed|ing)?|abandon\w*|giv(?:e|es|ing) up|gave up|relinquish\w*|"
+                      r"withdraw\w*|hand(?:s|ed|ing)? (?:back|over))\b", re.I)
+_BULLET = re.compile(r"^[-•*–]\s+")
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Answerability calibration (tuned on the project's own eval questions)."""
-    min_score: float = 0.42        # best combined score below this: abstain
-    min_semantic: float = 0.35     # best sentence similarity below this: abstain
-    unknown_share: float = 0.34    # share of question-term weight the corpus never uses ...
-    unknown_semantic: float = 0.62 # ... abstains unless the best similarity reaches this
-    keep_ratio: float = 0.82       # a further sentence must score this share of the best
+    """Answerability and selection calibration (tuned on the project's own eval questions)."""
+    min_score: float = 0.36        # best combined score below this: abstain
+    min_semantic: float = 0.45     # best sentence similarity below this ...
+    min_coverage: float = 0.5      # ... and best question-term coverage below this: abstain
+    keep_ratio: float = 0.85       # a further sentence must score this share of the best
     duplicate_cos: float = 0.86    # two sentences this similar are the same claim
-    conflict_cos: float = 0.5      # same-topic threshold for a contradiction
+    conflict_cos: float = 0.45     # two stances this similar are about the same thing
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Candidate:
     span: Span
     vec: np.ndarray
     hit: Hit
     semantic: float
-    coverage: float
     covered: frozenset
     score: float
+    bullets: tuple[str, ...] = ()   # a lead-in's list items, shown after it
 
 
 class ExtractiveAnswerer:
@@ -60,11 +66,20 @@ class ExtractiveAnswerer:
     def answer(self, question: str, vector: np.ndarray, hits: Sequence[Hit],
                sentences: Sequence[tuple[Span, np.ndarray]]) -> Answer:
         weights = {t: self._idf(t) for t in set(terms(question))}
-        candidates = self._score(weights, vector, hits, sentences)
-        if self._abstain(weights, candidates):
+        kind = expected_kind(question)
+        candidates = [c for c in self._score(weights, vector, hits, sentences)
+                      if supplies(kind, c.span.text + " " + " ".join(c.bullets), question)]
+        if not candidates or not self._answerable(candidates, weights):
             return Answer(question=question, text=ABSTAIN_TEXT, abstained=True)
-        chosen = self._choose(candidates)
-        return _compose(question, chosen, candidates, self.t)
+        return _compose(question, self._choose(candidates), candidates, self.t)
+
+    def _answerable(self, candidates: list[_Candidate], weights: dict[str, float]) -> bool:
+        """Close enough in meaning, or sharing most of the question's weighty terms."""
+        total = sum(weights.values()) or 1.0
+        best_coverage = max(sum(weights[t] for t in c.covered) / total for c in candidates)
+        best_semantic = max(c.semantic for c in candidates)
+        return candidates[0].score >= self.t.min_score and (
+            best_semantic >= self.t.min_semantic or best_coverage >= self.t.min_coverage)
 
     # -- scoring ----------------------------------------------------------------------------
     def _idf(self, term: str) -> float:
@@ -73,31 +88,31 @@ class ExtractiveAnswerer:
 
     def _score(self, weights: dict[str, float], vector: np.ndarray, hits: Sequence[Hit],
                sentences: Sequence[tuple[Span, np.ndarray]]) -> list[_Candidate]:
-        rank = {(h.doc_id, h.start, h.end): i for i, h in enumerate(hits)}
         total = sum(weights.values()) or 1.0
-        out = []
-        for span, vec in sentences:
-            hit_index = min(i for (doc, s, e), i in rank.items()
-                            if doc == span.doc_id and s <= span.start and span.end <= e)
-            covered = frozenset(weights) & set(terms(span.text))
-            coverage = sum(weights[t] for t in covered) / total
-            semantic = float(vector @ vec)
-            score = 0.55 * semantic + 0.35 * coverage + 0.10 / (1 + hit_index)
-            n_words = len(words(span.text))
-            if n_words < 6 or not span.text.rstrip("”’\"')").endswith((".", "!", "?")):
-                score *= 0.7   # headings, list fragments and stubs rarely answer on their own
-            out.append(_Candidate(span, vec, hits[hit_index], semantic, coverage, covered, score))
-        return sorted(out, key=lambda c: -c.score)
 
-    def _abstain(self, weights: dict[str, float], candidates: list[_Candidate]) -> bool:
-        if not candidates or not weights:
-            return not candidates
-        best_score = candidates[0].score
-        best_semantic = max(c.semantic for c in candidates)
-        unknown = sum(w for t, w in weights.items() if self.df.get(t, 0) == 0)
-        unknown_share = unknown / (sum(weights.values()) or 1.0)
-        return (best_score < self.t.min_score or best_semantic < self.t.min_semantic
-                or (unknown_share >= self.t.unknown_share and best_semantic < self.t.unknown_semantic))
+        def coverage(covered) -> float:
+            return sum(weights[t] for t in covered) / total
+
+        def hit_of(span: Span) -> int:
+            return min((i for i, h in enumerate(hits)
+                        if h.doc_id == span.doc_id and h.start <= span.start and span.end <= h.end), default=0)
+
+        ordered = sorted(sentences, key=lambda sv: (sv[0].doc_id, sv[0].start))
+        out: list[_Candidate] = []
+        previous: tuple[Span, frozenset] | None = None
+        for span, vec in ordered:
+            covered = frozenset(weights) & set(terms(span.text))
+            context = 0.0
+            if previous and previous[0].doc_id == span.doc_id and span.start - previous[0].end <= 2:
+                context = coverage(previous[1] - covered)
+            rank = hit_of(span)
+            score = (0.55 * float(vector @ vec) + 0.35 * coverage(covered) + 0.1 * context
+                     + 0.08 / (1 + rank))
+            if len(words(span.text)) < 4 or not span.text.rstrip("”’\"')").endswith((".", "!", "?", ":")):
+                score *= 0.8   # headings, list items and stubs rarely answer on their own
+            out.append(_Candidate(span, vec, hits[rank], float(vector @ vec), covered, score))
+            previous = (span, covered)
+        return sorted(_merge_lists(out, coverage), key=lambda c: -c.score)
 
     # -- choosing ---------------------------------------------------------------------------
     def _choose(self, candidates: list[_Candidate]) -> list[_Candidate]:
@@ -109,14 +124,59 @@ class ExtractiveAnswerer:
                 break
             if any(_same_claim(cand, c, self.t) for c in chosen):
                 continue
-            conflict = any(_contradicts(cand, c, self.t) for c in chosen)
             strong = cand.score >= self.t.keep_ratio * best.score
             new_terms = bool(cand.covered - covered)
             new_article = cand.span.doc_id not in {c.span.doc_id for c in chosen}
-            if (strong and (new_terms or new_article)) or (conflict and cand.score >= 0.7 * best.score):
+            if strong and (new_terms or new_article):
                 chosen.append(cand)
                 covered |= cand.covered
+        # the other side of a disagreement, if a relevant article takes it
+        if not any(_contradicts(a, b, self.t) for a in chosen for b in chosen):
+            other = next((c for c in candidates if c.score >= 0.6 * best.score
+                          and any(_contradicts(c, x, self.t) for x in chosen)), None)
+            if other is not None:
+                chosen = chosen[: self.max_sentences - 1] + [other]
         return chosen
+
+
+def _merge_lists(cands: list[_Candidate], coverage) -> list[_Candidate]:
+    """Fold each lead-in sentence ending in ':' and the bullets right after it into one passage."""
+    out: list[_Candidate] = []
+    i = 0
+    while i < len(cands):
+        lead = cands[i]
+        j = i + 1
+        if lead.span.text.endswith(":"):
+            while (j < len(cands) and cands[j].span.doc_id == lead.span.doc_id
+                   and cands[j].span.start - cands[j - 1].span.end == 1 and _BULLET.match(cands[j].span.text)):
+                j += 1
+        if j > i + 1:
+            members = cands[i:j]
+            covered = frozenset().union(*(m.covered for m in members))
+            semantic = max(m.semantic for m in members)
+            vec = np.mean([m.vec for m in members], axis=0)
+            vec = vec / (np.linalg.norm(vec) or 1.0)
+            score = max(m.score for m in members) + 0.35 * (coverage(covered) - max(coverage(m.covered) for m in members))
+            span = Span(lead.span.doc_id, lead.span.start, members[-1].span.end,
+                        "\n".join(m.span.text for m in members))
+            out.append(replace(lead, span=span, vec=vec, semantic=semantic, covered=covered, score=score,
+                               bullets=tuple(_BULLET.sub("", m.span.text) for m in members[1:])))
+        else:
+            out.append(lead)
+        i = j
+    return out
+
+
+def _stance(text: str) -> int:
+    """+1 a thing is to be given up/returned, -1 kept, 0 neither or both; a negation in the
+    few words before the verb flips it ("will not abandon" keeps)."""
+    release, keep = _RELEASE.search(text), _KEEP.search(text)
+    if bool(release) == bool(keep):
+        return 0
+    verb = release or keep
+    stance = 1 if release else -1
+    window = " ".join(text[: verb.start()].split()[-4:])
+    return -stance if _NEGATION.search(window) else stance
 
 
 def _same_claim(a: _Candidate, b: _Candidate, t: Thresholds) -> bool:
@@ -124,14 +184,14 @@ def _same_claim(a: _Candidate, b: _Candidate, t: Thresholds) -> bool:
 
 
 def _contradicts(a: _Candidate, b: _Candidate, t: Thresholds) -> bool:
-    return (a.span.doc_id != b.span.doc_id and float(a.vec @ b.vec) >= t.conflict_cos
-            and bool(_NEGATION.search(a.span.text)) != bool(_NEGATION.search(b.span.text)))
+    sa, sb = _stance(a.span.text), _stance(b.span.text)
+    return (a.span.doc_id != b.span.doc_id and sa * sb == -1
+            and float(a.vec @ b.vec) >= t.conflict_cos)
 
 
 def _compose(question: str, chosen: list[_Candidate], candidates: list[_Candidate],
              t: Thresholds) -> Answer:
     citations: list[Citation] = []
-    parts: list[str] = []
 
     def cite(c: _Candidate) -> int:
         for existing in citations:
@@ -139,25 +199,28 @@ def _compose(question: str, chosen: list[_Candidate], candidates: list[_Candidat
                 return existing.n
         citations.append(Citation(n=len(citations) + 1, doc_id=c.span.doc_id, title=c.hit.title,
                                   snippet=c.span.text, start=c.span.start, end=c.span.end,
-                                  score=c.score))
+                                  score=round(c.score, 4)))
         return citations[-1].n
 
+    parts = []
     for c in chosen:
         marks = [cite(c)]
-        # the same claim reported by other articles: cite them too (agreement across sources)
-        for other in candidates:
+        for other in candidates:   # the same claim in other articles: cite them too
             if len(marks) >= 3:
                 break
-            if (other.span.doc_id not in {c.span.doc_id} | {x.doc_id for x in citations if x.n in marks}
-                    and _same_claim(other, c, t)):
+            cited_docs = {x.doc_id for x in citations if x.n in marks}
+            if other.span.doc_id not in cited_docs and _same_claim(other, c, t):
                 marks.append(cite(other))
-        parts.append(_as_answer_sentence(c.span.text) + " " + "".join(f"[{n}]" for n in marks))
+        parts.append(_as_answer_sentence(c) + " " + "".join(f"[{n}]" for n in marks))
     disagree = any(_contradicts(a, b, t) for i, a in enumerate(chosen) for b in chosen[i + 1:])
     text = ("Reports differ. " if disagree else "") + " ".join(parts)
     return Answer(question=question, text=text, citations=tuple(citations))
 
 
-def _as_answer_sentence(sentence: str) -> str:
-    sentence = re.sub(r"^[-•*–]\s+", "", sentence.strip())
-    sentence = re.sub(r"^[A-Z][A-Za-z .'-]{1,40},\s+[A-Z][a-z]+ \d{1,2}(?:, \d{4})?\s*[-–—]\s*", "", sentence)
-    return sentence
+def _as_answer_sentence(c: _Candidate) -> str:
+    text = c.span.text.split("\n", 1)[0] if c.bullets else c.span.text
+    text = _BULLET.sub("", text.strip())
+    text = re.sub(r"^[A-Z][A-Za-z .'-]{1,40},\s+[A-Z][a-z]+ \d{1,2}(?:, \d{4})?\s*[-–—]\s*", "", text)
+    if c.bullets:
+        text += " " + "; ".join(c.bullets) + "."
+    return text

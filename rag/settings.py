@@ -41,9 +41,10 @@ class Settings:
     chroma_url: str = ""
     collection: str = "chunks"
     # retrieval
-    top_k: int = 6
+    top_k: int = 8
     candidates: int = 30
-    fusion: str = "rrf"
+    fusion: str = "weighted"      # "weighted": max-normalised score sum; "rrf": reciprocal rank
+    lexical_weight: float = 0.6   # BM25's share in the weighted fusion
     rrf_k: int = 60
     # answering: "auto" picks "llm" when an LLM is configured, "extractive" otherwise
     mode: str = "auto"
@@ -66,6 +67,8 @@ class Settings:
         _check(self.top_k >= 1, "top_k", self.top_k, "use k >= 1")
         _check(self.top_k <= 100, "top_k", self.top_k, "use k <= 100")
         _check(self.candidates >= 1, "candidates", self.candidates, "use >= 1")
+        _check(0.0 <= self.lexical_weight <= 1.0, "lexical_weight", self.lexical_weight,
+               "use a share between 0 and 1")
         _check(self.fusion in ("rrf", "weighted"), "fusion", self.fusion, 'use "rrf" or "weighted"')
         _check(self.mode in ("auto", "extractive", "llm"), "mode", self.mode,
                'use "auto", "extractive" or "llm"')

@@ -1,0 +1,62 @@
+"""Chunking: token bounds, sentence boundaries, overlap, and offsets that round-trip."""
+
+from pathlib import Path
+
+from index.chunk import chunk_document, count_tokens
+from index.load import load
+from index.records import Document
+from index.sentences import split_sentences
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+
+def test_every_chunk_of_the_corpus_round_trips_through_its_offsets():
+    for path in CORPUS.glob("*.txt"):
+        doc = load(path)
+        for size, overlap in ((64, 16), (200, 40), (512, 0)):
+            chunks = chunk_document(doc, size, overlap)
+            assert chunks
+            for chunk in chunks:
+                assert doc.text[chunk.start:chunk.end] == chunk.text
+                assert count_tokens(chunk.text) <= size
+
+
+def test_chunks_cover_the_whole_text_in_order():
+    doc = load(next(CORPUS.glob("002_*.txt")))
+    chunks = chunk_document(doc, 100, 20)
+    assert chunks[0].start == 0 and chunks[-1].end == len(doc.text)
+    for a, b in zip(chunks, chunks[1:]):
+        assert not doc.text[a.end:b.start].strip()  # nothing but whitespace between chunks
+        assert b.start > a.start          # progress
+    assert [c.n for c in chunks] == list(range(len(chunks)))
+    assert all(c.chunk_id == f"{doc.doc_id}:{c.n}" for c in chunks)
+
+
+def test_overlap_repeats_the_last_sentence_of_the_previous_chunk():
+    doc = load(next(CORPUS.glob("000_*.txt")))
+    chunks = chunk_document(doc, 120, 60)
+    assert any(b.start < a.end for a, b in zip(chunks, chunks[1:]))
+    no_overlap = chunk_document(doc, 120, 0)
+    assert all(b.start >= a.end for a, b in zip(no_overlap, no_overlap[1:]))
+
+
+def test_chunks_end_on_sentence_boundaries():
+    doc = load(next(CORPUS.glob("001_*.txt")))
+    ends = {e for _, e in split_sentences(doc.text)}
+    assert all(c.end in ends for c in chunk_document(doc, 80, 0))
+
+
+def test_a_sentence_longer_than_the_chunk_size_is_cut_at_token_boundaries():
+    text = "word " * 500 + "end."
+    doc = Document("long", "t", text.strip(), "/x")
+    chunks = chunk_document(doc, 64, 0)
+    assert len(chunks) >= 7
+    assert all(count_tokens(c.text) <= 64 for c in chunks)
+    assert all(doc.text[c.start:c.end] == c.text for c in chunks)
+
+
+def test_sentence_splitter_keeps_abbreviations_inside_sentences():
+    text = "The U.S. Ambassador spoke. Mr. Barrack said no. It was 3.5 billion."
+    spans = split_sentences(text)
+    assert [text[s:e] for s, e in spans] == ["The U.S. Ambassador spoke.", "Mr. Barrack said no.",
+                                             "It was 3.5 billion."]

@@ -1,0 +1,79 @@
+"""Each cleaning rule, on the bundled corpus's real noise and on small made-up text."""
+
+from pathlib import Path
+
+import pytest
+
+from index.clean import (clean, drop_boilerplate_lines, drop_glued_foreign_fragments, fix_encoding,
+                         fix_spacing, join_broken_lines)
+from index.terms import words
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+
+def raw(stem_prefix: str) -> str:
+    return next(CORPUS.glob(f"{stem_prefix}_*.txt")).read_text(encoding="utf-8")
+
+
+def test_read_also_line_is_removed_and_the_story_around_it_kept():
+    text = clean(raw("004"))
+    assert "Read Also" not in text and "Pope Leo" not in text
+    assert "The US also imposed sanctions under federal law." in text
+    assert "Turkey has long rejected that position" in text
+
+
+def test_discover_more_and_subscribe_footer_is_removed():
+    text = clean(raw("002"))
+    assert "Discover more from" not in text and "Subscribe to get" not in text
+    assert text.endswith("continues to unfold.")
+
+
+def test_misencoded_name_fragment_is_dropped_but_the_sentence_stays():
+    text = clean(raw("003"))
+    assert "バーク" not in text
+    assert "said U.S. Ambassador to Turkey Tom in a recent statement." in text
+
+
+def test_mojibake_is_repaired():
+    assert fix_encoding("Turkeyâ€™s S-400 caf\u00c3\u00a9") == "Turkey’s S-400 café"
+
+
+def test_sentence_broken_after_abbreviation_is_joined():
+    text = clean(raw("003"))
+    assert "said U.S.\nAmbassador" not in text
+    assert "said U.S. Ambassador to Turkey" in text
+
+
+def test_line_broken_mid_sentence_is_joined_but_headings_and_bullets_are_not():
+    text = join_broken_lines("The minister said that\nthe talks would resume.\nHeading Here\n- a bullet\n- another")
+    assert text == "The minister said that the talks would resume.\nHeading Here\n- a bullet\n- another"
+
+
+def test_space_before_full_stop_is_removed():
+    text = clean(raw("000"))
+    assert " ." not in text and " ," not in text
+    assert "strategic defense procurement." in text
+    assert fix_spacing("It ended .  Then , more ?") == "It ended. Then, more?"
+
+
+def test_decimal_numbers_and_ellipses_are_not_mangled():
+    assert fix_spacing("It cost 1.5 billion . Later") == "It cost 1.5 billion. Later"
+
+
+def test_boilerplate_rule_keeps_long_lines_that_merely_start_similarly():
+    long_line = "Subscribe to " + "the theory that content matters " * 10
+    assert drop_boilerplate_lines(long_line) == long_line
+
+
+def test_foreign_script_is_kept_in_a_non_latin_article():
+    japanese = "東京は日本の首都です。Tokyoバーク"
+    assert drop_glued_foreign_fragments(japanese) == japanese
+
+
+@pytest.mark.parametrize("path", sorted(CORPUS.glob("*.txt")), ids=lambda p: p.stem)
+def test_cleaning_deletes_no_real_words(path):
+    """Every word of the article survives, except those on boilerplate lines."""
+    original = path.read_text(encoding="utf-8")
+    kept_lines = drop_boilerplate_lines(original)
+    assert words(clean(original)) == words(kept_lines)
+    assert len(words(kept_lines)) > 0.9 * len(words(original))
