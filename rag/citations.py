@@ -30,7 +30,7 @@ from rag.records import Citation, Hit
 
 _NUMS = r"\d{1,4}(?:\s*(?:[,;，、]|[-–])\s*\d{1,4})*"
 MARKER = re.compile(rf"(?:\[\s*(?:(?:sources?|src|ref)\.?\s*)?({_NUMS})\s*\]|【\s*({_NUMS})\s*】)", re.I)
-_MARKERS_AT_START = re.compile(rf"^(?:\s*{MARKER.pattern})+", re.I)
+_MARKERS_AT_START = re.compile(rf"(?:\s*{MARKER.pattern})+", re.I)   # used with .match(text, pos)
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 _GENERIC = frozenset(terms("source sources article articles passage report reports according answer"))
 
@@ -261,7 +261,10 @@ def _rebuild(text: str, units, kept_numbers, removed: set[int]) -> str:
             mine = [n for n in m.numbers if n in keep]
             for n in mine:
                 keep.remove(n)
-            edits.append((m.start, m.end, "".join(f"[{n}]" for n in dict.fromkeys(mine))))
+            new = "".join(f"[{n}]" for n in dict.fromkeys(mine))
+            if new and m.start and not text[m.start - 1].isspace() and text[m.start - 1] not in "[]【】":
+                new = " " + new
+            edits.append((m.start, m.end, new))
     out = text
     for s, e, new in sorted(edits, reverse=True):
         out = out[:s] + new + out[e:]

@@ -15,7 +15,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable, Iterator
+
+import pytest
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ class OpenAIStub:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._server.block_on_close = False
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     @property
@@ -68,18 +70,22 @@ class OpenAIStub:
         """The base URL to configure, e.g. OPENAI_BASE_URL."""
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
-    def script(self, *replies: Reply | str) -> "OpenAIStub":
-        """Replace the script: the next requests get these replies, in order."""
+    def script(self, *replies: "Reply | str | Callable[[Request], Reply | str]") -> "OpenAIStub":
+        """Replace the script: the next requests get these replies, in order. A callable gets
+        the request and returns the reply (e.g. to quote a source from the prompt)."""
         with self._lock:
-            self._script = [Reply(text=r) if isinstance(r, str) else r for r in replies]
+            self._script = list(replies)
             self.requests.clear()
         return self
 
-    def _next(self) -> Reply:
+    def _next(self, request: Request) -> Reply:
         with self._lock:
             if not self._script:
                 return Reply(status=500, raw=json.dumps({"error": {"message": "stub: no scripted reply"}}))
-            return self._script.pop(0)
+            reply = self._script.pop(0)
+        if callable(reply):
+            reply = reply(request)
+        return Reply(text=reply) if isinstance(reply, str) else reply
 
     def close(self) -> None:
         self._stop.set()
@@ -102,9 +108,10 @@ class _Handler(BaseHTTPRequestHandler):
         except json.JSONDecodeError:
             body = {"_unparsed": raw}
         stub = self.owner
+        request = Request(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
         with stub._lock:
-            stub.requests.append(Request(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-        reply = stub._next()
+            stub.requests.append(request)
+        reply = stub._next(request)
         if reply.stall_s and stub._stop.wait(reply.stall_s):
             return
         if not self.path.rstrip("/").endswith("/chat/completions"):
@@ -174,3 +181,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
+
+
+@pytest.fixture
+def openai_stub() -> Iterator[OpenAIStub]:
+    """A fresh stub server per test (import this fixture into a test module to use it)."""
+    stub = OpenAIStub()
+    yield stub
+    stub.close()
