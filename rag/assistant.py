@@ -169,12 +169,15 @@ class Assistant:
 
             self._llm = ChatLLM.from_settings(s)
         retriever = self._open_retriever()
-        lexical = self._lexical
+        df, n_chunks = self._lexical.df, self._lexical.n_chunks
+
+        def idf(term: str) -> float:   # rare terms weigh more when checking citations
+            return math.log(1.0 + (n_chunks - df.get(term, 0) + 0.5) / (df.get(term, 0) + 0.5))
+
         generator = GenerativeAnswerer(self._llm, self.embedder, context_window=s.llm_context_window,
                                        max_answer_tokens=s.llm_max_tokens,
                                        price=price(s.llm_model, s.llm_price_in, s.llm_price_out),
-                                       weight=lambda term: math.log(1.0 + (lexical.n_chunks - lexical.df.get(term, 0) + 0.5)
-                                                                    / (lexical.df.get(term, 0) + 0.5)))
+                                       weight=idf)
         timings: dict[str, float] = {}
         query, spent, down = question, [], ""
         if history:

@@ -149,8 +149,10 @@ def ask(ctx: click.Context, question: str, as_json: bool, k: int | None, doc_ids
 
 @main.command()
 @click.option("-k", "k", type=int, default=None, help="Number of passages to retrieve.")
+@click.option("--mode", type=click.Choice(["auto", "extractive", "llm"]), default=None,
+              help="extractive (offline) or llm. Default: auto, llm when one is configured.")
 @click.pass_context
-def chat(ctx: click.Context, k: int | None) -> None:
+def chat(ctx: click.Context, k: int | None, mode: str | None) -> None:
     """Chat in the terminal; follow-up questions use the conversation so far.
 
     \b
@@ -158,7 +160,7 @@ def chat(ctx: click.Context, k: int | None) -> None:
       > Who is Hakan Fidan?
       > What did he tell Reuters?
     """
-    assistant = assistant_from(ctx)
+    assistant = assistant_from(ctx, mode=mode)
     history: list[tuple[str, str]] = []
     click.echo("Ask about the corpus (empty line or Ctrl-D to quit).")
     while True:
