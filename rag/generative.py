@@ -26,11 +26,11 @@ from rag.citations import Passage, Thresholds, describe, parse_markers, verify
 from rag.errors import LLMUnavailable
 from rag.llm import ChatLLM, Completion
 from rag.prices import cost_usd
-from rag.prompt import Prompt, Tokens, build_prompt, rewrite_messages
+from rag.prompt import NOT_FOUND, Prompt, Tokens, build_prompt, rewrite_messages
 from rag.records import Answer, Hit
 
 History = Sequence[tuple[str, str]]
-ABSTAIN_TEXT = "The sources do not contain an answer to this question."
+ABSTAIN_TEXT = NOT_FOUND         # what the prompt tells the model to say, so a stream ends as it began
 _NOT_FOUND = re.compile(
     r"\b(?:sources?|passages?|articles?|context|documents?|provided (?:text|information))\b[^.]{0,40}?"
     r"\b(?:do(?:es)?n[o’']?t|do(?:es)? not|did not|never)\s+(?:contain|mention|say|include|provide|"

@@ -178,6 +178,7 @@ class ChatLLM:
 
     # -- errors for people --------------------------------------------------------------------
     def _explain(self, exc: BaseException, attempts: int) -> LLMUnavailable:
+        import httpx
         import openai
 
         where = self.where
@@ -200,7 +201,8 @@ class ChatLLM:
                                       "the server has a problem; try again later")
             return LLMUnavailable(f"the LLM at {where} rejected the request (HTTP {code}): "
                                   "check RAG_LLM_MODEL and RAG_LLM_CONTEXT_WINDOW")
-        if isinstance(exc, openai.APITimeoutError) or _caused_by(exc, TimeoutError):
+        if (isinstance(exc, (openai.APITimeoutError, httpx.TimeoutException))
+                or _caused_by(exc, TimeoutError)):
             return LLMUnavailable(f"the LLM at {where} did not answer within {self.timeout_s:g}s "
                                   "(timeout): check the server, or raise RAG_LLM_TIMEOUT_S")
         if isinstance(exc, openai.APIConnectionError):

@@ -24,7 +24,8 @@ import pytest
 class Reply:
     text: str = ""
     status: int = 200
-    stall_s: float = 0.0          # wait this long before answering (a stall)
+    stall_s: float = 0.0          # wait this long before answering (a stall) ...
+    stall_after: int = 0          # ... or, streamed, after this many text chunks
     cut_after: int = 0            # streamed: drop the connection after this many text chunks
     raw: str | None = None        # send this body as-is (e.g. malformed JSON, a bad SSE event)
     headers: dict[str, str] = field(default_factory=dict)
@@ -112,7 +113,7 @@ class _Handler(BaseHTTPRequestHandler):
         with stub._lock:
             stub.requests.append(request)
         reply = stub._next(request)
-        if reply.stall_s and stub._stop.wait(reply.stall_s):
+        if reply.stall_s and not reply.stall_after and stub._stop.wait(reply.stall_s):
             return
         if not self.path.rstrip("/").endswith("/chat/completions"):
             return self._json(404, {"error": {"message": f"stub: unknown path {self.path}"}})
@@ -170,6 +171,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
                 self.close_connection = True
                 self.connection.shutdown(2)   # drop the connection mid-body, no final chunk
+                return
+            if reply.stall_after and i == reply.stall_after and self.owner._stop.wait(reply.stall_s):
                 return
             event(chunk({"content": piece}))
             time.sleep(0.001)

@@ -117,6 +117,18 @@ def test_a_stall_longer_than_the_timeout_fails_within_the_timeout(llm, openai_st
     assert elapsed < 2.5
 
 
+def test_a_stall_in_the_middle_of_a_stream_fails_within_the_timeout(llm, openai_stub):
+    openai_stub.script(Reply("This answer starts and then the server goes quiet.", stall_after=2,
+                             stall_s=10))
+    received = []
+    started = time.monotonic()
+    with pytest.raises(LLMUnavailable, match="timeout"):
+        for item in llm.stream(MESSAGES):
+            received.append(item)
+    assert time.monotonic() - started < 2.5
+    assert "".join(received) == "This answer "
+
+
 def test_a_stream_cut_half_way_raises_after_the_first_deltas(llm, openai_stub):
     openai_stub.script(Reply("This answer is going to be cut off in the middle.", cut_after=3))
     received = []
