@@ -26,7 +26,8 @@ class Reply:
     status: int = 200
     stall_s: float = 0.0          # wait this long before answering (a stall) ...
     stall_after: int = 0          # ... or, streamed, after this many text chunks
-    cut_after: int = 0            # streamed: drop the connection after this many text chunks
+    cut_after: int = 0            # streamed: drop the connection after this many text chunks ...
+    cut_cleanly: bool = False     # ... or end the body properly, but with no finish reason or [DONE]
     raw: str | None = None        # send this body as-is (e.g. malformed JSON, a bad SSE event)
     headers: dict[str, str] = field(default_factory=dict)
     usage: tuple[int, int] | None = None   # (prompt, completion) tokens to report, if any
@@ -167,6 +168,10 @@ class _Handler(BaseHTTPRequestHandler):
 
         event(chunk({"role": "assistant", "content": ""}))
         for i, piece in enumerate(pieces):
+            if reply.cut_after and i >= reply.cut_after and reply.cut_cleanly:
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+                return
             if reply.cut_after and i >= reply.cut_after:
                 self.wfile.flush()
                 self.close_connection = True

@@ -138,6 +138,12 @@ def test_a_stream_cut_half_way_raises_after_the_first_deltas(llm, openai_stub):
     assert received and "".join(received) == "This answer is goi"
 
 
+def test_a_stream_that_ends_early_without_a_finish_reason_is_not_taken_as_complete(llm, openai_stub):
+    openai_stub.script(Reply("This answer ends early without saying so.", cut_after=2, cut_cleanly=True))
+    with pytest.raises(LLMUnavailable, match="without a finish reason"):
+        list(llm.stream(MESSAGES))
+
+
 @pytest.mark.parametrize("stream,raw", [
     (False, "{not json"),
     (False, '{"choices": "nope"}'),
