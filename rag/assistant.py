@@ -8,6 +8,7 @@ prints.
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from rag import offline
-from rag.errors import BadQuestion, DocumentNotFound, IndexNotBuilt
+from rag.errors import BadQuestion, ConfigError, DocumentNotFound, IndexNotBuilt
 from rag.records import Answer, Hit
 from rag.settings import Settings
 
@@ -37,6 +38,7 @@ class Assistant:
         self._index = None
         self._lexical = None
         self._retriever = None
+        self._llm = None
 
     # -- building -------------------------------------------------------------------------
     def ingest(self, paths: Iterable[str | Path] | None = None, *, rebuild: bool = False,
@@ -79,6 +81,10 @@ class Assistant:
     def ask(self, question: str, *, history: History = (), k: int | None = None,
             doc_ids: Sequence[str] | None = None, date_from: str = "", date_to: str = "",
             mode: str | None = None) -> Answer:
+        if self.answer_mode(mode) == "llm":
+            *_, answer = self._ask_llm(question, history=history, k=k, doc_ids=doc_ids,
+                                       date_from=date_from, date_to=date_to, stream=False)
+            return answer
         from rag.extractive import ExtractiveAnswerer
         from rag.followup import standalone_query
 
@@ -106,8 +112,15 @@ class Assistant:
     def stream(self, question: str, **kwargs) -> Iterator[str | Answer]:
         """Yield the answer's text in pieces as it is produced, then the final Answer.
 
-        Takes the same arguments as `ask`. The pieces joined equal `Answer.text`.
+        Takes the same arguments as `ask`. In extractive mode the pieces joined equal
+        `Answer.text`. In llm mode they are the model's raw tokens as they arrive; the final
+        Answer carries the verified text and citations, which may differ (dropped citations, or
+        the extractive fallback with a `notice`).
         """
+        if self.answer_mode(kwargs.get("mode")) == "llm":
+            kwargs.pop("mode", None)
+            yield from self._ask_llm(question, stream=True, **kwargs)
+            return
         answer = self.ask(question, **kwargs)
         for piece in re.findall(r"\S+\s*", answer.text):
             yield piece
@@ -122,6 +135,85 @@ class Assistant:
         retriever = self._open_retriever()
         vector = self.embedder.embed([query])[0] if method != "lexical" else None
         return retriever.retrieve(query, vector, self._check_k(k), doc_ids=doc_ids, method=method)
+
+    def answer_mode(self, mode: str | None = None) -> str:
+        """The mode `ask` will use: "llm" or "extractive" ("auto": llm when one is configured)."""
+        mode = mode or self.settings.mode
+        if mode not in ("auto", "extractive", "llm"):
+            raise ConfigError(f'mode of {mode!r} is not allowed: use "auto", "extractive" or "llm"')
+        if mode == "auto":
+            return "llm" if self.settings.llm_configured else "extractive"
+        if mode == "llm" and not self.settings.llm_model:
+            raise ConfigError("mode llm needs a model: set RAG_LLM_MODEL (and OPENAI_BASE_URL for a "
+                              "local server, OPENAI_API_KEY for OpenAI), or use --mode extractive")
+        return mode
+
+    def _ask_llm(self, question: str, *, history: History = (), k: int | None = None,
+                 doc_ids: Sequence[str] | None = None, date_from: str = "", date_to: str = "",
+                 stream: bool = False) -> Iterator[str | Answer]:
+        """The llm mode of `ask`/`stream`: rewrite a follow-up, retrieve, generate, verify."""
+        import dataclasses
+
+        from rag.errors import LLMUnavailable
+        from rag.extractive import ExtractiveAnswerer
+        from rag.followup import standalone_query
+        from rag.generative import GenerativeAnswerer
+        from rag.prices import price
+
+        started = time.perf_counter()
+        question = self._check_question(question)
+        k = self._check_k(k)
+        s = self.settings
+        if self._llm is None:
+            from rag.llm import ChatLLM
+
+            self._llm = ChatLLM.from_settings(s)
+        retriever = self._open_retriever()
+        df, n_chunks = self._lexical.df, self._lexical.n_chunks
+
+        def idf(term: str) -> float:   # rare terms weigh more when checking citations
+            return math.log(1.0 + (n_chunks - df.get(term, 0) + 0.5) / (df.get(term, 0) + 0.5))
+
+        generator = GenerativeAnswerer(self._llm, self.embedder, context_window=s.llm_context_window,
+                                       max_answer_tokens=s.llm_max_tokens,
+                                       price=price(s.llm_model, s.llm_price_in, s.llm_price_out),
+                                       weight=idf)
+        timings: dict[str, float] = {}
+        query, spent, down = question, [], ""
+        if history:
+            t = time.perf_counter()
+            try:
+                query, completion = generator.rewrite(question, history)
+                spent.append(completion)
+            except LLMUnavailable as exc:
+                query, down = "", str(exc)
+            query = query or standalone_query(question, history)
+            timings["rewrite"] = (time.perf_counter() - t) * 1e3
+        t0 = time.perf_counter()
+        vector = self.embedder.embed([query])[0]
+        t1 = time.perf_counter()
+        hits = retriever.retrieve(query, vector, k, doc_ids=self._allowed(doc_ids, date_from, date_to))
+        t2 = time.perf_counter()
+        sentences = self._index.catalog.sentences(hits)
+        timings.update(embed=(t1 - t0) * 1e3, retrieve=(t2 - t1) * 1e3)
+
+        def extractive() -> Answer:
+            answerer = ExtractiveAnswerer(self._lexical.df, self._lexical.n_chunks,
+                                          max_sentences=s.max_answer_sentences)
+            return answerer.answer(query, vector, hits, sentences)
+
+        if down:   # the LLM just failed on the rewrite: do not wait for it a second time
+            answer = generator.fallback(extractive, down, (), spent)
+            items: Iterator[str | Answer] = iter([answer])
+        else:
+            items = generator.run(question, hits, sentences, history, extractive, stream=stream,
+                                  spent=spent)
+        for item in items:
+            if isinstance(item, Answer):
+                timings.update(item.timings_ms)
+                timings["total"] = (time.perf_counter() - started) * 1e3
+                item = dataclasses.replace(item, question=question, query=query, timings_ms=timings)
+            yield item
 
     # -- parts, opened lazily ---------------------------------------------------------------
     @property

@@ -119,9 +119,12 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, as_json: 
 @click.option("--doc", "doc_ids", multiple=True, help="Only search this article id (repeatable).")
 @click.option("--since", "date_from", default="", help="Only articles dated on/after YYYY-MM-DD.")
 @click.option("--until", "date_to", default="", help="Only articles dated on/before YYYY-MM-DD.")
+@click.option("--mode", type=click.Choice(["auto", "extractive", "llm"]), default=None,
+              help="extractive (offline) or llm (OPENAI_BASE_URL / RAG_LLM_MODEL). Default: auto, "
+                   "llm when one is configured.")
 @click.pass_context
 def ask(ctx: click.Context, question: str, as_json: bool, k: int | None, doc_ids: tuple[str, ...],
-        date_from: str, date_to: str) -> None:
+        date_from: str, date_to: str, mode: str | None) -> None:
     """Answer one question with numbered citations.
 
     \b
@@ -129,19 +132,27 @@ def ask(ctx: click.Context, question: str, as_json: bool, k: int | None, doc_ids
       rag ask "What does US law require?"
       rag ask "Why was Turkey removed from the F-35 programme?" --json
       rag ask "What did Hakan Fidan say?" -k 3 --doc 004_e39b010501edc06a
+      RAG_LLM_MODEL=llama3.1 OPENAI_BASE_URL=http://localhost:11434/v1 rag ask "..." --mode llm
     """
-    answer = assistant_from(ctx).ask(question, k=k, doc_ids=list(doc_ids) or None,
-                                 date_from=date_from, date_to=date_to)
+    assistant = assistant_from(ctx, mode=mode)
+    kwargs = dict(k=k, doc_ids=list(doc_ids) or None, date_from=date_from, date_to=date_to)
     if as_json:
+        answer = assistant.ask(question, **kwargs)
+        if answer.notice:
+            click.echo(f"note: {answer.notice}", err=True)
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    elif assistant.answer_mode() == "llm":
+        _print_stream(assistant.stream(question, **kwargs))
     else:
-        _print_answer(answer)
+        _print_answer(assistant.ask(question, **kwargs))
 
 
 @main.command()
 @click.option("-k", "k", type=int, default=None, help="Number of passages to retrieve.")
+@click.option("--mode", type=click.Choice(["auto", "extractive", "llm"]), default=None,
+              help="extractive (offline) or llm. Default: auto, llm when one is configured.")
 @click.pass_context
-def chat(ctx: click.Context, k: int | None) -> None:
+def chat(ctx: click.Context, k: int | None, mode: str | None) -> None:
     """Chat in the terminal; follow-up questions use the conversation so far.
 
     \b
@@ -149,7 +160,7 @@ def chat(ctx: click.Context, k: int | None) -> None:
       > Who is Hakan Fidan?
       > What did he tell Reuters?
     """
-    assistant = assistant_from(ctx)
+    assistant = assistant_from(ctx, mode=mode)
     history: list[tuple[str, str]] = []
     click.echo("Ask about the corpus (empty line or Ctrl-D to quit).")
     while True:
@@ -160,11 +171,14 @@ def chat(ctx: click.Context, k: int | None) -> None:
         if not question:
             break
         try:
-            answer = assistant.ask(question, history=history, k=k)
+            if assistant.answer_mode() == "llm":
+                answer = _print_stream(assistant.stream(question, history=history, k=k))
+            else:
+                answer = assistant.ask(question, history=history, k=k)
+                _print_answer(answer)
         except RagError as exc:
             click.echo(f"error: {exc}", err=True)
             continue
-        _print_answer(answer)
         history.append((question, answer.text))
 
 
@@ -193,9 +207,37 @@ def delete(ctx: click.Context, doc_id: str) -> None:
     click.echo(f"deleted {doc_id}")
 
 
-def _print_answer(answer) -> None:
-    click.echo(answer.text)
-    if answer.notice:
+def _print_stream(items):
+    """Print the model's tokens as they come, then the verified answer if it differs."""
+    shown: list[str] = []
+    answer = None
+    for item in items:
+        if isinstance(item, str):
+            click.echo(item, nl=False)
+            shown.append(item)
+        else:
+            answer = item
+    draft = "".join(shown).strip()
+    if draft:
+        click.echo()
+    if answer is None:
+        return None
+    if draft and answer.text.strip() != draft:
+        if answer.notice:
+            click.echo(f"note: {answer.notice}", err=True)
+        click.echo("\nVerified answer:")
+        _print_answer(answer, notice=False)
+    elif draft:
+        _print_answer(answer, text=False)
+    else:
+        _print_answer(answer)
+    return answer
+
+
+def _print_answer(answer, *, text: bool = True, notice: bool = True) -> None:
+    if text:
+        click.echo(answer.text)
+    if answer.notice and notice:
         click.echo(f"note: {answer.notice}", err=True)
     if answer.citations:
         click.echo("\nSources:")

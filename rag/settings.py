@@ -56,6 +56,11 @@ class Settings:
     llm_api_key_env: str = "OPENAI_API_KEY"
     llm_context_window: int = 8192
     llm_timeout_s: float = 30.0
+    llm_max_retries: int = 2          # retries for HTTP 429/5xx, with exponential backoff
+    llm_max_wait_s: float = 120.0     # bound on one LLM call in total (retries, waits, streaming)
+    llm_max_tokens: int = 512         # room kept for the answer in the context window
+    llm_price_in: float = 0.0         # USD per million prompt tokens; 0: use the built-in table
+    llm_price_out: float = 0.0        # USD per million completion tokens
     config_file: Path | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -75,6 +80,11 @@ class Settings:
         _check(self.embed_batch_size >= 1, "embed_batch_size", self.embed_batch_size, "use >= 1")
         _check(self.max_question_chars >= 10, "max_question_chars", self.max_question_chars,
                "use >= 10")
+        _check(self.llm_timeout_s > 0, "llm_timeout_s", self.llm_timeout_s, "use > 0 seconds")
+        _check(self.llm_max_wait_s > 0, "llm_max_wait_s", self.llm_max_wait_s, "use > 0 seconds")
+        _check(self.llm_max_retries >= 0, "llm_max_retries", self.llm_max_retries, "use >= 0")
+        _check(16 <= self.llm_max_tokens < self.llm_context_window, "llm_max_tokens",
+               self.llm_max_tokens, f"use 16 <= max tokens < llm_context_window ({self.llm_context_window})")
         if self.embed_backend == "openai" and not self.embed_base_url:
             raise ConfigError("embed_backend is 'openai' but embed_base_url is empty: "
                               "set RAG_EMBED_BASE_URL (e.g. https://api.openai.com/v1)")

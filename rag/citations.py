@@ -1,0 +1,292 @@
+"""Citation checking for generated answers: parse [n] markers, bounds-check them, test support.
+
+Markers come in the forms models write: `[1]`, `[2,3]`, `[2][3]`, `[1-3]`, `[Source 2]`, and the
+full-width `【2】`. A number outside 1..len(sources) (`[0]`, `[99]`) is dropped, never mapped to a
+nearby source. Each cited sentence is then checked against each passage it cites, locally and
+without a second LLM call: the best cosine between the sentence and the passage's sentences
+(the stored MiniLM vectors), the share of the sentence's content terms found in the passage, and
+whether every number it states appears in what it cites. A citation that fails is dropped; a
+sentence left with no citation is removed. An uncited sentence is kept only when it says nothing
+beyond the question, or when the citations of its paragraph's next (or previous) cited sentence
+support it. The survivors become Citation records whose snippet is the passage sentence that
+best supports the claim, so `article.text[start:end] == snippet` always holds.
+
+It does not decide abstention or fallbacks (generative.py does) and never calls an LLM.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Callable, Protocol, Sequence
+
+import numpy as np
+
+from index.records import Span
+from index.sentences import split_sentences
+from index.terms import terms
+from rag.records import Citation, Hit
+
+_NUMS = r"\d{1,4}(?:\s*(?:[,;，、]|[-–])\s*\d{1,4})*"
+MARKER = re.compile(rf"(?:\[\s*(?:(?:sources?|src|ref)\.?\s*)?({_NUMS})\s*\]|【\s*({_NUMS})\s*】)", re.I)
+_MARKERS_AT_START = re.compile(rf"(?:\s*{MARKER.pattern})+", re.I)   # used with .match(text, pos)
+_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+_GENERIC = frozenset(terms("source sources article articles passage report reports according answer"))
+
+
+class Embedder(Protocol):
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Marker:
+    start: int
+    end: int
+    numbers: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A numbered source as the verifier sees it: the text the model was shown, its sentences."""
+    n: int
+    hit: Hit
+    text: str
+    sentences: tuple[tuple[Span, np.ndarray], ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    sentence: str
+    n: int                        # the cited number (0 for an uncited sentence)
+    reason: str                   # "out of range", "unsupported", "number not in source", "uncited"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    support: float = 0.45         # mean of best cosine and weighted term coverage must reach this
+    min_cosine: float = 0.4       # and the best passage sentence must be at least this close
+
+
+@dataclass(frozen=True)
+class Verified:
+    text: str                     # the answer with bad markers and unsupported sentences removed
+    citations: tuple[Citation, ...]
+    problems: tuple[Problem, ...]
+    claims: int                   # sentences that state something beyond the question
+    removed: int                  # sentences removed
+
+
+def parse_markers(text: str) -> list[Marker]:
+    out = []
+    for m in MARKER.finditer(text):
+        out.append(Marker(m.start(), m.end(), _numbers(m.group(1) or m.group(2))))
+    return out
+
+
+def strip_markers(text: str) -> str:
+    return _tidy(MARKER.sub("", text))
+
+
+def verify(text: str, question: str, passages: Sequence[Passage], embedder: Embedder,
+           thresholds: Thresholds = Thresholds(), weight: Callable[[str], float] | None = None) -> Verified:
+    """Check every citation of `text`; `weight(term)` (e.g. IDF) weights term coverage, so terms
+    every article shares count less than the specific ones."""
+    by_n = {p.n: p for p in passages}
+    units = _units(text)
+    asked = set(terms(question))
+    claims = [strip_markers(text[s:e]) for s, e, _ in units]
+    vectors = embedder.embed(claims) if claims else np.zeros((0, 1), dtype=np.float32)
+    problems: list[Problem] = []
+    kept_numbers: list[list[int]] = []      # per unit, per marker order: surviving numbers
+    support: dict[int, tuple[float, Span | None]] = {}   # n -> best (score, sentence)
+
+    def check(i: int, n: int) -> tuple[bool, float, Span | None]:
+        return _supports(claims[i], vectors[i], by_n[n], thresholds, weight or (lambda term: 1.0))
+
+    for i, (s, e, markers) in enumerate(units):
+        cited = [n for m in markers for n in m.numbers]
+        valid = []
+        for n in dict.fromkeys(cited):
+            if n not in by_n:
+                problems.append(Problem(claims[i], n, "out of range"))
+            else:
+                valid.append(n)
+        missing = _numbers_in(claims[i]) - _numbers_in(question) - set().union(
+            *(_numbers_in(by_n[n].text) for n in valid)) if valid else set()
+        good = []
+        for n in valid:
+            ok, score, span = check(i, n)
+            if missing:
+                problems.append(Problem(claims[i], n, "number not in source"))
+            elif not ok:
+                problems.append(Problem(claims[i], n, "unsupported"))
+            else:
+                good.append(n)
+                if score > support.get(n, (-1.0, None))[0]:
+                    support[n] = (score, span)
+        kept_numbers.append(good)
+
+    states = [_state(i, units, claims, kept_numbers, asked) for i in range(len(units))]
+    n_claims = sum(1 for i in range(len(units)) if _is_claim(claims[i], asked))
+    removed: set[int] = set()
+    for i, state in enumerate(states):
+        if state == "uncited":
+            neighbours = _paragraph_citations(i, units, kept_numbers, text)
+            if not any(check(i, n)[0] and not (_numbers_in(claims[i]) - _numbers_in(question)
+                                                 - _numbers_in(by_n[n].text)) for n in neighbours):
+                problems.append(Problem(claims[i], 0, "uncited"))
+                removed.add(i)
+        elif state == "dropped":
+            removed.add(i)
+    out_text = _rebuild(text, units, kept_numbers, removed)
+    used = sorted({n for i, ns in enumerate(kept_numbers) if i not in removed for n in ns})
+    citations = tuple(_citation(by_n[n], *support[n]) for n in used)
+    return Verified(text=out_text, citations=citations, problems=tuple(problems),
+                    claims=n_claims, removed=len(removed))
+
+
+def describe(problems: Sequence[Problem]) -> str:
+    """A short summary for a notice, e.g. 'dropped citation [9] (out of range); removed 1 uncited sentence'."""
+    parts = []
+    for reason in ("out of range", "unsupported", "number not in source"):
+        ns = sorted({p.n for p in problems if p.reason == reason})
+        if ns:
+            marks = "".join(f"[{n}]" for n in ns)
+            parts.append(f"dropped citation{'s' if len(ns) > 1 else ''} {marks} ({reason})")
+    uncited = sum(1 for p in problems if p.reason == "uncited")
+    if uncited:
+        parts.append(f"removed {uncited} uncited sentence{'s' if uncited > 1 else ''}")
+    return "; ".join(parts)
+
+
+# -- support ------------------------------------------------------------------------------------
+def support_score(claim: str, vector: np.ndarray, passage: Passage,
+                  weight: Callable[[str], float]) -> tuple[float, float, Span | None]:
+    """(best cosine to a passage sentence, weighted share of the claim's terms in the passage,
+    that best sentence)."""
+    best, span = -1.0, None
+    for sentence, vec in passage.sentences:
+        score = float(vector @ vec)
+        if score > best:
+            best, span = score, sentence
+    claim_terms = set(terms(_fold(claim))) - _GENERIC
+    total = sum(weight(t) for t in claim_terms)
+    found = sum(weight(t) for t in claim_terms & set(terms(_fold(passage.text))))
+    return max(best, 0.0), (found / total if total else 0.0), span
+
+
+def _supports(claim: str, vector: np.ndarray, passage: Passage, t: Thresholds,
+              weight: Callable[[str], float]) -> tuple[bool, float, Span | None]:
+    cosine, coverage, span = support_score(claim, vector, passage, weight)
+    score = 0.5 * cosine + 0.5 * coverage
+    return score >= t.support and cosine >= t.min_cosine, score, span
+
+
+def _fold(text: str) -> str:
+    """Erdoğan -> Erdogan, Türkiye -> Turkiye: models often drop the accents their sources use."""
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+
+
+def _citation(passage: Passage, score: float, span: Span | None) -> Citation:
+    hit = passage.hit
+    if span is None:
+        return Citation(n=passage.n, doc_id=hit.doc_id, title=hit.title, snippet=passage.text,
+                        start=hit.start, end=hit.start + len(passage.text), score=score)
+    return Citation(n=passage.n, doc_id=hit.doc_id, title=hit.title, snippet=span.text,
+                    start=span.start, end=span.end, score=score)
+
+
+def _is_claim(claim: str, asked: set[str]) -> bool:
+    """Does the sentence state anything beyond the question? Lead-ins ("Here is what ...:") do not."""
+    if claim.rstrip().endswith(":"):
+        return False
+    return bool(set(terms(claim)) - asked - _GENERIC)
+
+
+def _state(i: int, units, claims, kept_numbers, asked) -> str:
+    markers = units[i][2]
+    if any(m.numbers for m in markers):
+        return "cited" if kept_numbers[i] else "dropped"
+    return "uncited" if _is_claim(claims[i], asked) else "filler"
+
+
+def _paragraph_citations(i: int, units, kept_numbers, text: str) -> list[int]:
+    """Citations of the next cited sentence in the same paragraph, else of the previous one."""
+    def same_paragraph(a: int, b: int) -> bool:
+        lo, hi = sorted((a, b))
+        return "\n" not in text[units[lo][1]:units[hi][0]]
+
+    for j in list(range(i + 1, len(units))) + list(range(i - 1, -1, -1)):
+        if not same_paragraph(i, j):
+            continue
+        if kept_numbers[j]:
+            return kept_numbers[j]
+    return []
+
+
+def _numbers_in(text: str) -> set[str]:
+    return {m.group(0).replace(",", "").rstrip(".") for m in _NUMBER.finditer(strip_markers(text))}
+
+
+# -- text surgery ---------------------------------------------------------------------------------
+def _units(text: str) -> list[tuple[int, int, list[Marker]]]:
+    """Sentences of the answer as (start, end, markers); markers that open a sentence ("... law. [2]")
+    belong to the sentence before."""
+    spans = [list(s) for s in split_sentences(text)]
+    for k in range(1, len(spans)):
+        lead = _MARKERS_AT_START.match(text, spans[k][0], spans[k][1])
+        if lead and "\n" not in text[spans[k - 1][1]:lead.end()]:
+            spans[k - 1][1] = lead.end()
+            rest = lead.end()
+            while rest < spans[k][1] and text[rest].isspace():
+                rest += 1
+            spans[k][0] = rest
+    markers = parse_markers(text)
+    units = []
+    for s, e in spans:
+        if e > s:
+            units.append((s, e, [m for m in markers if s <= m.start and m.end <= e]))
+    return units
+
+
+def _rebuild(text: str, units, kept_numbers, removed: set[int]) -> str:
+    edits: list[tuple[int, int, str]] = []
+    for i, (s, e, markers) in enumerate(units):
+        if i in removed:
+            edits.append((s, e, ""))
+            continue
+        keep = list(kept_numbers[i])
+        for m in markers:
+            mine = [n for n in m.numbers if n in keep]
+            for n in mine:
+                keep.remove(n)
+            new = "".join(f"[{n}]" for n in dict.fromkeys(mine))
+            if new and m.start and not text[m.start - 1].isspace() and text[m.start - 1] not in "[]【】":
+                new = " " + new
+            edits.append((m.start, m.end, new))
+    out = text
+    for s, e, new in sorted(edits, reverse=True):
+        out = out[:s] + new + out[e:]
+    return _tidy(out)
+
+
+def _tidy(text: str) -> str:
+    lines = []
+    for line in text.split("\n"):
+        line = re.sub(r"[ \t]{2,}", " ", line)
+        line = re.sub(r"\s+([.,;:!?])", r"\1", line)
+        line = re.sub(r"(\])\s*\.\s*\.", r"\1.", line)
+        lines.append(line.strip())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _numbers(group: str) -> tuple[int, ...]:
+    out: list[int] = []
+    for part in re.split(r"\s*[,;，、]\s*", group.strip()):
+        if re.search(r"[-–]", part):
+            lo, hi = (int(x) for x in re.split(r"\s*[-–]\s*", part))
+            out.extend(range(lo, hi + 1) if 0 <= hi - lo <= 20 else (lo, hi))
+        elif part:
+            out.append(int(part))
+    return tuple(out)

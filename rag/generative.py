@@ -1,0 +1,153 @@
+"""The LLM answerer: prompt -> OpenAI-compatible LLM -> verified Answer, plain or streamed.
+
+Given the retrieved hits (and their stored sentences), it builds the numbered-source prompt
+(prompt.py), calls the LLM (llm.py), and checks every citation of the reply (citations.py). What
+the user gets:
+- a verified answer (mode "llm"), with a notice when citations or sentences had to be dropped;
+- an abstention (abstained, no citations) when the model says the sources lack the answer;
+- the extractive answer (mode "extractive") with a one-line notice naming the cause when the LLM
+  fails (unreachable, bad key, timeout, cut stream, malformed reply) or its answer has no valid
+  citation. An unverified LLM answer is never returned.
+It also rewrites a follow-up into a standalone search query. It does not retrieve, and knows
+nothing of Chroma or the catalog: the Assistant passes hits, sentences and a fallback in.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import replace
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from index.records import Span
+from rag.citations import Passage, Thresholds, describe, parse_markers, verify
+from rag.errors import LLMUnavailable
+from rag.llm import ChatLLM, Completion
+from rag.prices import cost_usd
+from rag.prompt import NOT_FOUND, Prompt, Tokens, build_prompt, rewrite_messages
+from rag.records import Answer, Hit
+
+History = Sequence[tuple[str, str]]
+ABSTAIN_TEXT = NOT_FOUND         # what the prompt tells the model to say, so a stream ends as it began
+_NOT_FOUND = re.compile(
+    r"\b(?:sources?|passages?|articles?|context|documents?|provided (?:text|information))\b[^.]{0,40}?"
+    r"\b(?:do(?:es)?n[o’']?t|do(?:es)? not|did not|never)\s+(?:contain|mention|say|include|provide|"
+    r"discuss|specify|state|address|cover|answer)"
+    r"|\bnot (?:in|found in|mentioned in|covered by|contained in) the (?:sources?|passages?|articles?)"
+    r"|\bno (?:information|mention|details?) (?:about|of|on|regarding)"
+    r"|\bI (?:cannot|can't|can not|don't|do not) (?:know|find|answer)", re.I)
+
+
+class GenerativeAnswerer:
+    def __init__(self, llm: ChatLLM, embedder, *, context_window: int = 8192,
+                 max_answer_tokens: int = 512, price: tuple[float, float] | None = None,
+                 thresholds: Thresholds = Thresholds(),
+                 weight: Callable[[str], float] | None = None) -> None:
+        """`weight(term)` (IDF over the index) lets rare terms count more in support checks."""
+        self.llm, self.embedder, self.weight = llm, embedder, weight
+        self.context_window, self.max_answer_tokens = context_window, max_answer_tokens
+        self.price, self.thresholds = price, thresholds
+        self.tokens = Tokens(llm.model)
+
+    # -- follow-ups ---------------------------------------------------------------------------
+    def rewrite(self, question: str, history: History) -> tuple[str, Completion]:
+        """A standalone search query for a follow-up ("" when the reply is unusable).
+        Raises LLMUnavailable."""
+        messages = rewrite_messages(question, history, model=self.llm.model,
+                                    budget=self.context_window // 2)
+        completion = self.llm.complete(messages, max_tokens=96)
+        completion = replace(completion, prompt_tokens=completion.prompt_tokens
+                             or self.tokens.messages(messages))
+        query = completion.text.strip().splitlines()[0] if completion.text.strip() else ""
+        query = re.sub(r"^(?:standalone )?(?:search )?query:\s*", "", query, flags=re.I).strip(" \"'“”")
+        if not query or len(query) > 3 * len(question) + 200:
+            query = ""
+        return query, completion
+
+    # -- answering ----------------------------------------------------------------------------
+    def run(self, question: str, hits: Sequence[Hit], sentences: Sequence[tuple[Span, np.ndarray]],
+            history: History, fallback: Callable[[], Answer], *, stream: bool = False,
+            spent: Sequence[Completion] = ()) -> Iterator[str | Answer]:
+        """Yield text deltas (only when `stream`) as the LLM writes, then the final Answer.
+
+        `fallback` computes the extractive answer; `spent` are earlier calls (the rewrite) whose
+        tokens count towards this answer's usage."""
+        timings: dict[str, float] = {}
+        if not hits:
+            yield self.fallback(fallback, "no passage matched, so the LLM was not asked", (), spent)
+            return
+        prompt = build_prompt(question, hits, history, model=self.llm.model,
+                              context_window=self.context_window,
+                              max_answer_tokens=self.max_answer_tokens)
+        started = time.perf_counter()
+        completion: Completion | None = None
+        try:
+            if stream:
+                for item in self.llm.stream(prompt.messages, max_tokens=self.max_answer_tokens):
+                    if isinstance(item, Completion):
+                        completion = item
+                    else:
+                        yield item
+            else:
+                completion = self.llm.complete(prompt.messages, max_tokens=self.max_answer_tokens)
+        except LLMUnavailable as exc:
+            yield self.fallback(fallback, str(exc), (prompt,), spent)
+            return
+        timings["llm"] = (time.perf_counter() - started) * 1e3
+        t0 = time.perf_counter()
+        answer = self._judge(question, completion, prompt, sentences, fallback, spent)
+        timings["verify"] = (time.perf_counter() - t0) * 1e3
+        yield replace(answer, timings_ms={**answer.timings_ms, **timings})
+
+    def _judge(self, question: str, completion: Completion, prompt: Prompt,
+               sentences: Sequence[tuple[Span, np.ndarray]], fallback: Callable[[], Answer],
+               spent: Sequence[Completion]) -> Answer:
+        passages = [Passage(s.n, s.hit, s.text, tuple(
+            (span, vec) for span, vec in sentences
+            if span.doc_id == s.hit.doc_id and s.hit.start <= span.start and span.end <= s.end))
+            for s in prompt.sources]
+        text = completion.text.strip()
+        checked = verify(text, question, passages, self.embedder, self.thresholds, self.weight)
+        usage = self._usage(prompt, completion, spent)
+        if not checked.citations:
+            if _NOT_FOUND.search(text) or not text:
+                return Answer(question=question, text=ABSTAIN_TEXT, abstained=True, mode="llm",
+                              usage=usage)
+            why = describe(checked.problems) if parse_markers(text) else "it cited no source"
+            return self.fallback(fallback, f"the LLM's answer had no valid citation ({why})",
+                                  (prompt,), spent, completion)
+        notes = []
+        if checked.problems:
+            notes.append("citations checked: " + describe(checked.problems))
+        if completion.finish_reason == "length":
+            notes.append(f"the answer was cut at {self.max_answer_tokens} tokens (RAG_LLM_MAX_TOKENS)")
+        return Answer(question=question, text=checked.text, citations=checked.citations, mode="llm",
+                      notice="; ".join(notes), usage=usage)
+
+    def fallback(self, fallback: Callable[[], Answer], cause: str, prompts: Sequence[Prompt],
+                  spent: Sequence[Completion], completion: Completion | None = None) -> Answer:
+        answer = fallback()
+        usage = self._usage(prompts[0], completion, spent) if prompts else self._usage(None, None, spent)
+        cause = " ".join(cause.split()).rstrip(".")
+        return replace(answer, mode="extractive", notice=f"{cause}; answered extractively instead",
+                       usage=usage)
+
+    def _usage(self, prompt: Prompt | None, completion: Completion | None,
+               spent: Sequence[Completion]) -> dict[str, float]:
+        """Tokens as the server reported them, else as tiktoken counts them; cost when priced."""
+        prompt_tokens = sum(c.prompt_tokens for c in spent)
+        completion_tokens = sum(c.completion_tokens or self.tokens.count(c.text) for c in spent)
+        if prompt is not None:
+            prompt_tokens += (completion.prompt_tokens if completion and completion.prompt_tokens
+                              else prompt.tokens)
+            if completion is not None:
+                completion_tokens += completion.completion_tokens or self.tokens.count(completion.text)
+        usage: dict[str, float] = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                                   "llm_calls": len(spent) + (prompt is not None)}
+        cost = cost_usd(prompt_tokens, completion_tokens, self.price)
+        if cost is not None:
+            usage["cost_usd"] = round(cost, 6)
+        return usage
+

@@ -1,0 +1,136 @@
+"""Citation markers are parsed and bounds-checked; each cited sentence must be supported by what
+it cites (real MiniLM vectors, no LLM)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import TINY
+from index.records import Span
+from index.sentences import split_sentences
+from rag.citations import Passage, describe, parse_markers, strip_markers, verify
+from rag.records import Hit
+
+QUESTION = "What was built in Kestrel Valley?"
+
+
+@pytest.fixture(scope="module")
+def passages(embedder) -> list[Passage]:
+    """The three tiny articles as sources [1] dam, [2] tram, [3] owl."""
+    out = []
+    for n, (name, text) in enumerate(TINY.items(), 1):
+        spans = [Span(name, s, e, text[s:e]) for s, e in split_sentences(text)]
+        vectors = embedder.embed([s.text for s in spans])
+        hit = Hit(chunk_id=f"{name}:0", doc_id=name, title=name, date="", text=text, start=0,
+                  end=len(text), score=1.0)
+        out.append(Passage(n, hit, text, tuple(zip(spans, vectors))))
+    return out
+
+
+@pytest.mark.parametrize("text,numbers", [
+    ("Claim [1].", [(1,)]),
+    ("Claim [0].", [(0,)]),
+    ("Claim [99].", [(99,)]),
+    ("Claim [2,3].", [(2, 3)]),
+    ("Claim [2, 3].", [(2, 3)]),
+    ("Claim [2][3].", [(2,), (3,)]),
+    ("Claim 【2】.", [(2,)]),
+    ("Claim [Source 4].", [(4,)]),
+    ("Claim [1-3].", [(1, 2, 3)]),
+    ("No markers, not even [a] or [].", []),
+])
+def test_marker_forms_are_parsed(text, numbers):
+    assert [m.numbers for m in parse_markers(text)] == numbers
+
+
+def test_strip_markers_leaves_clean_text():
+    assert strip_markers("The dam cost 2 billion lira [1][2]. It is big 【3】.") == \
+        "The dam cost 2 billion lira. It is big."
+
+
+def test_supported_citation_is_kept_with_the_exact_supporting_sentence(passages, embedder):
+    text = "The Blue River dam in Kestrel Valley was completed in 2021 [1]."
+    checked = verify(text, QUESTION, passages, embedder)
+    assert checked.text == text
+    assert not checked.problems
+    (citation,) = checked.citations
+    assert citation.n == 1 and citation.doc_id == "alpha.txt"
+    article = TINY["alpha.txt"]
+    assert article[citation.start:citation.end] == citation.snippet
+    assert "finished in 2021" in citation.snippet
+
+
+@pytest.mark.parametrize("marker", ["[0]", "[99]", "[4]"])
+def test_out_of_range_citation_is_dropped_not_mapped_to_another_source(passages, embedder, marker):
+    text = f"The dam was finished in 2021 [1]. It supplies power to 400,000 homes {marker}."
+    checked = verify(text, QUESTION, passages, embedder)
+    assert [c.n for c in checked.citations] == [1]
+    assert marker not in checked.text
+    assert [(p.n, p.reason) for p in checked.problems] == [(int(marker[1:-1]), "out of range")]
+    # a sentence whose only citation pointed nowhere is not backed: it goes
+    assert checked.text == "The dam was finished in 2021 [1]." and checked.removed == 1
+
+
+def test_citation_to_a_passage_that_does_not_support_the_sentence_is_dropped(passages, embedder):
+    text = ("The dam in Kestrel Valley was finished in 2021 [1]. "
+            "Birdwatchers counted three owl nests near the river [2].")
+    checked = verify(text, QUESTION, passages, embedder)
+    assert [c.n for c in checked.citations] == [1]
+    assert "owl" not in checked.text and "[2]" not in checked.text
+    assert ("unsupported" in {p.reason for p in checked.problems})
+    assert checked.removed == 1
+
+
+def test_two_sources_cited_together_keep_only_the_one_that_supports(passages, embedder):
+    text = "The tram line will run 14 kilometres from the harbour to the university [1,2]."
+    checked = verify(text, QUESTION, passages, embedder)
+    assert [c.n for c in checked.citations] == [2]
+    assert checked.text == "The tram line will run 14 kilometres from the harbour to the university [2]."
+
+
+def test_adjacent_markers_are_each_checked(passages, embedder):
+    text = "An orange owl was seen in the Kestrel Valley forest [3][1]."
+    checked = verify(text, QUESTION, passages, embedder)
+    assert [c.n for c in checked.citations] == [3]
+    assert checked.text.endswith("forest [3].")
+
+
+def test_fullwidth_marker_is_verified_and_normalised(passages, embedder):
+    checked = verify("An orange owl was seen in the Kestrel Valley forest【3】.", QUESTION, passages, embedder)
+    assert [c.n for c in checked.citations] == [3]
+    assert checked.text == "An orange owl was seen in the Kestrel Valley forest [3]."
+
+
+def test_a_number_the_source_does_not_state_is_not_supported(passages, embedder):
+    checked = verify("The dam cost 7 billion lira [1].", QUESTION, passages, embedder)
+    assert not checked.citations
+    assert [p.reason for p in checked.problems] == ["number not in source"]
+
+
+def test_uncited_claim_alone_is_removed(passages, embedder):
+    checked = verify("Mayor Lena Ostrova wants trams by 2027.", QUESTION, passages, embedder)
+    assert not checked.citations and checked.text == ""
+    assert [p.reason for p in checked.problems] == ["uncited"]
+    assert describe(checked.problems) == "removed 1 uncited sentence"
+
+
+def test_uncited_sentence_not_supported_by_its_paragraph_citation_is_removed(passages, embedder):
+    text = "The Port Amber council approved a tram line. The dam was finished in 2021 [1]."
+    checked = verify(text, QUESTION, passages, embedder)
+    assert checked.text == "The dam was finished in 2021 [1]."
+
+
+def test_marker_after_the_full_stop_belongs_to_the_sentence_before(passages, embedder):
+    text = "The dam was finished in 2021. [1] An orange owl was seen in the forest. [3]"
+    checked = verify(text, QUESTION, passages, embedder)
+    assert [c.n for c in checked.citations] == [1, 3]
+    assert not checked.problems
+
+
+def test_describe_names_dropped_numbers_and_reasons():
+    from rag.citations import Problem
+
+    text = describe([Problem("a", 0, "out of range"), Problem("b", 9, "out of range"),
+                     Problem("c", 2, "unsupported"), Problem("d", 0, "uncited")])
+    assert text == ("dropped citations [0][9] (out of range); dropped citation [2] (unsupported); "
+                    "removed 1 uncited sentence")
