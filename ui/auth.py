@@ -1,7 +1,7 @@
 """Who may use the server: the token rule, and the checks for the API and the web UI.
 
-The rule: a server bound to a loopback address (127.0.0.0/8, ::1, localhost) is open, unless a
-token is configured; a server bound to any other address needs a token, from the environment
+The rule: a server bound to 127.0.0.1, ::1 or localhost is open, unless a token is configured;
+a server bound to any other address (0.0.0.0, a LAN address, even 127.0.0.2) needs a token, from the environment
 (RAG_UI_TOKEN) or a file (--token-file / RAG_UI_TOKEN_FILE), unless the user passes --no-auth.
 The API takes it as `Authorization: Bearer <token>`; the web UI as the password of its login
 form (any user name). The token never appears in a repr, a log line or a page.
@@ -20,6 +20,7 @@ from typing import Mapping
 from rag.errors import ConfigError
 
 MIN_TOKEN_CHARS = 12
+_PRIVATE = (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"))
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,11 @@ class Auth:
 
 
 def is_loopback(host: str) -> bool:
+    """Only the default addresses count as private; anything else is treated as exposed."""
     if host.lower() == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return ipaddress.ip_address(host.strip("[]")) in _PRIVATE
     except ValueError:
         return False
 

@@ -37,10 +37,11 @@ def serve(ctx: click.Context, host: str, port: int, token_file: Path | None, no_
       RAG_UI_TOKEN=$(cat ~/.rag-token) rag serve --host 0.0.0.0
     """
     from ui import auth as auth_rules
+
+    auth = auth_rules.resolve(host, no_auth=no_auth, token_file=token_file, env=os.environ)
     from ui.server import make_app, run
     from ui.service import Service
 
-    auth = auth_rules.resolve(host, no_auth=no_auth, token_file=token_file, env=os.environ)
     service = Service(assistant_from(ctx), max_upload_bytes=int(max_upload_mb * 2**20))
     problem = service.warm()
     if problem:
