@@ -179,7 +179,8 @@ def _ingest_files(service: Service, paths: list[str], progress) -> list[tuple[st
             lines.append((f"Not added: {name}: {exc.strerror or exc}", False))
             continue
         verb = "Replaced" if result.replaced else "Added"
-        lines.append((f"{verb} {result.name} as {result.doc_id} ({result.chunks} chunks): "
+        chunks = f"{result.chunks} chunk{'s' if result.chunks != 1 else ''}"
+        lines.append((f"{verb} {result.name} as {result.doc_id} ({chunks}): "
                       "ask about it in the Chat tab.", True))
     progress((len(paths), len(paths)), desc="done")
     return lines or [("No file received.", False)]
