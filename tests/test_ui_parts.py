@@ -185,3 +185,11 @@ def test_concurrent_questions_during_an_upload_all_succeed(service, tmp_path):
         t.join()
     assert not errors and len(answers) == 12
     assert all(any(c.doc_id == "alpha" for c in a.citations) for a in answers)
+
+
+def test_llm_mode_is_offered_only_when_an_llm_is_configured(make_assistant):
+    from ui.service import Service
+
+    assert Service(make_assistant()).modes == ["extractive"]
+    configured = make_assistant(llm_model="any-model", llm_base_url="http://127.0.0.1:9/v1")
+    assert Service(configured).modes == ["llm", "extractive"]
