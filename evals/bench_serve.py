@@ -6,6 +6,10 @@ home. The baseline is the same questions asked in-process, one at a time, throug
 `Assistant.ask` (no HTTP, no concurrency), so the report shows what serving and queueing add.
 It reports p50/p95/max latency, throughput and errors, and writes JSON. The questions come
 from evals/gold.jsonl; the answers are not graded here (that is `rag eval`).
+
+Both sides first ask every distinct question once, untimed (`--warmup`): the embedding model's
+first call at each new input length is far slower than later ones, and a comparison of serving
+overhead should not depend on which side met a length first.
 """
 
 from __future__ import annotations
@@ -28,9 +32,13 @@ import click
 GOLD = Path(__file__).resolve().parent / "gold.jsonl"
 
 
-def questions(n: int) -> list[str]:
+def distinct_questions() -> list[str]:
     rows = [json.loads(line) for line in GOLD.read_text(encoding="utf-8").splitlines() if line.strip()]
-    unique = list(dict.fromkeys(r["question"] for r in rows if not r.get("history")))
+    return list(dict.fromkeys(r["question"] for r in rows if not r.get("history")))
+
+
+def questions(n: int) -> list[str]:
+    unique = distinct_questions()
     return [unique[i % len(unique)] for i in range(n)]
 
 
@@ -90,12 +98,13 @@ def load(url: str, clients: int, per_client: int, token: str = "", timeout: floa
     return summary(latencies, len(problems), time.perf_counter() - started), problems[:5]
 
 
-def baseline(home: Path | None, n: int) -> dict:
+def baseline(home: Path | None, n: int, warmup: bool) -> dict:
     """The same questions in-process, one at a time, through the public Assistant API."""
     from rag.assistant import Assistant
 
     assistant = Assistant(home=home)
-    assistant.ask(questions(1)[0])                      # load the model and open the index
+    for question in distinct_questions() if warmup else questions(1):
+        assistant.ask(question)                         # load the model, open the index, warm up
     latencies, started = [], time.perf_counter()
     for question in questions(n):
         t0 = time.perf_counter()
@@ -132,11 +141,13 @@ def start_server(home: Path | None) -> tuple[subprocess.Popen, str]:
               help="Questions each client asks, one after another.")
 @click.option("--baseline/--no-baseline", "with_baseline", default=True, show_default=True,
               help="Also time the questions in-process, one at a time.")
+@click.option("--warmup/--no-warmup", default=True, show_default=True,
+              help="Ask each distinct question once, untimed, before measuring.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reports/bench_serve.json"),
               show_default=True)
 @click.pass_context
 def serve_load(ctx: click.Context, url: str, clients: int, per_client: int, with_baseline: bool,
-               out: Path) -> None:
+               warmup: bool, out: Path) -> None:
     """Load-test the HTTP API: CLIENTS concurrent clients x QUESTIONS questions.
 
     \b
@@ -150,21 +161,23 @@ def serve_load(ctx: click.Context, url: str, clients: int, per_client: int, with
     if not url:
         proc, url = start_server(home)
     try:
-        urllib.request.urlopen(url.rstrip("/") + "/api/ask", json.dumps(
-            {"question": questions(1)[0]}).encode(), timeout=120)      # warm-up, not counted
-        result, problems = load(url, clients, per_client, token=os.environ.get("RAG_UI_TOKEN", ""))
+        token = os.environ.get("RAG_UI_TOKEN", "")
+        if warmup:
+            load(url, 1, len(distinct_questions()), token=token)       # untimed
+        result, problems = load(url, clients, per_client, token=token)
     finally:
         if proc is not None:
             proc.terminate()
             proc.wait(timeout=15)
     report = {"benchmark": "serve", "clients": clients, "questions_per_client": per_client,
+              "warmup": warmup,
               "endpoint": "POST /api/ask", "http": result,
               "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                           "python": platform.python_version(),
                           "load_average_before_after": [round(load_before[0], 2),
                                                         round(os.getloadavg()[0], 2)]}}
     if with_baseline:
-        report["in_process_sequential"] = base = baseline(home, min(clients * per_client, 50))
+        report["in_process_sequential"] = base = baseline(home, min(clients * per_client, 100), warmup)
         report["p50_ratio_http_over_in_process"] = round(result["p50_ms"] / base["p50_ms"], 2)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

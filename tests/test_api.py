@@ -171,7 +171,7 @@ def test_serve_load_benchmark_reports_percentiles_and_no_errors(server, tmp_path
 
     out = tmp_path / "bench.json"
     result = CliRunner().invoke(serve_load, ["--url", server.url, "--clients", "4", "--questions", "3",
-                                             "--no-baseline", "--out", str(out)])
+                                             "--no-baseline", "--no-warmup", "--out", str(out)])
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())["http"]
     assert report["requests"] == 12 and report["errors"] == 0
