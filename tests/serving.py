@@ -40,8 +40,8 @@ def copy_home(source: Path, target: Path) -> Path:
 def start(home: Path, port: int, *args: str, host: str = "127.0.0.1", env: dict | None = None,
           timeout: float = 120) -> Served:
     log = home.parent / f"serve-{port}.log"
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    full_env.pop("RAG_UI_TOKEN", None) if env is None or "RAG_UI_TOKEN" not in env else None
+    inherited = {k: v for k, v in os.environ.items() if k != "RAG_UI_TOKEN"}
+    full_env = {**inherited, "PYTHONPATH": str(ROOT), **(env or {})}
     with open(log, "w") as out:
         proc = subprocess.Popen([str(RAG), "--home", str(home), "serve", "--host", host,
                                  "--port", str(port), *args], stdout=out, stderr=subprocess.STDOUT,

@@ -16,7 +16,8 @@ from rag.cli import assistant_from
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to bind. Anything but loopback needs RAG_UI_TOKEN or --no-auth.")
+              help="Address to bind. Anything but 127.0.0.1, localhost or ::1 needs "
+                   "RAG_UI_TOKEN (or --token-file) or --no-auth.")
 @click.option("--port", default=7860, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on.")
 @click.option("--token-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
