@@ -1,0 +1,189 @@
+"""The web UI in real Chromium (Playwright, /usr/bin/chromium) against a real `rag serve`:
+streamed cited answers, citation passages, upload -> answer -> delete, inert XSS, phone + dark.
+
+Screenshots go to a temporary folder (printed with -s); set RAG_SCREENSHOTS to keep them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+from tests.serving import copy_home, start
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-dev-shm-usage", "--no-first-run"]
+FERRY = ("Gull Island, May 2 - The Harbour Line ferry to Gull Island started service this week. "
+         "The ferry carries 300 passengers and crosses the bay in 25 minutes.")
+XSS = ("Zephyr Bridge <script>window.__xss = 1; alert(1)</script> opened in June.\n"
+       "Mayor Quill Vantablack said the Zephyr Bridge toll is <img src=x onerror=\"window.__xss = 2; "
+       "alert(2)\"> four dollars <a href=\"javascript:window.__xss = 3\">details</a> "
+       "[more](javascript:alert(4)) {{constructor.constructor('alert(5)')()}} ${alert(6)}.")
+
+
+@pytest.fixture(scope="module")
+def server(corpus_assistant, tmp_path_factory):
+    home = copy_home(corpus_assistant.settings.home, tmp_path_factory.mktemp("browser") / "home")
+    served = start(home, free_port())
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    folder = Path(os.environ.get("RAG_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"\nscreenshots: {folder}")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `make browser` (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    page.dialogs = []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.goto(server.url + "/", wait_until="domcontentloaded")
+    page.wait_for_selector("#rag-question textarea", timeout=60_000)
+    yield page
+    context.close()
+
+
+def ask(page, question: str) -> None:
+    before = page.locator("#rag-chat .rag-timings, #rag-chat .rag-error").count()
+    page.fill("#rag-question textarea", question)
+    page.click("#rag-send")
+    page.wait_for_function(
+        "n => document.querySelectorAll('#rag-chat .rag-timings, #rag-chat .rag-error').length > n",
+        arg=before, timeout=60_000)
+
+
+def upload(page, path: Path) -> str:
+    page.get_by_role("tab", name="Documents").click()
+    page.set_input_files("#rag-upload input[type=file]", str(path))
+    status = page.locator("#rag-doc-status .rag-ok, #rag-doc-status .rag-error")
+    status.first.wait_for(timeout=120_000)
+    return status.first.inner_text()
+
+
+def test_question_streams_an_answer_with_numbered_citations(page, shots):
+    page.evaluate("""() => {
+        window.__partials = [];
+        new MutationObserver(() => {
+            document.querySelectorAll('#rag-chat .rag-streaming').forEach(
+                (e) => window.__partials.push(e.textContent));
+        }).observe(document.querySelector('#rag-chat'),
+                   {subtree: true, childList: true, characterData: true});
+    }""")
+    ask(page, "Why was Turkey removed from the F-35 programme?")
+    answer = page.locator("#rag-chat .rag-answer").last
+    final = answer.inner_text()
+    partials = [p for p in dict.fromkeys(page.evaluate("window.__partials")) if p.strip("… ")]
+    assert len(partials) >= 2, f"no streaming seen: {partials}"
+    assert all(final.startswith(p.strip()[:20]) for p in partials)
+    markers = answer.locator(".rag-cite")
+    assert markers.count() >= 1 and re.fullmatch(r"\[\d+\]", markers.first.inner_text())
+    assert page.locator("#rag-sources .rag-src").count() >= 1
+    page.screenshot(path=str(shots / "laptop-answer.png"), full_page=True)
+
+
+def test_clicking_a_citation_opens_the_highlighted_passage(page, shots):
+    ask(page, "What does US law require?")
+    marker = page.locator("#rag-chat .rag-answer .rag-cite").first
+    snippet = marker.get_attribute("title")
+    assert snippet
+    detail = page.locator("#rag-chat details.rag-cite-detail").first
+    assert not detail.evaluate("d => d.open")
+    marker.click()
+    assert detail.evaluate("d => d.open")
+    assert " ".join(detail.locator("blockquote").inner_text().split()) == snippet
+    cls = next(c for c in marker.get_attribute("class").split() if c.startswith("rag-c-"))
+    source = page.locator(f"#src-{cls[len('rag-c-'):]}")
+    highlighted = source.locator("mark")
+    assert highlighted.is_visible()
+    assert " ".join(highlighted.inner_text().split()) == snippet
+    context = source.locator(".rag-ctx").inner_text()
+    assert len(context) > len(highlighted.inner_text()) + 40   # shown in context, not alone
+    page.screenshot(path=str(shots / "laptop-citation.png"), full_page=True)
+
+
+def test_uploaded_article_is_answered_with_a_citation_then_deleted(page, tmp_path, shots):
+    path = tmp_path / "gull ferry.txt"
+    path.write_text(FERRY, encoding="utf-8")
+    status = upload(page, path)
+    assert "Added gull_ferry.txt as gull_ferry" in status
+    assert page.locator('#rag-doc-table tr[data-doc="gull&#95;ferry"], #rag-doc-table code',
+                        has_text="gull_ferry").count() >= 1
+    page.screenshot(path=str(shots / "documents.png"), full_page=True)
+
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, "How many passengers does the Gull Island ferry carry?")
+    assert "id gull_ferry" in page.locator("#rag-sources").inner_text()
+    assert "300 passengers" in page.locator("#rag-chat .rag-answer").last.inner_text()
+
+    page.get_by_role("tab", name="Documents").click()
+    page.click("#rag-delete-pick input")
+    page.locator("#rag-delete-pick input").fill("gull")
+    page.get_by_role("option", name=re.compile("gull_ferry")).click()
+    page.click("#rag-delete")
+    page.locator("#rag-doc-status .rag-ok", has_text="Deleted gull_ferry").wait_for(timeout=60_000)
+    assert "gull_ferry" not in page.locator("#rag-doc-table").inner_text()
+
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, "How many passengers does the Gull Island ferry carry?")
+    assert "gull_ferry" not in page.locator("#rag-sources").inner_text()
+
+
+def test_a_document_with_script_and_handlers_renders_as_inert_text(page, tmp_path, shots):
+    path = tmp_path / "zephyr.txt"
+    path.write_text(XSS, encoding="utf-8")
+    assert "Added zephyr.txt" in upload(page, path)
+    table = page.locator("#rag-doc-table").inner_text()
+    assert "<script>" in table                                  # the title, shown as text
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, "What is the Zephyr Bridge toll, according to Mayor Quill Vantablack?")
+    page.locator("#rag-chat .rag-answer .rag-cite").first.click()
+    page.wait_for_timeout(1500)                                 # give any handler time to fire
+    shown = page.locator("#rag-sources").inner_text() + page.locator("#rag-chat").inner_text()
+    assert "onerror=" in shown and "javascript:" in shown       # the payload is visible as text
+    assert page.dialogs == []
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert page.locator('img[src="x"], a[href^="javascript"], #rag-sources script, #rag-chat script').count() == 0
+    page.screenshot(path=str(shots / "xss-inert.png"), full_page=True)
+
+
+@pytest.mark.parametrize("size, theme", [((390, 844), "dark"), ((1366, 768), "dark"),
+                                         ((390, 844), "light")])
+def test_layout_fits_phone_and_laptop_in_light_and_dark(browser, server, shots, size, theme):
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    page = context.new_page()
+    page.goto(f"{server.url}/?__theme={theme}", wait_until="domcontentloaded")
+    page.wait_for_selector("#rag-question textarea", timeout=60_000)
+    ask(page, "What did Hakan Fidan say?")
+    assert page.evaluate("document.documentElement.scrollWidth") <= size[0] + 1
+    is_dark = page.evaluate("document.body.classList.contains('dark') || "
+                            "document.documentElement.classList.contains('dark')")
+    assert is_dark == (theme == "dark")
+    text_color = page.locator("#rag-chat .rag-answer").last.evaluate("e => getComputedStyle(e).color")
+    light_text = sum(int(v) for v in re.findall(r"\d+", text_color)[:3]) > 384
+    assert light_text == (theme == "dark"), text_color
+    page.screenshot(path=str(shots / f"{theme}-{size[0]}x{size[1]}.png"), full_page=True)
+    context.close()

@@ -1,0 +1,195 @@
+"""The UI's pure parts and its shared service: escaping, citation markers, the auth rule,
+upload names and the upload/delete cycle on a real index (real MiniLM, real Chroma)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from html import unescape
+from pathlib import Path
+
+import pytest
+
+from rag.errors import BadDocument, ConfigError
+from rag.records import Answer, Citation
+from ui import render
+from ui.auth import Auth, is_loopback, resolve
+from ui.uploads import safe_name
+
+XSS = '<script>alert(1)</script><img src=x onerror=alert(2)> [x](javascript:alert(3)) {{7*7}} ${7*7}'
+
+
+def cite(n: int, snippet: str = "Dams hold water.", doc_id: str = "a") -> Citation:
+    return Citation(n=n, doc_id=doc_id, title=XSS, snippet=snippet, start=0, end=len(snippet), score=1.0)
+
+
+def test_escaped_text_contains_no_markup_or_template_characters():
+    out = render.esc(XSS + "\nnext line")
+    assert not re.search(r"[<>\[\](){}$`]", out.replace("<br>", ""))
+    assert "<br>" in out and "javascript&#58;" in out
+
+
+def test_answer_html_links_known_markers_and_leaves_out_of_range_ones_as_text():
+    answer = Answer(question="q", text="Dams hold water. [1] Owls fly. [0] Trams run. [9]",
+                    citations=(cite(1),), timings_ms={"total": 12.0})
+    html = render.answer_html(answer, turn=3)
+    assert html.count('class="rag-cite ') == 1 and "rag-c-3-1" in html
+    assert "&#91;0&#93;" in html and "&#91;9&#93;" in html
+    assert "<script" not in html and "<img" not in html
+
+
+def test_abstention_and_notice_look_different_from_an_answer():
+    abstained = render.answer_html(Answer(question="q", text="Not in the corpus.", abstained=True), 1)
+    noticed = render.answer_html(Answer(question="q", text="A. [1]", citations=(cite(1),),
+                                        notice="LLM unreachable: answered extractively"), 1)
+    assert "Not found in the corpus" in abstained and "rag-answer" not in abstained
+    assert "rag-notice" in noticed and "LLM unreachable" in noticed
+
+
+def test_sources_panel_highlights_exactly_the_cited_span_in_context():
+    text = "Intro words here. " * 30 + "Dams hold water." + " Outro words here." * 30
+    start = text.index("Dams hold water.")
+    c = Citation(n=1, doc_id="a", title="T", snippet="Dams hold water.", start=start,
+                 end=start + 16, score=1.0)
+    html = render.sources_html(Answer(question="q", text="x [1]", citations=(c,)),
+                               {"a": text}, {"a": "--03-03"}, turn=2)
+    assert re.search(r"<mark>Dams hold water\.</mark>", html)
+    assert 'id="src-2-1"' in html and "03-03 (year unknown)" in unescape(html)
+    assert "Intro words here." in html and "…" in html
+
+
+def test_context_window_cuts_at_spaces_and_keeps_the_span():
+    text = "one two three four five six seven"
+    before, span, after, cut_before, cut_after = render.context_window(text, 8, 13, chars=6)
+    assert span == "three" and before.endswith("two ") and not before.startswith("o ")
+    assert cut_before and cut_after
+
+
+@pytest.mark.parametrize("name, stored", [
+    ("../../x.txt", "x.txt"),
+    ("..\\..\\evil.md", "evil.md"),
+    ("/etc/passwd.txt", "passwd.txt"),
+    ("Ünïcode news (1).HTML", "Unicode_news_1.html"),
+    ("a b<script>.pdf", "a_b_script.pdf"),
+])
+def test_upload_names_are_sanitised_inside_the_folder(name, stored):
+    assert safe_name(name) == stored
+
+
+@pytest.mark.parametrize("name", ["x.exe", "notes", "....txt", ".txt", "x.txt.sh"])
+def test_upload_names_with_bad_types_or_no_stem_are_refused(name):
+    with pytest.raises(BadDocument):
+        safe_name(name)
+
+
+def test_only_127_0_0_1_and_localhost_are_open_without_a_token(tmp_path):
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert not is_loopback("127.0.0.2") and not is_loopback("0.0.0.0")
+    assert not resolve("127.0.0.1", no_auth=False, token_file=None, env={}).enabled
+    with pytest.raises(ConfigError, match="RAG_UI_TOKEN"):
+        resolve("0.0.0.0", no_auth=False, token_file=None, env={})
+    assert not resolve("0.0.0.0", no_auth=True, token_file=None, env={}).enabled
+    with pytest.raises(ConfigError, match="at least"):
+        resolve("0.0.0.0", no_auth=False, token_file=None, env={"RAG_UI_TOKEN": "short"})
+    (tmp_path / "token").write_text("from-a-file-token\n")
+    auth = resolve("0.0.0.0", no_auth=False, token_file=tmp_path / "token", env={})
+    assert auth.check_bearer("Bearer from-a-file-token") and not auth.check_bearer("Bearer nope")
+    assert not auth.check_bearer(None) and "from-a-file" not in repr(auth)
+
+
+def test_bearer_check_needs_the_scheme_and_the_exact_token():
+    auth = Auth("0123456789abcdef")
+    assert auth.check_bearer("bearer 0123456789abcdef")
+    assert not auth.check_bearer("0123456789abcdef")
+    assert not auth.check_bearer("Bearer 0123456789abcde")
+
+
+# -- the service on a real index ---------------------------------------------------------------
+@pytest.fixture
+def service(make_assistant, tiny_corpus):
+    from ui.service import Service
+
+    assistant = make_assistant()
+    assistant.ingest([tiny_corpus])
+    return Service(assistant, max_upload_bytes=4000)
+
+
+def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
+    path = tmp_path / "incoming" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return path
+
+
+def test_uploaded_article_is_answerable_and_delete_removes_it_and_its_file(service, tmp_path):
+    src = write(tmp_path, "tram.txt", "The Harbour Line ferry to Gull Island started service in "
+                                       "May. It carries 300 passengers and crosses in 25 minutes.")
+    result = service.upload(src, "../../tram.txt")
+    assert result.doc_id == "tram" and result.chunks >= 1
+    stored = service.uploads_dir / "tram.txt"
+    assert stored.is_file() and stored.resolve().parent == service.uploads_dir
+    answer = service.ask("How many passengers does the Gull Island ferry carry?")
+    assert "tram" in {c.doc_id for c in answer.citations}
+    service.delete("tram")
+    assert "tram" not in {d.doc_id for d in service.docs()} and not stored.exists()
+    answer = service.ask("How many passengers does the Gull Island ferry carry?")
+    assert "tram" not in {c.doc_id for c in answer.citations}
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("big.txt", b"word " * 2000, "upload limit"),
+    ("empty.txt", b"", "empty"),
+    ("binary.txt", b"\x00\x01\x02 binary", "binary"),
+    ("broken.pdf", b"%PDF-1.4 not really a pdf", "PDF"),
+    ("run.sh", b"echo hi", "only"),
+])
+def test_a_bad_upload_gives_a_message_and_stores_nothing(service, tmp_path, name, data, message):
+    before = service.docs()
+    with pytest.raises(BadDocument, match=message):
+        service.upload(write(tmp_path, name, data), name)
+    assert service.docs() == before
+    assert not any(service.uploads_dir.glob("*")) if service.uploads_dir.exists() else True
+
+
+def test_an_upload_may_not_take_the_id_of_an_indexed_article(service, tmp_path):
+    with pytest.raises(BadDocument, match="already indexed"):
+        service.upload(write(tmp_path, "alpha.txt", "Something else entirely, about trains."), "alpha.txt")
+    assert "Blue River dam" in service.assistant.document("alpha").text
+
+
+def test_a_refused_replacement_keeps_the_earlier_upload(service, tmp_path):
+    service.upload(write(tmp_path, "note.txt", "The lighthouse at Cape Wren was painted red in 1990."),
+                   "note.txt")
+    with pytest.raises(BadDocument):
+        service.upload(write(tmp_path, "note2.txt", b"\x00\x00 binary now"), "note.txt")
+    assert "lighthouse" in (service.uploads_dir / "note.txt").read_text()
+    assert "lighthouse" in service.assistant.document("note").text
+
+
+def test_concurrent_questions_during_an_upload_all_succeed(service, tmp_path):
+    errors, answers = [], []
+
+    def ask():
+        try:
+            for _ in range(3):
+                answers.append(service.ask("When was the Blue River dam finished?"))
+        except Exception as exc:    # any failure is the finding
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    service.upload(write(tmp_path, "owl.txt", "Owls nested near the Blue River dam in April."), "owl.txt")
+    service.delete("owl")
+    for t in threads:
+        t.join()
+    assert not errors and len(answers) == 12
+    assert all(any(c.doc_id == "alpha" for c in a.citations) for a in answers)
+
+
+def test_llm_mode_is_offered_only_when_an_llm_is_configured(make_assistant):
+    from ui.service import Service
+
+    assert Service(make_assistant()).modes == ["extractive"]
+    configured = make_assistant(llm_model="any-model", llm_base_url="http://127.0.0.1:9/v1")
+    assert Service(configured).modes == ["llm", "extractive"]

@@ -1,0 +1,228 @@
+"""The HTTP API: an OpenAI-compatible chat endpoint, a JSON ask endpoint, models, health.
+
+- `POST /v1/chat/completions` (plain and `stream=true`): the last user message is the question,
+  earlier user/assistant turns are the history. The reply is a standard `chat.completion`
+  (or `chat.completion.chunk` events) whose content is the answer text with `[n]` markers, plus
+  two extra top-level fields: `citations` (a list of `Citation.to_dict()`) and `rag`
+  (`abstained`, `mode`, `notice`, `query`, `timings_ms`). When streaming they come in the final
+  chunk, the one with `finish_reason: "stop"`. Extra request fields: `k`, `doc_ids`.
+- `GET /v1/models`: `newsrag`, `newsrag-extractive` and, when an LLM is configured,
+  `newsrag-llm`; the model picks the answer mode.
+- `POST /api/ask` takes `{"question", "history", "k", "doc_ids", "mode"}` and returns exactly
+  `Answer.to_dict()`, the object `rag ask --json` prints.
+- `GET /healthz`: always open; says whether the index can answer.
+
+Errors use OpenAI's shape, `{"error": {"message", "type", "code"}}`, with the library's one-line
+message. It does not do embeddings, completions (legacy), tools or images.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any, Iterator
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from rag.errors import (BadQuestion, ConfigError, DocumentNotFound, IndexNotBuilt, LLMUnavailable,
+                        RagError)
+from rag.records import Answer
+from ui.auth import Auth
+from ui.service import Service
+
+MODEL = "newsrag"
+MAX_HISTORY_TURNS = 20
+log = logging.getLogger("rag.serve")
+
+
+class APIError(Exception):
+    def __init__(self, status: int, message: str, kind: str = "invalid_request_error",
+                 code: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.kind, self.code = status, message, kind, code
+
+
+def add_routes(app: FastAPI, service: Service, auth: Auth) -> None:
+    def require_token(request: Request) -> None:
+        if not auth.check_bearer(request.headers.get("authorization")):
+            raise APIError(401, "missing or wrong token: send `Authorization: Bearer <token>` with "
+                                "the server's RAG_UI_TOKEN", "authentication_error", "invalid_api_key")
+
+    app.add_exception_handler(APIError, _api_error)
+    api = APIRouter(dependencies=[Depends(require_token)])
+
+    @app.get("/healthz")
+    def healthz() -> dict:
+        docs = service.docs()
+        return {"status": "ok", "index": "ready" if docs else "empty", "documents": len(docs)}
+
+    @api.get("/v1/models")
+    def models() -> dict:
+        names = [MODEL] + [f"{MODEL}-{m}" for m in reversed(service.modes)]
+        return {"object": "list", "data": [{"id": n, "object": "model", "created": 0,
+                                            "owned_by": "newsrag"} for n in names]}
+
+    @api.post("/v1/chat/completions")
+    def chat_completions(body: dict = _json_body()) -> Any:
+        model = str(body.get("model") or MODEL)
+        mode = _mode_for(model, service.modes)
+        question, history = _conversation(body.get("messages"))
+        options = _options(body, mode)
+        created, cid = int(time.time()), f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        if body.get("stream"):
+            pieces = service.stream(question, history=history, **options)
+            first = _guarded(lambda: next(pieces))   # fail before the 200 if the question is bad
+            return StreamingResponse(_sse(first, pieces, cid, created, model),
+                                     media_type="text/event-stream",
+                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        answer = _guarded(lambda: service.ask(question, history=history, **options))
+        return {"id": cid, "object": "chat.completion", "created": created, "model": model,
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": answer.text}}],
+                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                **_extras(answer)}
+
+    @api.post("/api/ask")
+    def ask(body: dict = _json_body()) -> dict:
+        question = body.get("question")
+        if not isinstance(question, str):
+            raise APIError(400, 'send {"question": "..."}: the question is missing or not text')
+        history = _history(body.get("history") or [])
+        mode = body.get("mode")
+        if mode is not None and mode not in service.modes:
+            raise APIError(400, f"mode {mode!r} is not available here; use one of {service.modes}")
+        options = _options(body, mode)
+        return _guarded(lambda: service.ask(question, history=history, **options)).to_dict()
+
+    app.include_router(api)
+
+
+# -- request parsing ---------------------------------------------------------------------------
+def _json_body():
+    async def parse(request: Request) -> dict:
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise APIError(400, "the request body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise APIError(400, "the request body must be a JSON object")
+        return body
+    return Depends(parse)
+
+
+def _mode_for(model: str, modes: list[str]) -> str | None:
+    if model == MODEL:
+        return None
+    if model.startswith(MODEL + "-") and model[len(MODEL) + 1:] in modes:
+        return model[len(MODEL) + 1:]
+    names = [MODEL] + [f"{MODEL}-{m}" for m in modes]
+    raise APIError(404, f"model {model!r} does not exist here; use one of {', '.join(names)}",
+                   code="model_not_found")
+
+
+def _text(content: Any) -> str:
+    """OpenAI message content: a string, or a list of parts of which the text ones count."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(p.get("text", "") for p in content
+                         if isinstance(p, dict) and p.get("type") == "text")
+    return ""
+
+
+def _conversation(messages: Any) -> tuple[str, list[tuple[str, str]]]:
+    if not isinstance(messages, list) or not messages:
+        raise APIError(400, "messages must be a non-empty list of {role, content} objects")
+    turns = [m for m in messages if isinstance(m, dict) and m.get("role") in ("user", "assistant")]
+    if not turns or turns[-1].get("role") != "user":
+        raise APIError(400, "the last message must come from the user: it is the question")
+    history, pending = [], None
+    for m in turns[:-1]:
+        if m["role"] == "user":
+            pending = _text(m.get("content"))
+        elif pending is not None:
+            history.append((pending, _text(m.get("content"))))
+            pending = None
+    return _text(turns[-1].get("content")), history[-MAX_HISTORY_TURNS:]
+
+
+def _history(raw: Any) -> list[tuple[str, str]]:
+    """`[[question, answer], ...]` or OpenAI-style `[{role, content}, ...]`."""
+    if not isinstance(raw, list):
+        raise APIError(400, "history must be a list of [question, answer] pairs or of messages")
+    if all(isinstance(t, (list, tuple)) and len(t) == 2 for t in raw):
+        return [(str(q), str(a)) for q, a in raw][-MAX_HISTORY_TURNS:]
+    if all(isinstance(t, dict) for t in raw):
+        return _conversation(raw + [{"role": "user", "content": ""}])[1]
+    raise APIError(400, "history must be a list of [question, answer] pairs or of messages")
+
+
+def _options(body: dict, mode: str | None) -> dict:
+    options: dict[str, Any] = {}
+    if body.get("k") is not None:
+        if not isinstance(body["k"], int) or isinstance(body["k"], bool):
+            raise APIError(400, f"k must be a whole number, got {body['k']!r}")
+        options["k"] = body["k"]
+    if body.get("doc_ids"):
+        ids = body["doc_ids"]
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise APIError(400, "doc_ids must be a list of article ids (see GET /healthz, `rag docs`)")
+        options["doc_ids"] = ids
+    if mode:
+        options["mode"] = mode
+    return options
+
+
+# -- answers ------------------------------------------------------------------------------------
+def _guarded(call):
+    """Run `call`, turning the library's typed errors into API errors."""
+    try:
+        return call()
+    except (BadQuestion, ConfigError, DocumentNotFound) as exc:
+        raise APIError(400, str(exc)) from None
+    except IndexNotBuilt as exc:
+        raise APIError(503, str(exc), "server_error", "index_not_built") from None
+    except LLMUnavailable as exc:
+        raise APIError(502, str(exc), "server_error", "llm_unavailable") from None
+    except RagError as exc:
+        raise APIError(500, str(exc), "server_error") from None
+
+
+def _extras(answer: Answer) -> dict:
+    d = answer.to_dict()
+    return {"citations": d["citations"],
+            "rag": {"abstained": answer.abstained, "mode": answer.mode, "notice": answer.notice,
+                    "query": answer.query, "timings_ms": d["timings_ms"]}}
+
+
+def _sse(first, pieces: Iterator, cid: str, created: int, model: str) -> Iterator[str]:
+    def chunk(delta: dict, finish: str | None = None, **extra) -> str:
+        body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+    yield chunk({"role": "assistant", "content": ""})
+    piece = first
+    try:
+        while True:
+            if isinstance(piece, Answer):
+                yield chunk({}, "stop", **_extras(piece))
+                break
+            yield chunk({"content": piece})
+            piece = next(pieces)
+    except StopIteration:
+        pass
+    except RagError as exc:   # mid-stream: the status is sent already; say it in the stream
+        yield f"data: {json.dumps({'error': {'message': str(exc), 'type': 'server_error'}})}\n\n"
+    except Exception:
+        log.exception("stream failed")
+        yield f"data: {json.dumps({'error': {'message': 'internal error; see the server log', 'type': 'server_error'}})}\n\n"
+    yield "data: [DONE]\n\n"
+
+
+async def _api_error(request: Request, exc: APIError) -> JSONResponse:
+    return JSONResponse({"error": {"message": exc.message, "type": exc.kind, "param": None,
+                                   "code": exc.code}}, status_code=exc.status)
