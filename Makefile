@@ -20,10 +20,10 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "install Chromium first: sudo apt-get install -y chromium"; exit 1; fi; }
 
-# Index the bundled corpus and start the assistant.
+# Index the bundled corpus and start the web UI at http://127.0.0.1:7860.
 run: setup
 	$(BIN)/rag ingest
-	$(BIN)/rag chat
+	$(BIN)/rag serve
 
 # Everything, as CI runs it.
 test: setup browser

@@ -14,7 +14,7 @@ class _LazyBench(click.Group):
         "query": "evals.bench_perf:query",                # warm query latency
         "coldstart": "evals.bench_perf:coldstart",        # new-process `rag ask`
         "scale": "evals.bench_perf:scale",                # 10k..1M chunk scaling curve
-        "serve": "evals.bench_perf:serve",                # HTTP API under concurrent load
+        "serve": "evals.bench_serve:serve_load",          # HTTP API under concurrent load
     }
 
     def list_commands(self, ctx):

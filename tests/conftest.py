@@ -108,3 +108,11 @@ def chroma_server(tmp_path_factory):
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_llm_from_the_developer_environment(monkeypatch):
+    """Tests choose their LLM explicitly; a developer's own OPENAI_*/RAG_* variables never leak in."""
+    for name in ("RAG_LLM_MODEL", "RAG_LLM_BASE_URL", "OPENAI_BASE_URL", "OPENAI_API_KEY", "RAG_MODE",
+                 "RAG_HOME", "RAG_CHROMA_URL", "RAG_CONFIG", "RAG_TOP_K"):
+        monkeypatch.delenv(name, raising=False)

@@ -236,11 +236,11 @@ def test_stream_yields_text_deltas_then_the_verified_answer(make_llm, openai_stu
 
 
 def test_streamed_answer_with_a_bad_citation_ends_with_the_corrected_text(make_llm, openai_stub):
-    openai_stub.script(Model(lambda r: f"{claim(r, 1)} [1][7]."))
+    openai_stub.script(Model(lambda r: f"{claim(r, 1)} [1][42]."))
     *deltas, answer = make_llm().stream(Q)
-    assert "[7]" in "".join(deltas)                         # what the model wrote ...
-    assert "[7]" not in answer.text and [c.n for c in answer.citations] == [1]   # ... what is kept
-    assert "[7] (out of range)" in answer.notice
+    assert "[42]" in "".join(deltas)                         # what the model wrote ...
+    assert "[42]" not in answer.text and [c.n for c in answer.citations] == [1]   # ... what is kept
+    assert "[42] (out of range)" in answer.notice
 
 
 # -- injected instructions -------------------------------------------------------------------------
