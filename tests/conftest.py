@@ -64,7 +64,8 @@ def make_assistant(tmp_path, embedder):
 
     def make(**overrides):
         overrides.setdefault("home", tmp_path / "home")
-        return Assistant(embedder=embedder, **overrides)
+        local = overrides.get("embed_backend", "local") == "local"
+        return Assistant(embedder=embedder if local else None, **overrides)
 
     return make
 

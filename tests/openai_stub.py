@@ -1,4 +1,5 @@
-"""A real HTTP server on 127.0.0.1 that speaks OpenAI's `/v1/chat/completions`, for tests.
+"""A real HTTP server on 127.0.0.1 that speaks OpenAI's `/v1/chat/completions` (and, when a
+test gives it an `embed` function, `/v1/embeddings`), for tests.
 
 It is the one stand-in the tests allow: the code under test talks to it over a real socket with
 the real `openai` client, exactly as it would talk to OpenAI, vLLM, llama.cpp or Ollama. Each test
@@ -56,6 +57,7 @@ class OpenAIStub:
         self._script: list[Reply] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self.embed: Callable[[list[str]], list[list[float]]] | None = None  # serves /v1/embeddings
         stub = self
 
         class Handler(_Handler):
@@ -113,6 +115,12 @@ class _Handler(BaseHTTPRequestHandler):
         request = Request(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
         with stub._lock:
             stub.requests.append(request)
+        if self.path.rstrip("/").endswith("/embeddings") and stub.embed is not None:
+            texts = body["input"] if isinstance(body.get("input"), list) else [body.get("input", "")]
+            data = [{"object": "embedding", "index": i, "embedding": list(map(float, v))}
+                    for i, v in enumerate(stub.embed(texts))]
+            return self._json(200, {"object": "list", "data": data, "model": body.get("model", ""),
+                                    "usage": {"prompt_tokens": 0, "total_tokens": 0}})
         reply = stub._next(request)
         if reply.stall_s and not reply.stall_after and stub._stop.wait(reply.stall_s):
             return
