@@ -114,14 +114,18 @@ class Assistant:
         yield answer
 
     def retrieve(self, question: str, *, k: int | None = None, history: History = (),
-                 doc_ids: Sequence[str] | None = None, method: str = "hybrid") -> list[Hit]:
-        """The passages `ask` would read, best first (for evaluation and inspection)."""
+                 doc_ids: Sequence[str] | None = None, method: str = "hybrid",
+                 per_doc: bool = False) -> list[Hit]:
+        """The passages `ask` would read, best first (for evaluation and inspection).
+
+        With `per_doc`, the k best documents instead, each as its best passage."""
         from rag.followup import standalone_query
 
         query = standalone_query(self._check_question(question), history)
         retriever = self._open_retriever()
         vector = self.embedder.embed([query])[0] if method != "lexical" else None
-        return retriever.retrieve(query, vector, self._check_k(k), doc_ids=doc_ids, method=method)
+        return retriever.retrieve(query, vector, self._check_k(k), doc_ids=doc_ids, method=method,
+                                  per_doc=per_doc)
 
     # -- parts, opened lazily ---------------------------------------------------------------
     @property
