@@ -18,11 +18,14 @@ import numpy as np
 
 
 class CachingEmbedder:
-    def __init__(self, inner, path: Path) -> None:
+    def __init__(self, inner, path: Path | None = None) -> None:
+        """`path=None` keeps the cache in memory (for one process, e.g. one eval run)."""
         self.inner = inner
         self.model_id, self.dim = inner.model_id, inner.dim
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(":memory:" if path is None else path, isolation_level=None,
+                                   check_same_thread=False)
         self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB)")
         self.hits = self.misses = 0
 

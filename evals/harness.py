@@ -69,9 +69,13 @@ def _run_one(assistant, q: GoldQuestion, mode: str, support: m.SupportCheck) -> 
 
 
 def _run_baseline(assistant, questions, support, progress, offset: int) -> list[dict]:
+    from evals.embed_cache import CachingEmbedder
+    from rag.assistant import Assistant
     from rag.baseline import LlamaIndexBaseline
 
     sources = sorted({Path(d.source) for d in assistant.docs()})
+    # the baseline's passages are re-split and embedded per question: remember sentence vectors
+    answerer = Assistant(assistant.settings, embedder=CachingEmbedder(assistant.embedder))
     with tempfile.TemporaryDirectory(prefix="rag-eval-baseline-") as home:
         pipeline = LlamaIndexBaseline(Path(home))
         pipeline.ingest(sources)
@@ -81,7 +85,7 @@ def _run_baseline(assistant, questions, support, progress, offset: int) -> list[
             t0 = time.perf_counter()
             hits = pipeline.retrieve(q.question, k)   # plain pipeline: no follow-up resolution
             retrieve_ms = (time.perf_counter() - t0) * 1e3
-            answer = assistant.answer_hits(q.question, hits)
+            answer = answerer.answer_hits(q.question, hits)
             timings = {"retrieve": retrieve_ms, "answer": answer.timings_ms.get("answer", 0.0),
                        "total": retrieve_ms + answer.timings_ms.get("answer", 0.0)}
             out.append(_score(q, hits, answer, support, timings))
@@ -96,6 +100,11 @@ def _score(q: GoldQuestion, hits, answer, support: m.SupportCheck, timings: dict
     scores: dict[str, float | bool | None] = dict.fromkeys(PER_QUESTION)
     passages = {c.n: c.snippet for c in answer.citations}
     cited_docs = [c.doc_id for c in answer.citations]
+    texts = [c.snippet for c in answer.citations] + [s for s, _ in m.answer_sentences(answer.text)]
+    if q.answerable and not answer.abstained:
+        texts += [_strip_marks(answer.text), q.gold_answer]
+    if texts:
+        support.vectors(texts)   # one batch for every embedding this question's scoring needs
     if q.answerable:
         k = RETRIEVAL_K
         scores.update({f"hit@{k}": m.hit_at_k(ranked, q.articles, k),
@@ -106,7 +115,7 @@ def _score(q: GoldQuestion, hits, answer, support: m.SupportCheck, timings: dict
         text = "" if answer.abstained else answer.text
         scores["key_fact_recall"] = m.key_fact_recall(text, q.key_facts)
         scores["token_f1"] = m.token_f1(_strip_marks(text), q.gold_answer)
-        scores["semantic"] = (m.semantic_similarity(_strip_marks(text), q.gold_answer, support.embed)
+        scores["semantic"] = (m.semantic_similarity(_strip_marks(text), q.gold_answer, support.vectors)
                               if text else 0.0)
         scores["correct"] = (not answer.abstained) and scores["key_fact_recall"] == 1.0
         scores["citations_in_gold"] = m.share_in(cited_docs, q.articles)

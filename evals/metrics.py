@@ -60,14 +60,26 @@ def normalise(text: str) -> str:
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
     text = text.replace("’", "'").replace("‘", "'")
     text = re.sub(r"(?<=\d),(?=\d{3})", "", text)          # 1,000 -> 1000
-    text = re.sub(r"[^\w$%.']+|(?<!\d)\.|\.(?!\d)|'", " ", text)
+    text = re.sub(r"([$%€£])", r" \1 ", text)              # "$600" -> "$ 600"
+    text = re.sub(r"[^\w$%€£.']+|(?<!\d)\.|\.(?!\d)|'", " ", text)
     return " ".join(text.split())
 
 
 def contains_fact(answer: str, variants: Sequence[str]) -> bool:
-    """True when any variant occurs in the answer as whole words (after normalising both)."""
+    """True when any variant occurs in the answer (after normalising both), starting at a word
+    start. A variant may be a word stem ("interoperab" matches "interoperability"), except when it
+    ends in a number or a short word (<= 3 letters), which must end at a word end ("40" is not
+    found in "400", "X" is not found in "Xbox")."""
     hay = f" {normalise(answer)} "
-    return any(f" {normalise(v)} " in hay for v in variants if normalise(v))
+    for variant in variants:
+        needle = normalise(variant)
+        if not needle:
+            continue
+        last = needle.split()[-1]
+        whole = any(ch.isdigit() for ch in last) or len(last) <= 3
+        if f" {needle}{' ' if whole else ''}" in hay:
+            return True
+    return False
 
 
 def key_fact_recall(answer: str, key_facts: Sequence[Sequence[str]]) -> float:
@@ -129,8 +141,10 @@ def citation_scores(text: str, passages: Mapping[int, str],
     precision: share of citations that are needed: a citation counts when its passage alone
     supports the sentence, or when removing it makes the others stop supporting it.
     `supports(sentence, passages)` is the support check (see `SupportCheck`).
-    An answer with no sentences scores (1.0, 1.0); with sentences but no citations, (0.0, 1.0)."""
-    sentences = answer_sentences(text)
+    Uncited sentences of under four content words (connectives such as "Reports differ.") are
+    not claims and are skipped. An answer with no claims scores (1.0, 1.0)."""
+    sentences = [(s, marks) for s, marks in answer_sentences(text)
+                 if marks or len(_content_words(s)) >= 4]   # "Reports differ." is no claim
     if not sentences:
         return 1.0, 1.0
     supported, good, total = 0, 0, 0
@@ -173,15 +187,16 @@ class SupportCheck:
         overlap = sum(w in have for w in words) / len(words) if words else 1.0
         if overlap < self.min_overlap:
             return False
-        vs = self._vectors([sentence, *passages])
+        vs = self.vectors([sentence, *passages])
         return float(max(vs[0] @ v for v in vs[1:])) >= self.min_cos
 
-    def _vectors(self, texts: Sequence[str]) -> list[np.ndarray]:
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings of `texts`, each text embedded once per SupportCheck (a memo)."""
         todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if todo:
             for t, v in zip(todo, self.embed(todo)):
                 self._cache[t] = v
-        return [self._cache[t] for t in texts]
+        return np.stack([self._cache[t] for t in texts])
 
 
 _STOP = set("a an the of to in on at by for and or but with as from that this these those is are "

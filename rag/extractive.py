@@ -30,12 +30,12 @@ _NEGATION = re.compile(r"\b(?:not|no|never|cannot|can't|won't|isn't|aren't|wasn'
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Answerability calibration (tuned on the project's own eval questions)."""
-    min_score: float = 0.42        # best combined score below this: abstain
+    """Answerability calibration, grid-searched on evals/gold.jsonl (see docs/evals.md)."""
+    min_score: float = 0.38        # best combined score below this: abstain
     min_semantic: float = 0.35     # best sentence similarity below this: abstain
-    unknown_share: float = 0.34    # share of question-term weight the corpus never uses ...
-    unknown_semantic: float = 0.62 # ... abstains unless the best similarity reaches this
-    keep_ratio: float = 0.82       # a further sentence must score this share of the best
+    unknown_share: float = 0.5     # share of question-term weight the corpus never uses ...
+    unknown_semantic: float = 0.55 # ... abstains unless the best similarity reaches this
+    keep_ratio: float = 0.75       # a further sentence must score this share of the best
     duplicate_cos: float = 0.86    # two sentences this similar are the same claim
     conflict_cos: float = 0.5      # same-topic threshold for a contradiction
 
