@@ -205,7 +205,8 @@ class Assistant:
             s = self.settings
             self._lexical = lexical
             self._retriever = HybridRetriever(index.store, lexical, index.catalog, fusion=s.fusion,
-                                              rrf_k=s.rrf_k, candidates=s.candidates)
+                                              rrf_k=s.rrf_k, candidates=s.candidates,
+                                              lexical_weight=s.lexical_weight)
         return self._retriever
 
     def _allowed(self, doc_ids: Sequence[str] | None, date_from: str, date_to: str) -> list[str] | None:

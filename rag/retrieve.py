@@ -1,7 +1,8 @@
 """Hybrid retrieval: dense (Chroma) + lexical (BM25) candidates, fused, materialised as Hits.
 
 `method` picks "hybrid" (default), "dense" or "lexical", so each part can be measured alone.
-Fusion is reciprocal rank (RRF) or a weighted sum of max-normalised scores. Filters arrive as a
+Fusion is reciprocal rank (RRF), or a weighted sum of max-normalised ("weighted") or
+min-max-normalised ("minmax") scores. Filters arrive as a
 set of allowed document ids and are applied inside both searches, not after them.
 """
 
@@ -60,11 +61,15 @@ def fuse(dense: list[tuple[str, float]], lexical: list[tuple[str, float]], *, ho
     first: dict[str, str] = {}
     for ranked, weight in ((dense, 1.0 - lexical_weight), (lexical, lexical_weight)):
         top = max((s for _, s in ranked), default=0.0)
+        low = min((s for _, s in ranked), default=0.0) if how == "minmax" else 0.0
+        span = top - low
         for rank, (cid, s) in enumerate(ranked):
             group = key(cid) if key else cid
             first.setdefault(group, cid)
             if how == "rrf":
                 gain = 1.0 / (rrf_k + rank + 1)
+            elif how == "minmax":
+                gain = weight * ((s - low) / span if span > 0 else 1.0)
             else:
                 gain = weight * (s / top if top > 0 else 0.0)
             scores[group] = scores.get(group, 0.0) + gain
