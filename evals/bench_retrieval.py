@@ -132,9 +132,9 @@ def ingest(assistant, docs: Path, progress: bool = True):
     return report
 
 
-def table(results: dict[str, dict[str, float]], split: str) -> str:
+def table(results: dict[str, dict[str, float]], split: str, name: str = "SciFact") -> str:
     names = {"lexical": "BM25 only", "dense": "dense only", "hybrid": "hybrid"}
-    lines = [f"SciFact ({split} split), documents ranked by our pipeline",
+    lines = [f"{name} ({split} split), documents ranked by our pipeline",
              "| method | nDCG@10 | recall@10 | recall@100 | reference nDCG@10 |",
              "| --- | --- | --- | --- | --- |"]
     for m, r in results.items():
@@ -211,7 +211,7 @@ def retrieval(dataset: Path, split: str, work: Path | None, methods: tuple[str, 
     if as_json:
         click.echo(text)
     else:
-        click.echo(table(results, split))
+        click.echo(table(results, split, dataset.resolve().name))
         click.echo(f"({len(corpus):,} documents, {len(qrels):,} queries; index {index_s:.0f}s, "
                    f"total {record['seconds']:.0f}s)")
 
