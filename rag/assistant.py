@@ -127,14 +127,46 @@ class Assistant:
         yield answer
 
     def retrieve(self, question: str, *, k: int | None = None, history: History = (),
-                 doc_ids: Sequence[str] | None = None, method: str = "hybrid") -> list[Hit]:
-        """The passages `ask` would read, best first (for evaluation and inspection)."""
+                 doc_ids: Sequence[str] | None = None, method: str = "hybrid",
+                 per_doc: bool = False) -> list[Hit]:
+        """The passages `ask` would read, best first (for evaluation and inspection).
+
+        With `per_doc`, the k best documents instead, each as its best passage."""
         from rag.followup import standalone_query
 
         query = standalone_query(self._check_question(question), history)
         retriever = self._open_retriever()
         vector = self.embedder.embed([query])[0] if method != "lexical" else None
-        return retriever.retrieve(query, vector, self._check_k(k), doc_ids=doc_ids, method=method)
+        return retriever.retrieve(query, vector, self._check_k(k), doc_ids=doc_ids, method=method,
+                                  per_doc=per_doc)
+
+    def answer_hits(self, question: str, hits: Sequence[Hit]) -> Answer:
+        """Answer from passages found by any retriever (e.g. rag.baseline) with the offline
+        answerer and this index's term statistics. The passages' sentences are split and
+        embedded on the fly; citations point into the passages' own text."""
+        import dataclasses
+
+        from index.records import Span
+        from index.sentences import split_sentences
+        from rag.extractive import ExtractiveAnswerer
+
+        started = time.perf_counter()
+        question = self._check_question(question)
+        self._open_retriever()
+        hits = [h if h.end - h.start == len(h.text) else dataclasses.replace(h, end=h.start + len(h.text))
+                for h in hits]
+        spans, seen = [], set()
+        for h in hits:
+            for s, e in split_sentences(h.text):
+                if (h.doc_id, h.start + s) not in seen:
+                    seen.add((h.doc_id, h.start + s))
+                    spans.append(Span(h.doc_id, h.start + s, h.start + e, h.text[s:e]))
+        vectors = self.embedder.embed([question] + [s.text for s in spans])
+        answerer = ExtractiveAnswerer(self._lexical.df, self._lexical.n_chunks,
+                                      max_sentences=self.settings.max_answer_sentences)
+        answer = answerer.answer(question, vectors[0], hits, list(zip(spans, vectors[1:])))
+        total = (time.perf_counter() - started) * 1e3
+        return dataclasses.replace(answer, timings_ms={"answer": total, "total": total})
 
     def answer_mode(self, mode: str | None = None) -> str:
         """The mode `ask` will use: "llm" or "extractive" ("auto": llm when one is configured)."""

@@ -1,7 +1,8 @@
 """Hybrid retrieval: dense (Chroma) + lexical (BM25) candidates, fused, materialised as Hits.
 
 `method` picks "hybrid" (default), "dense" or "lexical", so each part can be measured alone.
-Fusion is reciprocal rank (RRF) or a weighted sum of max-normalised scores. Filters arrive as a
+Fusion is reciprocal rank (RRF), or a weighted sum of max-normalised ("weighted") or
+min-max-normalised ("minmax") scores. Filters arrive as a
 set of allowed document ids and are applied inside both searches, not after them.
 """
 
@@ -18,6 +19,7 @@ from index.terms import terms
 from rag.records import Hit
 
 METHODS = ("hybrid", "dense", "lexical")
+_CHUNKS_PER_DOC = 3   # candidates fetched per wanted document when ranking documents
 
 
 class HybridRetriever:
@@ -29,12 +31,17 @@ class HybridRetriever:
         self.lexical_weight = lexical_weight
 
     def retrieve(self, query: str, vector: np.ndarray | None, k: int, *,
-                 doc_ids: Sequence[str] | None = None, method: str = "hybrid") -> list[Hit]:
-        n = max(self.candidates, k)
+                 doc_ids: Sequence[str] | None = None, method: str = "hybrid",
+                 per_doc: bool = False) -> list[Hit]:
+        """The k best chunks; with `per_doc`, the k best documents, each as its best chunk
+        (a document scores the max of its chunks in each list before fusion)."""
+        n = max(self.candidates, k) * (_CHUNKS_PER_DOC if per_doc else 1)
         dense = self.store.query(vector, n, doc_ids) if method != "lexical" else []
         lexical = self.lexical.search(terms(query), n, doc_ids) if method != "dense" else []
+        if per_doc:
+            dense, lexical = best_per_doc(dense), best_per_doc(lexical)
         fused = fuse(dense, lexical, how=self.fusion, rrf_k=self.rrf_k,
-                     lexical_weight=self.lexical_weight)[:k]
+                     lexical_weight=self.lexical_weight, key=_doc_of if per_doc else None)[:k]
         rows = self.catalog.chunks([cid for cid, _ in fused])
         d, lx = dict(dense), dict(lexical)
         return [Hit(chunk_id=cid, doc_id=chunk.doc_id, title=title, date=date, text=chunk.text,
@@ -45,16 +52,42 @@ class HybridRetriever:
 
 
 def fuse(dense: list[tuple[str, float]], lexical: list[tuple[str, float]], *, how: str = "rrf",
-         rrf_k: int = 60, lexical_weight: float = 0.5) -> list[tuple[str, float]]:
-    """Merge two ranked (id, score) lists into one, best first."""
+         rrf_k: int = 60, lexical_weight: float = 0.5, key=None) -> list[tuple[str, float]]:
+    """Merge two ranked (id, score) lists into one, best first.
+
+    With `key` (id -> group), ids of the same group are one entry; it is represented by the id
+    that came first (the dense list's, when both lists have the group)."""
     scores: dict[str, float] = {}
-    if how == "rrf":
-        for ranked in (dense, lexical):
-            for rank, (cid, _) in enumerate(ranked):
-                scores[cid] = scores.get(cid, 0.0) + 1.0 / (rrf_k + rank + 1)
-    else:
-        for ranked, weight in ((dense, 1.0 - lexical_weight), (lexical, lexical_weight)):
-            top = max((s for _, s in ranked), default=0.0)
-            for cid, s in ranked:
-                scores[cid] = scores.get(cid, 0.0) + weight * (s / top if top > 0 else 0.0)
-    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+    first: dict[str, str] = {}
+    for ranked, weight in ((dense, 1.0 - lexical_weight), (lexical, lexical_weight)):
+        top = max((s for _, s in ranked), default=0.0)
+        low = min((s for _, s in ranked), default=0.0) if how == "minmax" else 0.0
+        span = top - low
+        for rank, (cid, s) in enumerate(ranked):
+            group = key(cid) if key else cid
+            first.setdefault(group, cid)
+            if how == "rrf":
+                gain = 1.0 / (rrf_k + rank + 1)
+            elif how == "minmax":
+                gain = weight * ((s - low) / span if span > 0 else 1.0)
+            else:
+                gain = weight * (s / top if top > 0 else 0.0)
+            scores[group] = scores.get(group, 0.0) + gain
+    ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+    return [(first[g], s) for g, s in ranked]
+
+
+def best_per_doc(ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Keep each document's best chunk (max aggregation), in rank order."""
+    seen: set[str] = set()
+    out = []
+    for cid, s in ranked:
+        doc = _doc_of(cid)
+        if doc not in seen:
+            seen.add(doc)
+            out.append((cid, s))
+    return out
+
+
+def _doc_of(chunk_id: str) -> str:
+    return chunk_id.rsplit(":", 1)[0]
