@@ -78,6 +78,16 @@ class LexicalIndex:
                                  "rebuild it with `rag ingest`") from None
         return cls(bm25, meta["ids"], meta["df"], meta["generation"])
 
+    @staticmethod
+    def saved_generation(root: Path) -> int | None:
+        """The catalog generation the saved index was built from (None if none is saved),
+        read without loading the index."""
+        try:
+            folder = root / (root / _POINTER).read_text().strip()
+            return int(json.loads((folder / "chunks.json").read_text())["generation"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
     # -- searching --------------------------------------------------------------------------
     def search(self, query_terms: Sequence[str], n: int,
                doc_ids: Sequence[str] | None = None) -> list[tuple[str, float]]:

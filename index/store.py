@@ -53,6 +53,12 @@ class ChromaStore:
             {"$and": [{"doc_id": doc_id}, {"n": {"$gte": keep_below}}]}
         self._call(self._col.delete, where=where)
 
+    def delete_beyond(self, keep: dict[str, int]) -> None:
+        """For each document, delete its chunks numbered >= keep[doc_id], in one call."""
+        clauses = [{"$and": [{"doc_id": d}, {"n": {"$gte": n}}]} for d, n in keep.items()]
+        if clauses:
+            self._call(self._col.delete, where=clauses[0] if len(clauses) == 1 else {"$or": clauses})
+
     def query(self, vector: np.ndarray, n: int, doc_ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
         if doc_ids is not None and not doc_ids:
             return []
