@@ -17,7 +17,6 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from index.terms import terms
 from rag.errors import IndexCorrupted
 
 _POINTER = "CURRENT"
@@ -34,6 +33,8 @@ class LexicalIndex:
     def build(cls, chunks: Iterable[tuple[str, str]], generation: int,
               k1: float = 1.2, b: float = 0.75) -> "LexicalIndex":
         import bm25s
+
+        from index.terms import terms   # here: checking the generation must not import bm25s
 
         ids, corpus = [], []
         for chunk_id, text in chunks:

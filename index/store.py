@@ -22,21 +22,40 @@ _BATCH = 2000
 
 class ChromaStore:
     def __init__(self, *, path: Path | None = None, url: str = "", collection: str = "chunks",
-                 identity: dict | None = None) -> None:
+                 identity: dict | None = None, lazy: bool = False) -> None:
+        """Connect now, or with `lazy` at first use (so work that never touches the vectors,
+        such as re-ingesting an unchanged corpus, never imports chromadb)."""
         self.where = url or str(path)
-        self._client = _server_client(url) if url else _embedded_client(path)
+        self._path, self._url, self._name, self._identity = path, url, collection, identity
+        self._conn = None
+        if not lazy:
+            self._connect()
+
+    @property
+    def _client(self):
+        return self._connect()[0]
+
+    @property
+    def _col(self):
+        return self._connect()[1]
+
+    def _connect(self):
+        if self._conn is not None:
+            return self._conn
+        client = _server_client(self._url) if self._url else _embedded_client(self._path)
         metadata = {"hnsw:space": "cosine"}
-        if identity:
-            metadata["identity"] = json.dumps(identity, sort_keys=True)
+        if self._identity:
+            metadata["identity"] = json.dumps(self._identity, sort_keys=True)
         try:
-            self._col = self._client.get_or_create_collection(collection, metadata=metadata,
-                                                              embedding_function=None)
+            col = client.get_or_create_collection(self._name, metadata=metadata, embedding_function=None)
         except Exception as exc:  # chromadb raises many types for a dead server
             raise _unavailable(self.where, exc) from None
-        stored = (self._col.metadata or {}).get("identity")
-        if identity and stored and json.loads(stored) != identity:
-            raise IndexMismatch(f"Chroma collection {collection!r} at {self.where} was built with "
+        stored = (col.metadata or {}).get("identity")
+        if self._identity and stored and json.loads(stored) != self._identity:
+            raise IndexMismatch(f"Chroma collection {self._name!r} at {self.where} was built with "
                                 f"{stored}: rebuild with `rag ingest --rebuild` or use another collection")
+        self._conn = (client, col)
+        return self._conn
 
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         for i in range(0, len(chunks), _BATCH):
