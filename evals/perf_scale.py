@@ -74,6 +74,8 @@ def measure_point(*, n: int, mode: str, work: Path, url: str = "", queries: int 
         result["bm25_build_s"] = round(time.perf_counter() - t0, 1)
         del texts_for_bm25
         words = synthetic_texts(q_rng, queries)
+        for w in words[:5]:
+            lexical.search(terms(w), k)
         bm25 = []
         for w in words:
             q = terms(" ".join(w.split()[:3]))

@@ -1,0 +1,73 @@
+"""`rag bench query`: warm query latency in the offline mode, ours vs the LlamaIndex retriever.
+
+Ours is timed per `Assistant.ask` (embed the question, hybrid retrieve, extractive answer with
+citations); its retrieve-only share (embed + retrieve) is reported too. The baseline is the
+plain LlamaIndex retriever (embed + dense top-k; it has no answering step). Both warm up on five
+questions first. On the bundled corpus the questions are the eval set's (evals/gold.jsonl),
+cycled to the requested count; on SciFact they are the test claims.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from evals.perf_common import (in_fresh_process, machine, ratio, scifact_folder, scifact_queries,
+                               stats_ms)
+from rag.settings import BUNDLED_CORPUS, Settings
+
+GOLD = Path(__file__).resolve().parent / "gold.jsonl"
+
+
+def bundled_questions(n: int) -> list[str]:
+    rows = [json.loads(line) for line in GOLD.read_text(encoding="utf-8").splitlines() if line.strip()]
+    unique = [r["question"] for r in rows]
+    return [unique[i % len(unique)] for i in range(n)]
+
+
+def ensure_bundled(work: Path, precision: str, cache: str) -> tuple[Path, Path]:
+    """Our index and the baseline's over the bundled corpus, built once in `work`."""
+    ours, base = work / f"bundled-ours-{precision}", work / "bundled-baseline"
+    if not (ours / "catalog.sqlite").exists():
+        in_fresh_process("ingest_ours", home=ours, files=BUNDLED_CORPUS, precision=precision, cache=cache)
+    if not (base / "chroma").exists():
+        in_fresh_process("ingest_baseline", home=base, files=BUNDLED_CORPUS)
+    return ours, base
+
+
+def run_query(*, dataset: Path, work: Path, limit: int | None, n_questions: int, precision: str,
+              corpora: list[str]) -> tuple[dict, list[str]]:
+    work = work.resolve()
+    cache = str(Settings.load().model_cache)
+    report: dict = {"machine": machine(), "questions": n_questions, "precision": precision}
+    lines = [f"Warm query latency, {n_questions} questions (load {report['machine']['load_avg']})",
+             f"  {'corpus':<10}{'pipeline':<34}{'p50 ms':>9}{'p95 ms':>9}"]
+    for corpus in corpora:
+        if corpus == "bundled":
+            ours_home, base_home = ensure_bundled(work, precision, cache)
+            questions = bundled_questions(n_questions)
+        elif corpus == "scifact":
+            tag = limit or "all"
+            ours_home, base_home = work / f"ours-{precision}-{tag}", work / f"baseline-{tag}"
+            if not (ours_home / "catalog.sqlite").exists() or not (base_home / "chroma").exists():
+                raise SystemExit(f"no SciFact indexes in {work} for limit {tag}: run "
+                                 f"`rag bench ingest --work {work} --limit {limit or 0}` first")
+            scifact_folder(work, dataset, limit)
+            texts, _ = scifact_queries(dataset)
+            questions = list(texts.values())[:n_questions]
+        else:
+            raise SystemExit(f"unknown corpus {corpus!r}: use bundled or scifact")
+        ours = in_fresh_process("query_ours", home=ours_home, questions=questions,
+                                precision=precision, cache=cache)
+        base = in_fresh_process("query_baseline", home=base_home, questions=questions)
+        row = {"ours_ask": stats_ms(ours["ask_s"]), "ours_retrieve": stats_ms(ours["retrieve_s"]),
+               "llamaindex_retrieve": stats_ms(base["retrieve_s"]),
+               "abstained": ours["abstained"], "ours_peak_rss_mib": ours["peak_rss_mib"],
+               "llamaindex_peak_rss_mib": base["peak_rss_mib"]}
+        row["p50_ratio_llamaindex_retrieve_over_ours_ask"] = ratio(row["llamaindex_retrieve"]["p50_ms"],
+                                                                   row["ours_ask"]["p50_ms"])
+        report[corpus] = row
+        for name, key in (("ours: retrieve + answer", "ours_ask"), ("ours: embed + retrieve", "ours_retrieve"),
+                          ("llamaindex: embed + retrieve", "llamaindex_retrieve")):
+            lines.append(f"  {corpus:<10}{name:<34}{row[key]['p50_ms']:9.1f}{row[key]['p95_ms']:9.1f}")
+    return report, lines
