@@ -19,9 +19,13 @@ from rag.settings import BUNDLED_CORPUS, Settings
 GOLD = Path(__file__).resolve().parent / "gold.jsonl"
 
 
-def bundled_questions(n: int) -> list[str]:
+def eval_questions() -> list[str]:
     rows = [json.loads(line) for line in GOLD.read_text(encoding="utf-8").splitlines() if line.strip()]
-    unique = [r["question"] for r in rows]
+    return list(dict.fromkeys(r["question"] for r in rows))
+
+
+def bundled_questions(n: int) -> list[str]:
+    unique = eval_questions()
     return [unique[i % len(unique)] for i in range(n)]
 
 
@@ -33,6 +37,21 @@ def ensure_bundled(work: Path, precision: str, cache: str) -> tuple[Path, Path]:
     if not (base / "chroma").exists():
         in_fresh_process("ingest_baseline", home=base, files=BUNDLED_CORPUS)
     return ours, base
+
+
+def answer_agreement(work: Path, precision: str, cache: str) -> dict:
+    """Do the bundled corpus's eval questions get the same answers at `precision` as with the
+    torch fp32 reference (each with its own index)? Speed must not change what is answered."""
+    unique = eval_questions()
+    ours, _ = ensure_bundled(work, precision, cache)
+    ref, _ = ensure_bundled(work, "torch", cache)
+    a = in_fresh_process("answers_ours", home=ours, questions=unique, precision=precision, cache=cache)
+    b = in_fresh_process("answers_ours", home=ref, questions=unique, precision="torch", cache=cache)
+    pairs = list(zip(a["answers"], b["answers"]))
+    return {"questions": len(pairs), "reference": "torch",
+            "same_text": sum(x["text"] == y["text"] for x, y in pairs),
+            "same_cited_articles": sum(x["docs"] == y["docs"] for x, y in pairs),
+            "same_abstention": sum(x["abstained"] == y["abstained"] for x, y in pairs)}
 
 
 def run_query(*, dataset: Path, work: Path, limit: int | None, n_questions: int, precision: str,
@@ -67,6 +86,11 @@ def run_query(*, dataset: Path, work: Path, limit: int | None, n_questions: int,
         row["p50_ratio_llamaindex_retrieve_over_ours_ask"] = ratio(row["llamaindex_retrieve"]["p50_ms"],
                                                                    row["ours_ask"]["p50_ms"])
         report[corpus] = row
+        if corpus == "bundled" and precision != "torch":
+            row["answers_vs_torch"] = agree = answer_agreement(work, precision, cache)
+            lines.append(f"  bundled answers at {precision} vs torch fp32 ({agree['questions']} questions): "
+                         f"same text {agree['same_text']}, same cited articles "
+                         f"{agree['same_cited_articles']}, same abstention {agree['same_abstention']}")
         for name, key in (("ours: retrieve + answer", "ours_ask"), ("ours: embed + retrieve", "ours_retrieve"),
                           ("llamaindex: embed + retrieve", "llamaindex_retrieve")):
             lines.append(f"  {corpus:<10}{name:<34}{row[key]['p50_ms']:9.1f}{row[key]['p95_ms']:9.1f}")

@@ -64,6 +64,16 @@ def query_ours(home, questions, precision, cache, k=6, warmup=5):
     return {"ask_s": total, "retrieve_s": retrieve, "abstained": abstained}
 
 
+def answers_ours(home, questions, precision, cache):
+    assistant = _assistant(home, precision, cache)
+    out = []
+    for q in questions:
+        a = assistant.ask(q)
+        out.append({"text": a.text, "docs": sorted({c.doc_id for c in a.citations}),
+                    "abstained": a.abstained})
+    return {"answers": out}
+
+
 def query_baseline(home, questions, k=6, warmup=5):
     from rag.baseline import LlamaIndexBaseline
 

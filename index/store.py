@@ -82,8 +82,7 @@ class ChromaStore:
         if doc_ids is not None and not doc_ids:
             return []
         where = None if doc_ids is None else {"doc_id": {"$in": list(doc_ids)}}
-        n = min(n, self.count())
-        if n == 0:
+        if n <= 0:      # Chroma returns what there is when n exceeds the count: no count() call
             return []
         result = self._call(self._col.query, query_embeddings=[np.asarray(vector, dtype=np.float32)],
                             n_results=n, where=where, include=["distances"])
