@@ -78,3 +78,13 @@ def test_unknown_precision_is_refused_with_the_choices():
 
     with pytest.raises(ConfigError, match="int8, fp32, torch"):
         Settings.load(env={}, embed_precision="fp16")
+
+
+def test_concurrent_batches_give_the_same_vectors_as_one_at_a_time():
+    from index.embed_onnx import OnnxEmbedder
+
+    cache = Settings.load().model_cache
+    texts = [f"{t} ({i})" for i in range(12) for t in TEXTS]          # 72 texts: several batches
+    parallel = OnnxEmbedder(precision="int8", cache=cache, batch_size=16, threads=2).embed(texts)
+    serial = OnnxEmbedder(precision="int8", cache=cache, batch_size=16, threads=1).embed(texts)
+    assert np.array_equal(parallel, serial)
