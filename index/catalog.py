@@ -3,8 +3,8 @@
 It holds, per document, its cleaned text, hash, title and date; per chunk, its text and offsets;
 per sentence, its offsets and embedding (so answering never re-embeds passages); per source file,
 its size and mtime when last ingested (so an unchanged file is not even read again); and the
-settings that built the index. Each document is replaced in one transaction, which is what makes ingestion
-crash-safe. `generation` counts committed changes, so derived indexes can tell they are stale.
+settings that built the index. Documents are replaced in transactions, which is what makes
+ingestion crash-safe. `generation` counts committed changes, so derived indexes can tell they are stale.
 """
 
 from __future__ import annotations

@@ -3,9 +3,10 @@
 Incremental and idempotent: a file whose size and mtime are what they were when it was stored
 is not even read; a document whose cleaned text hashes the same as before costs no embedding
 work (and the model is never loaded when nothing needs embedding); a changed one replaces its
-chunks; a file gone from an ingested folder is removed. Crash-safe by ordering: a document's vectors are written first and its catalog row
-last (one transaction), so after a crash the catalog still holds the old hash and the next run
-redoes exactly that document; chunk ids are deterministic, so redoing it converges. The lexical
+chunks; a file gone from an ingested folder is removed. Crash-safe by ordering: a group's
+vectors are written first and its catalog rows last (one transaction), and file stamps after
+that, so after a crash the catalog still holds the old hashes and the next run redoes exactly
+those documents; chunk ids are deterministic, so redoing it converges. The lexical
 index is rebuilt whenever it is older than the catalog.
 """
 
