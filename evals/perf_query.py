@@ -39,19 +39,38 @@ def ensure_bundled(work: Path, precision: str, cache: str) -> tuple[Path, Path]:
     return ours, base
 
 
+def _scores(rows: list[dict], answers: list[dict]) -> dict:
+    """Proxy answer quality from the eval set's own fields: key facts present in the answer text
+    (answerable questions), correct abstention, and a gold article among the citations."""
+    facts = cited = abstain = answerable = 0
+    for row, a in zip(rows, answers):
+        abstain += a["abstained"] == (not row["answerable"])
+        if row["answerable"]:
+            answerable += 1
+            text = a["text"].lower()
+            facts += all(any(alt.lower() in text for alt in group) for group in row["key_facts"])
+            cited += bool(set(a["docs"]) & set(row["articles"]))
+    return {"key_facts_found": facts, "gold_article_cited": cited, "answerable": answerable,
+            "abstention_correct": abstain, "questions": len(rows)}
+
+
 def answer_agreement(work: Path, precision: str, cache: str) -> dict:
-    """Do the bundled corpus's eval questions get the same answers at `precision` as with the
-    torch fp32 reference (each with its own index)? Speed must not change what is answered."""
-    unique = eval_questions()
+    """The bundled corpus's eval questions (those without a conversation history) answered at
+    `precision` and with the torch fp32 reference, each from its own index: how many answers are
+    identical, and the proxy quality scores of both."""
+    rows = [json.loads(line) for line in GOLD.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [r for r in rows if not r.get("history")]
+    questions = [r["question"] for r in rows]
     ours, _ = ensure_bundled(work, precision, cache)
     ref, _ = ensure_bundled(work, "torch", cache)
-    a = in_fresh_process("answers_ours", home=ours, questions=unique, precision=precision, cache=cache)
-    b = in_fresh_process("answers_ours", home=ref, questions=unique, precision="torch", cache=cache)
+    a = in_fresh_process("answers_ours", home=ours, questions=questions, precision=precision, cache=cache)
+    b = in_fresh_process("answers_ours", home=ref, questions=questions, precision="torch", cache=cache)
     pairs = list(zip(a["answers"], b["answers"]))
     return {"questions": len(pairs), "reference": "torch",
             "same_text": sum(x["text"] == y["text"] for x, y in pairs),
             "same_cited_articles": sum(x["docs"] == y["docs"] for x, y in pairs),
-            "same_abstention": sum(x["abstained"] == y["abstained"] for x, y in pairs)}
+            "same_abstention": sum(x["abstained"] == y["abstained"] for x, y in pairs),
+            "scores": {precision: _scores(rows, a["answers"]), "torch": _scores(rows, b["answers"])}}
 
 
 def run_query(*, dataset: Path, work: Path, limit: int | None, n_questions: int, precision: str,
@@ -91,6 +110,10 @@ def run_query(*, dataset: Path, work: Path, limit: int | None, n_questions: int,
             lines.append(f"  bundled answers at {precision} vs torch fp32 ({agree['questions']} questions): "
                          f"same text {agree['same_text']}, same cited articles "
                          f"{agree['same_cited_articles']}, same abstention {agree['same_abstention']}")
+            for name, sc in agree["scores"].items():
+                lines.append(f"    {name}: key facts {sc['key_facts_found']}/{sc['answerable']}, gold article "
+                             f"cited {sc['gold_article_cited']}/{sc['answerable']}, abstention correct "
+                             f"{sc['abstention_correct']}/{sc['questions']}")
         for name, key in (("ours: retrieve + answer", "ours_ask"), ("ours: embed + retrieve", "ours_retrieve"),
                           ("llamaindex: embed + retrieve", "llamaindex_retrieve")):
             lines.append(f"  {corpus:<10}{name:<34}{row[key]['p50_ms']:9.1f}{row[key]['p95_ms']:9.1f}")

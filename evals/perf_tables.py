@@ -72,6 +72,13 @@ def query_tables(r: dict) -> list[str]:
         out += [f"Answers on the bundled corpus at {r['precision']} vs torch fp32 (each its own index), "
                 f"{agree['questions']} eval questions: same text {agree['same_text']}, same cited "
                 f"articles {agree['same_cited_articles']}, same abstention {agree['same_abstention']}.", ""]
+        if "scores" in agree:
+            out += ["| precision | key facts in answer | gold article cited | abstention correct |",
+                    "| --- | ---: | ---: | ---: |"]
+            out += [f"| {name} | {sc['key_facts_found']}/{sc['answerable']} | {sc['gold_article_cited']}/"
+                    f"{sc['answerable']} | {sc['abstention_correct']}/{sc['questions']} |"
+                    for name, sc in agree["scores"].items()]
+            out.append("")
     return out
 
 
