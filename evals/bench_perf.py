@@ -118,7 +118,7 @@ def scale(work: Path, sizes: str, modes: str, queries: int, plot: Path | None, o
 
     \b
     Examples:
-      rag bench scale --plot docs/bench-scale.png
+      rag bench scale --plot docs/bench/scale.png
       rag bench scale --sizes 10000,100000,1000000 --modes embedded
     """
     from evals.perf_scale_run import run_scale
