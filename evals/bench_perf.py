@@ -111,21 +111,28 @@ def coldstart(work: Path, runs: int, question: str, out: Path) -> None:
 @click.option("--queries", type=int, default=200, show_default=True)
 @click.option("--plot", type=click.Path(path_type=Path), default=None,
               help="Write the curve as a PNG here.")
+@click.option("--append", is_flag=True,
+              help="Keep the points already in --out (e.g. add a 1M point to an earlier run).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reports/bench-scale.json"),
               show_default=True)
-def scale(work: Path, sizes: str, modes: str, queries: int, plot: Path | None, out: Path) -> None:
+def scale(work: Path, sizes: str, modes: str, queries: int, plot: Path | None, append: bool,
+          out: Path) -> None:
     """Query p50/p95 and peak RSS at N chunks, embedded Chroma vs a Chroma server, plus BM25.
 
     \b
     Examples:
       rag bench scale --plot docs/bench/scale.png
       rag bench scale --sizes 10000,100000,1000000 --modes embedded
+      rag bench scale --sizes 1000000 --modes server --append --out docs/bench/bench-scale.json
     """
+    import json
+
     from evals.perf_scale_run import run_scale
 
+    earlier = json.loads(out.read_text())["points"] if append and out.exists() else []
     report, lines = run_scale(work=work, sizes=[int(s) for s in sizes.split(",") if s.strip()],
                               modes=[m.strip() for m in modes.split(",") if m.strip()],
-                              queries=queries, plot=plot)
+                              queries=queries, plot=plot, earlier=earlier)
     _emit(report, out, lines)
 
 

@@ -67,9 +67,12 @@ class ChromaServer:
 
 
 def run_scale(*, work: Path, sizes: list[int], modes: list[str], queries: int,
-              plot: Path | None) -> tuple[dict, list[str]]:
+              plot: Path | None, earlier: list[dict] = ()) -> tuple[dict, list[str]]:
+    """Measure each (mode, size) point; `earlier` points (from a previous run) are kept, except
+    those measured again now."""
     work = work.resolve() / "scale"
     work.mkdir(parents=True, exist_ok=True)
+    kept = [p for p in earlier if not (p["mode"] in modes and p["n"] in sizes)]
     report: dict = {"machine": machine(), "queries": queries, "points": []}
     lines = [f"Scaling, {queries} queries per point, top-10 (load {report['machine']['load_avg']})",
              f"  {'mode':<10}{'chunks':>10}{'insert/s':>10}{'dense p50':>11}{'p95':>8}"
@@ -80,11 +83,13 @@ def run_scale(*, work: Path, sizes: list[int], modes: list[str], queries: int,
         for n in sizes:
             data = work / f"{mode}-{n}"
             shutil.rmtree(data, ignore_errors=True)
+            load = [round(x, 2) for x in os.getloadavg()]
             server = ChromaServer(data) if mode == "server" else None
             try:
                 point = in_fresh_process("scale_point", n=n, mode=mode, work=work,
                                          url=server.url if server else "", queries=queries)
                 point["server_peak_rss_mib"] = server.peak_rss_mib() if server else None
+                point["load_avg_at_start"] = load
             finally:
                 if server:
                     server.stop()
@@ -95,6 +100,7 @@ def run_scale(*, work: Path, sizes: list[int], modes: list[str], queries: int,
                          f"{point['dense']['p95_ms']:>8.2f}{bm25.get('p50_ms', float('nan')):>10.2f}"
                          f"{bm25.get('p95_ms', float('nan')):>8.2f}{point['peak_rss_mib']:>12,.0f}"
                          f"{point['server_peak_rss_mib'] or 0:>12,.0f}")
+    report["points"] = kept + report["points"]
     if plot:
         draw(report, plot)
         lines.append(f"plot: {plot}")
