@@ -1,9 +1,10 @@
 """The catalog: what is indexed, kept in one SQLite file in the home directory.
 
 It holds, per document, its cleaned text, hash, title and date; per chunk, its text and offsets;
-per sentence, its offsets and embedding (so answering never re-embeds passages); and the settings
-that built the index. Each document is replaced in one transaction, which is what makes ingestion
-crash-safe. `generation` counts committed changes, so derived indexes can tell they are stale.
+per sentence, its offsets and embedding (so answering never re-embeds passages); per source file,
+its size and mtime when last ingested (so an unchanged file is not even read again); and the
+settings that built the index. Documents are replaced in transactions, which is what makes
+ingestion crash-safe. `generation` counts committed changes, so derived indexes can tell they are stale.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ CREATE TABLE IF NOT EXISTS chunks (chunk_id TEXT PRIMARY KEY, doc_id TEXT, n INT
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id);
 CREATE TABLE IF NOT EXISTS sentences (doc_id TEXT, start INTEGER, "end" INTEGER, vec BLOB,
     PRIMARY KEY (doc_id, start));
+CREATE TABLE IF NOT EXISTS stamps (source TEXT PRIMARY KEY, stamp TEXT, doc_id TEXT,
+    content_hash TEXT);
 """
 
 
@@ -78,6 +81,12 @@ class Catalog:
         with self._guard():
             rows = self._db.execute("SELECT doc_id, content_hash, source FROM docs").fetchall()
         return {doc_id: (h, src) for doc_id, h, src in rows}
+
+    def stamps(self) -> dict[str, tuple[str, str, str]]:
+        """source path -> (file stamp, doc_id, content hash) as of the file's last ingest."""
+        with self._guard():
+            rows = self._db.execute("SELECT source, stamp, doc_id, content_hash FROM stamps").fetchall()
+        return {source: (stamp, doc_id, h) for source, stamp, doc_id, h in rows}
 
     def docs(self) -> list[DocInfo]:
         with self._guard():
@@ -133,19 +142,31 @@ class Catalog:
     # -- writes ---------------------------------------------------------------------------
     def replace_document(self, doc: Document, chunks: Sequence[Chunk],
                          sentences: Sequence[tuple[int, int]], sentence_vectors: np.ndarray) -> None:
+        self.replace_documents([(doc, chunks, sentences, sentence_vectors)])
+
+    def replace_documents(self, items: Sequence[tuple[Document, Sequence[Chunk],
+                                                     Sequence[tuple[int, int]], np.ndarray]]) -> None:
+        """Replace several documents in one transaction: all of them land, or none."""
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        vectors = np.asarray(sentence_vectors, dtype=np.float16)
         with self._guard(), self._transaction():
-            self._delete_rows(doc.doc_id)
-            self._db.execute("INSERT INTO docs VALUES (?,?,?,?,?,?,?,?)",
-                             (doc.doc_id, doc.title, doc.source, doc.date, doc.content_hash,
-                              doc.text, len(chunks), now))
-            self._db.executemany('INSERT INTO chunks VALUES (?,?,?,?,?,?)',
-                                 [(c.chunk_id, c.doc_id, c.n, c.start, c.end, c.text) for c in chunks])
-            self._db.executemany("INSERT INTO sentences VALUES (?,?,?,?)",
-                                 [(doc.doc_id, s, e, vectors[i].tobytes())
-                                  for i, (s, e) in enumerate(sentences)])
+            for doc, chunks, sentences, sentence_vectors in items:
+                vectors = np.asarray(sentence_vectors, dtype=np.float16)
+                self._delete_rows(doc.doc_id)
+                self._db.execute("INSERT INTO docs VALUES (?,?,?,?,?,?,?,?)",
+                                 (doc.doc_id, doc.title, doc.source, doc.date, doc.content_hash,
+                                  doc.text, len(chunks), now))
+                self._db.executemany('INSERT INTO chunks VALUES (?,?,?,?,?,?)',
+                                     [(c.chunk_id, c.doc_id, c.n, c.start, c.end, c.text) for c in chunks])
+                self._db.executemany("INSERT INTO sentences VALUES (?,?,?,?)",
+                                     [(doc.doc_id, s, e, vectors[i].tobytes())
+                                      for i, (s, e) in enumerate(sentences)])
             self._bump()
+
+    def set_stamps(self, rows: Sequence[tuple[str, str, str, str]]) -> None:
+        """Record (source, stamp, doc_id, content_hash) for files whose document is stored."""
+        if rows:
+            with self._guard(), self._transaction():
+                self._db.executemany("INSERT OR REPLACE INTO stamps VALUES (?,?,?,?)", rows)
 
     def delete_document(self, doc_id: str) -> None:
         with self._guard(), self._transaction():
@@ -157,7 +178,7 @@ class Catalog:
 
     # -- internals ------------------------------------------------------------------------
     def _delete_rows(self, doc_id: str) -> None:
-        for table in ("docs", "chunks", "sentences"):
+        for table in ("docs", "chunks", "sentences", "stamps"):
             self._db.execute(f"DELETE FROM {table} WHERE doc_id = ?", (doc_id,))
 
     def _bump(self) -> None:

@@ -1,6 +1,6 @@
 """The embedding seam: `Embedder.embed(texts) -> (n, dim) float32 array, rows L2-normalised`.
 
-Backends are small adapters in their own files (embed_local.py, embed_openai.py); `make_embedder`
+Backends are small adapters in their own files (embed_onnx.py, embed_local.py, embed_openai.py); `make_embedder`
 picks one from settings. Heavy imports (torch, sentence-transformers) happen only when a backend
 is built, never when this module is imported.
 """
@@ -29,9 +29,14 @@ def make_embedder(settings: "Settings") -> Embedder:
         return OpenAIEmbedder(settings.embed_base_url, settings.embed_model,
                               api_key_env=settings.embed_api_key_env,
                               batch_size=settings.embed_batch_size)
-    from index.embed_local import LocalEmbedder
+    if settings.embed_precision == "torch":
+        from index.embed_local import LocalEmbedder
 
-    return LocalEmbedder(settings.embed_model, batch_size=settings.embed_batch_size)
+        return LocalEmbedder(settings.embed_model, batch_size=settings.embed_batch_size)
+    from index.embed_onnx import OnnxEmbedder
+
+    return OnnxEmbedder(settings.embed_model, precision=settings.embed_precision,
+                        cache=settings.model_cache, batch_size=settings.embed_batch_size)
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:

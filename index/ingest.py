@@ -1,10 +1,12 @@
 """Ingestion: files -> cleaned documents -> chunks -> embeddings -> Chroma + catalog + BM25.
 
-Incremental and idempotent: a document whose cleaned text hashes the same as before costs no
-embedding work; a changed one replaces its chunks; a file gone from an ingested folder is
-removed. Crash-safe by ordering: a document's vectors are written first and its catalog row
-last (one transaction), so after a crash the catalog still holds the old hash and the next run
-redoes exactly that document; chunk ids are deterministic, so redoing it converges. The lexical
+Incremental and idempotent: a file whose size and mtime are what they were when it was stored
+is not even read; a document whose cleaned text hashes the same as before costs no embedding
+work (and the model is never loaded when nothing needs embedding); a changed one replaces its
+chunks; a file gone from an ingested folder is removed. Crash-safe by ordering: a group's
+vectors are written first and its catalog rows last (one transaction), and file stamps after
+that, so after a crash the catalog still holds the old hashes and the next run redoes exactly
+those documents; chunk ids are deterministic, so redoing it converges. The lexical
 index is rebuilt whenever it is older than the catalog.
 """
 
@@ -20,7 +22,6 @@ from index.catalog import Catalog
 from index.chunk import chunk_document
 from index.embed import Embedder
 from index.lexical import LexicalIndex
-from index.load import find_files, load
 from index.records import Document
 from index.sentences import split_sentences
 from index.store import ChromaStore
@@ -59,12 +60,22 @@ class Index:
 
 def ingest(paths: Sequence[Path], index: Index, embedder: Embedder, *, chunk_size: int,
            chunk_overlap: int, progress: Progress | None = None) -> IngestReport:
+    from index.load import find_files, load  # here, so answering never imports the cleaners
+
     started = time.perf_counter()
     report = IngestReport()
     known = index.catalog.hashes()
+    stamps = index.catalog.stamps()
+    fresh: list[tuple[str, str, str, str]] = []   # stamps to record once the documents are stored
     docs: list[Document] = []
     seen: set[str] = set()
     for path in find_files(paths):
+        source, stamp = _stamp(path)
+        old = stamps.get(source)
+        if old and stamp and old[0] == stamp and old[1] not in seen and known.get(old[1], ("",))[0] == old[2]:
+            seen.add(old[1])                # same size and mtime as when it was stored: not read
+            report.unchanged.append(old[1])
+            continue
         try:
             doc = load(path)
         except BadDocument as exc:
@@ -74,6 +85,7 @@ def ingest(paths: Sequence[Path], index: Index, embedder: Embedder, *, chunk_siz
             report.skipped.append((path.name, f"{path.name}: another file already has id {doc.doc_id}; rename it"))
             continue
         seen.add(doc.doc_id)
+        fresh.append((source, stamp, doc.doc_id, doc.content_hash))
         if known.get(doc.doc_id, ("",))[0] == doc.content_hash:
             report.unchanged.append(doc.doc_id)
         else:
@@ -88,6 +100,7 @@ def ingest(paths: Sequence[Path], index: Index, embedder: Embedder, *, chunk_siz
         if progress:
             progress(min(i + _GROUP, total), total)
 
+    index.catalog.set_stamps(fresh)
     for doc_id in _gone(known, seen, [p for p in paths if p.is_dir()]):
         remove(doc_id, index)
         report.removed.append(doc_id)
@@ -103,29 +116,38 @@ def remove(doc_id: str, index: Index) -> None:
 
 
 def refresh_lexical(index: Index) -> None:
-    current = LexicalIndex.load(index.lexical_dir)
-    if current is None or current.generation != index.catalog.generation:
+    if LexicalIndex.saved_generation(index.lexical_dir) != index.catalog.generation:
         LexicalIndex.build(index.catalog.all_chunks(), index.catalog.generation).save(index.lexical_dir)
 
 
 def _index_group(docs: list[Document], index: Index, embedder: Embedder,
                  chunk_size: int, chunk_overlap: int) -> int:
+    """Embed a group's chunks and sentences in one call (batched by length), then store them:
+    all vectors first, then the catalog rows in one transaction (the crash-safety order)."""
     chunks = [chunk_document(doc, chunk_size, chunk_overlap) for doc in docs]
     sentences = [split_sentences(doc.text) for doc in docs]
-    texts = [c.text for cs in chunks for c in cs] + \
+    flat = [c for cs in chunks for c in cs]
+    texts = [c.text for c in flat] + \
             [doc.text[s:e] for doc, spans in zip(docs, sentences) for s, e in spans]
     vectors = embedder.embed(texts)
-    at = sum(len(cs) for cs in chunks)
-    chunk_at = 0
+    index.store.upsert(flat, vectors[:len(flat)])
+    # a changed document (or one half-written by a crashed run) may have had more chunks
+    index.store.delete_beyond({doc.doc_id: len(cs) for doc, cs in zip(docs, chunks)})
+    rows, at = [], len(flat)
     for doc, cs, spans in zip(docs, chunks, sentences):
-        chunk_vectors = vectors[chunk_at:chunk_at + len(cs)]
-        sentence_vectors = vectors[at:at + len(spans)]
-        chunk_at += len(cs)
+        rows.append((doc, cs, spans, vectors[at:at + len(spans)]))
         at += len(spans)
-        index.store.upsert(cs, chunk_vectors)
-        index.store.delete_document(doc.doc_id, keep_below=len(cs))
-        index.catalog.replace_document(doc, cs, spans, sentence_vectors)
-    return chunk_at
+    index.catalog.replace_documents(rows)
+    return len(flat)
+
+
+def _stamp(path: Path) -> tuple[str, str]:
+    """The file's resolved path (the document's `source`) and a stamp of its size and mtime."""
+    try:
+        st = path.stat()
+    except OSError:
+        return str(path), ""
+    return str(path.resolve()), f"{st.st_size}:{st.st_mtime_ns}"
 
 
 def _gone(known: dict[str, tuple[str, str]], seen: set[str], folders: list[Path]) -> list[str]:

@@ -17,7 +17,6 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from index.terms import terms
 from rag.errors import IndexCorrupted
 
 _POINTER = "CURRENT"
@@ -34,6 +33,8 @@ class LexicalIndex:
     def build(cls, chunks: Iterable[tuple[str, str]], generation: int,
               k1: float = 1.2, b: float = 0.75) -> "LexicalIndex":
         import bm25s
+
+        from index.terms import terms   # here: checking the generation must not import bm25s
 
         ids, corpus = [], []
         for chunk_id, text in chunks:
@@ -77,6 +78,16 @@ class LexicalIndex:
             raise IndexCorrupted(f"the lexical index in {root} is damaged ({type(exc).__name__}): "
                                  "rebuild it with `rag ingest`") from None
         return cls(bm25, meta["ids"], meta["df"], meta["generation"])
+
+    @staticmethod
+    def saved_generation(root: Path) -> int | None:
+        """The catalog generation the saved index was built from (None if none is saved),
+        read without loading the index."""
+        try:
+            folder = root / (root / _POINTER).read_text().strip()
+            return int(json.loads((folder / "chunks.json").read_text())["generation"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     # -- searching --------------------------------------------------------------------------
     def search(self, query_terms: Sequence[str], n: int,

@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from index.clean import clean
 from index.records import Document
 from rag.errors import BadDocument
 
@@ -40,6 +39,8 @@ def find_files(paths: Iterable[Path]) -> Iterator[Path]:
 
 def load(path: Path) -> Document:
     """Read, clean and describe one file. Raises BadDocument when it cannot be used."""
+    from index.clean import clean   # here: finding files must not import the cleaners (ftfy)
+
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         raise BadDocument(f"{path.name}: unsupported format {suffix or '(none)'}; "

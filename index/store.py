@@ -22,21 +22,40 @@ _BATCH = 2000
 
 class ChromaStore:
     def __init__(self, *, path: Path | None = None, url: str = "", collection: str = "chunks",
-                 identity: dict | None = None) -> None:
+                 identity: dict | None = None, lazy: bool = False) -> None:
+        """Connect now, or with `lazy` at first use (so work that never touches the vectors,
+        such as re-ingesting an unchanged corpus, never imports chromadb)."""
         self.where = url or str(path)
-        self._client = _server_client(url) if url else _embedded_client(path)
+        self._path, self._url, self._name, self._identity = path, url, collection, identity
+        self._conn = None
+        if not lazy:
+            self._connect()
+
+    @property
+    def _client(self):
+        return self._connect()[0]
+
+    @property
+    def _col(self):
+        return self._connect()[1]
+
+    def _connect(self):
+        if self._conn is not None:
+            return self._conn
+        client = _server_client(self._url) if self._url else _embedded_client(self._path)
         metadata = {"hnsw:space": "cosine"}
-        if identity:
-            metadata["identity"] = json.dumps(identity, sort_keys=True)
+        if self._identity:
+            metadata["identity"] = json.dumps(self._identity, sort_keys=True)
         try:
-            self._col = self._client.get_or_create_collection(collection, metadata=metadata,
-                                                              embedding_function=None)
+            col = client.get_or_create_collection(self._name, metadata=metadata, embedding_function=None)
         except Exception as exc:  # chromadb raises many types for a dead server
             raise _unavailable(self.where, exc) from None
-        stored = (self._col.metadata or {}).get("identity")
-        if identity and stored and json.loads(stored) != identity:
-            raise IndexMismatch(f"Chroma collection {collection!r} at {self.where} was built with "
+        stored = (col.metadata or {}).get("identity")
+        if self._identity and stored and json.loads(stored) != self._identity:
+            raise IndexMismatch(f"Chroma collection {self._name!r} at {self.where} was built with "
                                 f"{stored}: rebuild with `rag ingest --rebuild` or use another collection")
+        self._conn = (client, col)
+        return self._conn
 
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         for i in range(0, len(chunks), _BATCH):
@@ -53,12 +72,17 @@ class ChromaStore:
             {"$and": [{"doc_id": doc_id}, {"n": {"$gte": keep_below}}]}
         self._call(self._col.delete, where=where)
 
+    def delete_beyond(self, keep: dict[str, int]) -> None:
+        """For each document, delete its chunks numbered >= keep[doc_id], in one call."""
+        clauses = [{"$and": [{"doc_id": d}, {"n": {"$gte": n}}]} for d, n in keep.items()]
+        if clauses:
+            self._call(self._col.delete, where=clauses[0] if len(clauses) == 1 else {"$or": clauses})
+
     def query(self, vector: np.ndarray, n: int, doc_ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
         if doc_ids is not None and not doc_ids:
             return []
         where = None if doc_ids is None else {"doc_id": {"$in": list(doc_ids)}}
-        n = min(n, self.count())
-        if n == 0:
+        if n <= 0:      # Chroma returns what there is when n exceeds the count: no count() call
             return []
         result = self._call(self._col.query, query_embeddings=[np.asarray(vector, dtype=np.float32)],
                             n_results=n, where=where, include=["distances"])

@@ -278,7 +278,7 @@ class Assistant:
             catalog = Catalog(catalog_path)
             catalog.check_identity(identity)
             store = ChromaStore(path=home / "chroma", url=self.settings.chroma_url,
-                                collection=self.settings.collection, identity=identity)
+                                collection=self.settings.collection, identity=identity, lazy=True)
             self._index = Index(catalog, store, home / "lexical")
         return self._index
 

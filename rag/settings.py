@@ -17,6 +17,9 @@ from typing import Any, Mapping
 from rag.errors import ConfigError
 
 BUNDLED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+# Exported ONNX models are shared by every home on the machine.
+MODEL_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "newsrag" / "models"
+PRECISIONS = ("int8", "fp32", "torch")
 
 # Environment names that are not simply RAG_<FIELD>.
 _ENV_ALIASES = {
@@ -34,6 +37,10 @@ class Settings:
     embed_base_url: str = ""
     embed_api_key_env: str = "OPENAI_API_KEY"
     embed_batch_size: int = 64
+    # local model runtime: "int8" / "fp32" on ONNX Runtime (no torch at query time), or "torch"
+    # (sentence-transformers fp32). All three share one model id: see docs/performance.md
+    embed_precision: str = "int8"
+    model_cache: Path = MODEL_CACHE
     # chunking, in tiktoken (cl100k_base) tokens
     chunk_size: int = 200
     chunk_overlap: int = 40
@@ -78,6 +85,8 @@ class Settings:
                "use a share between 0 and 1")
         _check(self.mode in ("auto", "extractive", "llm"), "mode", self.mode,
                'use "auto", "extractive" or "llm"')
+        _check(self.embed_precision in PRECISIONS, "embed_precision", self.embed_precision,
+               f"use one of {', '.join(PRECISIONS)}")
         _check(self.embed_batch_size >= 1, "embed_batch_size", self.embed_batch_size, "use >= 1")
         _check(self.max_question_chars >= 10, "max_question_chars", self.max_question_chars,
                "use >= 10")

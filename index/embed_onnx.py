@@ -1,0 +1,102 @@
+"""Local MiniLM embeddings on ONNX Runtime: no torch at run time, fp32 or int8.
+
+The same all-MiniLM-L6-v2 as `embed_local.py` (same tokenizer, 256 word-piece limit, mean
+pooling, L2 normalisation), run from an ONNX export cached by `onnx_export.py`. fp32 gives the
+sentence-transformers vectors (cosine 1.0000); int8 gives cosine ~0.99 at a fraction of the cost.
+Both report the same `model_id` as the torch embedder, on purpose: an index built at one
+precision can be queried at another (docs/performance.md has the measured agreement).
+
+Texts are batched by length (sorted by word-piece count), so short sentences are never padded
+to the length of a long chunk, and batches run concurrently, one single-threaded run per core. Nothing is loaded until the first `embed` call, so building one
+is free (ingesting an unchanged corpus never loads a model).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from rag.errors import EmbeddingUnavailable
+
+MODEL = "all-MiniLM-L6-v2"
+MAX_TOKENS = 256
+
+
+class OnnxEmbedder:
+    dim = 384
+
+    def __init__(self, model: str = MODEL, *, precision: str = "int8", cache: Path,
+                 batch_size: int = 64, threads: int = 0) -> None:
+        if model != MODEL:
+            raise EmbeddingUnavailable(f"local embedding model {model!r} is not shipped; "
+                                       f"use {MODEL!r} or RAG_EMBED_BACKEND=openai")
+        self.model_id = f"local:{MODEL}"
+        self.precision, self.cache = precision, Path(cache)
+        self.batch_size, self.threads = batch_size, threads or os.cpu_count() or 1
+        self._session = None
+        self._tokenizer = None
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        session, tokenizer = self._load()
+        encodings = tokenizer.encode_batch(list(texts))
+        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+        order = np.argsort(lengths, kind="stable")
+        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+
+        def run(rows: np.ndarray) -> None:
+            width = int(lengths[rows].max())
+            ids = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for r, j in enumerate(rows):
+                ids[r, :lengths[j]] = encodings[j].ids
+                mask[r, :lengths[j]] = 1
+            hidden = session.run(None, {"input_ids": ids, "attention_mask": mask,
+                                        "token_type_ids": np.zeros_like(ids)})[0]
+            summed = np.einsum("btd,bt->bd", hidden, mask.astype(np.float32))
+            out[rows] = summed / lengths[rows, None]
+
+        if len(batches) > 1 and self.threads > 1:
+            # one single-threaded run per core beats one run spread over the cores (no barriers
+            # between the cores inside each operator); ONNX Runtime releases the GIL while it runs
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(self.threads) as pool:
+                list(pool.map(run, batches))
+        else:
+            for rows in batches:
+                run(rows)
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return out
+
+    def _load(self):
+        if self._session is None:
+            try:
+                import onnxruntime as ort
+                from tokenizers import Tokenizer
+            except ImportError as exc:
+                raise EmbeddingUnavailable(f"ONNX embeddings need {exc.name}: run `make setup` "
+                                           "(pip install -e .)") from None
+            from index.onnx_export import ensure_onnx, model_dir
+
+            path = ensure_onnx(self.cache, self.precision)
+            tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+            tokenizer.enable_truncation(MAX_TOKENS)
+            tokenizer.no_padding()
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = 1      # parallelism comes from concurrent batches
+            options.inter_op_num_threads = 1
+            options.log_severity_level = 3
+            try:
+                session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+                raise EmbeddingUnavailable(f"the cached ONNX model {path} cannot be loaded "
+                                           f"({type(exc).__name__}): delete it; it is exported "
+                                           "again at next use") from None
+            self._session, self._tokenizer = session, tokenizer
+        return self._session, self._tokenizer

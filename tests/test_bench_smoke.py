@@ -1,0 +1,91 @@
+"""Smoke runs of `rag bench ingest|query|coldstart|scale` on tiny inputs: each runs both sides,
+writes JSON, and the numbers are sane. Nothing here asserts a time limit."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from click.testing import CliRunner
+
+from rag.cli import main
+
+
+def _bench(*args: str) -> dict:
+    result = CliRunner().invoke(main, ["bench", *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    out = args[args.index("--out") + 1]
+    with open(out, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _positive(x) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x) and x > 0
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    return tmp_path_factory.mktemp("bench-work")
+
+
+@pytest.fixture(scope="module")
+def ingest_report(work):
+    return _bench("ingest", "--work", str(work), "--limit", "8", "--reingest-docs", "20",
+                  "--steps", "ingest,reingest", "--out", str(work / "ingest.json"))
+
+
+def test_bench_ingest_runs_both_pipelines_and_reports_a_ratio(ingest_report):
+    runs = ingest_report["ingest"]["runs"]
+    assert ingest_report["ingest"]["docs"] == 8
+    assert _positive(runs["llamaindex"]["seconds"]) and _positive(runs["ours-int8"]["seconds"])
+    assert runs["ours-int8"]["docs"] == 8 and runs["ours-int8"]["chunks"] >= 8
+    assert _positive(runs["ours-int8"]["speedup_vs_baseline"])
+    assert ingest_report["machine"]["cores"] >= 1
+
+
+def test_bench_reingest_embeds_nothing_and_loads_no_model(ingest_report):
+    r = ingest_report["reingest"]
+    assert r["unchanged"] == 20 and r["changed"] == 0
+    assert r["chunks_embedded"] == 0 and r["model_loaded"] is False
+    assert _positive(r["median_s"])
+
+
+def test_bench_query_reports_percentiles_for_ours_and_the_baseline(work, ingest_report):
+    report = _bench("query", "--work", str(work), "--limit", "8", "--questions", "6",
+                    "--corpus", "bundled", "--corpus", "scifact", "--out", str(work / "query.json"))
+    for corpus in ("bundled", "scifact"):
+        row = report[corpus]
+        for key in ("ours_ask", "ours_retrieve", "llamaindex_retrieve"):
+            assert row[key]["n"] == 6
+            assert 0 < row[key]["p50_ms"] <= row[key]["p95_ms"] <= row[key]["max_ms"]
+        assert row["ours_retrieve"]["p50_ms"] <= row["ours_ask"]["p50_ms"]
+
+
+def test_bench_quality_compares_int8_with_fp32(work):
+    q = _bench("ingest", "--work", str(work), "--limit", "60", "--steps", "quality",
+               "--out", str(work / "quality.json"))["quality"]
+    assert q["queries"] >= 1
+    assert all(0.0 <= v <= 1.0 for v in q["ndcg@10"].values())
+    assert q["cosine_onnx_fp32_vs_torch"]["min"] > 0.9999
+    assert 0.95 < q["cosine_int8_vs_fp32"]["mean"] <= 1.0
+
+
+def test_bench_coldstart_times_a_real_rag_ask_process(work):
+    report = _bench("coldstart", "--work", str(work), "--runs", "1", "--out", str(work / "cold.json"))
+    assert report["answer_first_line"].strip()
+    assert _positive(report["ours_median_s"]) and _positive(report["llamaindex_median_s"])
+    assert 0 < report["ours_median_cpu_s"]
+    assert report["heaviest_imports_s"]
+
+
+def test_bench_scale_measures_embedded_and_server_and_draws_the_plot(work):
+    plot = work / "scale.png"
+    report = _bench("scale", "--work", str(work), "--sizes", "300", "--modes", "embedded,server",
+                    "--queries", "10", "--plot", str(plot), "--out", str(work / "scale.json"))
+    modes = {p["mode"]: p for p in report["points"]}
+    assert set(modes) == {"embedded", "server"}
+    assert all(p["count"] == 300 and p["dense"]["n"] == 10 for p in modes.values())
+    assert modes["embedded"]["bm25"]["n"] == 10
+    assert _positive(modes["server"]["server_peak_rss_mib"])
+    assert plot.stat().st_size > 10_000

@@ -1,0 +1,90 @@
+"""The ONNX Runtime embedder agrees with sentence-transformers (the real MiniLM, both sides)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag.settings import Settings
+
+TEXTS = [
+    "Turkey bought the Russian S-400 air-defence system in 2019.",
+    "The United States removed Turkey from the F-35 fighter jet programme.",
+    "What does US law require?",
+    "A rare orange owl was seen in the Kestrel Valley forest last week.",
+    "Mayor Lena Ostrova said the first trams should run in 2027, after the council voted on "
+    "Tuesday to build a 14-kilometre line from the harbour to the university. " * 6,  # > 256 pieces
+    "ok",
+]
+
+
+@pytest.fixture(scope="module")
+def onnx_embedders():
+    """Both ONNX precisions, using the machine's model cache (exported once if missing)."""
+    from index.embed_onnx import OnnxEmbedder
+
+    cache = Settings.load().model_cache
+    return {p: OnnxEmbedder(precision=p, cache=cache) for p in ("fp32", "int8")}
+
+
+def test_onnx_fp32_vectors_match_sentence_transformers(embedder, onnx_embedders):
+    cos = np.sum(embedder.embed(TEXTS) * onnx_embedders["fp32"].embed(TEXTS), axis=1)
+    assert cos.min() > 0.9999, cos
+
+
+def test_onnx_int8_vectors_stay_close_to_fp32(embedder, onnx_embedders):
+    cos = np.sum(embedder.embed(TEXTS) * onnx_embedders["int8"].embed(TEXTS), axis=1)
+    assert cos[:-1].min() > 0.99, cos      # sentences, questions, long passages
+    assert cos[-1] > 0.95, cos             # a two-letter text: the least stable case
+
+
+def test_int8_ranks_passages_like_fp32_for_a_question(embedder, onnx_embedders):
+    passages = TEXTS[:2] + TEXTS[3:5]
+    q = "Why was Turkey removed from the F-35 programme?"
+    for e in (embedder, onnx_embedders["int8"]):
+        scores = e.embed(passages) @ e.embed([q])[0]
+        assert int(np.argmax(scores)) == 1
+
+
+def test_padding_never_leaks_into_the_pooled_vectors(onnx_embedders):
+    e = onnx_embedders["fp32"]
+    together = e.embed(TEXTS)           # one batch, padded to the longest text
+    alone = np.stack([e.embed([t])[0] for t in TEXTS])
+    assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(together, alone, atol=1e-4)
+
+
+def test_int8_vectors_depend_only_slightly_on_their_batch(onnx_embedders):
+    # dynamic quantisation scales activations per batch, so batch company moves int8 vectors a
+    # little (docs/performance.md); this bounds how much
+    e = onnx_embedders["int8"]
+    together = e.embed(TEXTS)
+    alone = np.stack([e.embed([t])[0] for t in TEXTS])
+    cos = np.sum(together * alone, axis=1)
+    assert cos[:-1].min() > 0.985 and cos[-1] > 0.9, cos
+
+
+def test_onnx_embedder_shares_the_model_id_and_loads_nothing_until_used(embedder, tmp_path):
+    from index.embed_onnx import OnnxEmbedder
+
+    fresh = OnnxEmbedder(precision="int8", cache=tmp_path / "never-created")
+    assert fresh.model_id == embedder.model_id
+    assert fresh.embed([]).shape == (0, 384)
+    assert not (tmp_path / "never-created").exists()
+
+
+def test_unknown_precision_is_refused_with_the_choices():
+    from rag.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="int8, fp32, torch"):
+        Settings.load(env={}, embed_precision="fp16")
+
+
+def test_concurrent_batches_give_the_same_vectors_as_one_at_a_time():
+    from index.embed_onnx import OnnxEmbedder
+
+    cache = Settings.load().model_cache
+    texts = [f"{t} ({i})" for i in range(12) for t in TEXTS]          # 72 texts: several batches
+    parallel = OnnxEmbedder(precision="int8", cache=cache, batch_size=16, threads=2).embed(texts)
+    serial = OnnxEmbedder(precision="int8", cache=cache, batch_size=16, threads=1).embed(texts)
+    assert np.array_equal(parallel, serial)
