@@ -51,7 +51,7 @@ def heaviest_imports(cmd: list[str], top: int = 8) -> list[tuple[str, float]]:
 def run_coldstart(*, work: Path, runs: int, question: str,
                   precision: str = "int8") -> tuple[dict, list[str]]:
     work = work.resolve()
-    ours_home, base_home = ensure_bundled(work, precision, str(Settings.load().model_cache))
+    ours_home, base_home = ensure_bundled(work, precision, str(Settings.load().models_dir))
     ours_cmd = [sys.executable, "-m", "rag.cli", "--home", str(ours_home), "ask", question]
     base_cmd = [sys.executable, "-m", "evals.perf_worker", "coldstart_baseline",
                 json.dumps({"home": str(base_home), "question": question})]

@@ -23,7 +23,7 @@ from rag.settings import Settings
 def run_ingest(*, dataset: Path, work: Path, limit: int | None, precisions: list[str],
                reingest_docs: int, steps: set[str]) -> tuple[dict, list[str]]:
     work = work.resolve()
-    cache = str(Settings.load().model_cache)
+    cache = str(Settings.load().models_dir)
     report: dict = {"machine": machine(), "dataset": str(dataset), "limit": limit}
     lines: list[str] = []
     if "ingest" in steps:

@@ -76,7 +76,7 @@ def answer_agreement(work: Path, precision: str, cache: str) -> dict:
 def run_query(*, dataset: Path, work: Path, limit: int | None, n_questions: int, precision: str,
               corpora: list[str]) -> tuple[dict, list[str]]:
     work = work.resolve()
-    cache = str(Settings.load().model_cache)
+    cache = str(Settings.load().models_dir)
     report: dict = {"machine": machine(), "questions": n_questions, "precision": precision}
     lines = [f"Warm query latency, {n_questions} questions (load {report['machine']['load_avg']})",
              f"  {'corpus':<10}{'pipeline':<34}{'p50 ms':>9}{'p95 ms':>9}"]

@@ -36,7 +36,7 @@ def make_embedder(settings: "Settings") -> Embedder:
     from index.embed_onnx import OnnxEmbedder
 
     return OnnxEmbedder(settings.embed_model, precision=settings.embed_precision,
-                        cache=settings.model_cache, batch_size=settings.embed_batch_size)
+                        cache=settings.models_dir, batch_size=settings.embed_batch_size)
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:

@@ -18,7 +18,6 @@ from rag.errors import ConfigError
 
 BUNDLED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 # Exported ONNX models are shared by every home on the machine.
-MODEL_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "newsrag" / "models"
 PRECISIONS = ("int8", "fp32", "torch")
 
 # Environment names that are not simply RAG_<FIELD>.
@@ -40,7 +39,7 @@ class Settings:
     # local model runtime: "int8" / "fp32" on ONNX Runtime (no torch at query time), or "torch"
     # (sentence-transformers fp32). All three share one model id: see docs/performance.md
     embed_precision: str = "int8"
-    model_cache: Path = MODEL_CACHE
+    model_cache: Path | None = None   # exported ONNX models; default: <home>/models
     # chunking, in tiktoken (cl100k_base) tokens
     chunk_size: int = 200
     chunk_overlap: int = 40
@@ -98,6 +97,11 @@ class Settings:
         if self.embed_backend == "openai" and not self.embed_base_url:
             raise ConfigError("embed_backend is 'openai' but embed_base_url is empty: "
                               "set RAG_EMBED_BASE_URL (e.g. https://api.openai.com/v1)")
+
+    @property
+    def models_dir(self) -> Path:
+        """Where the exported ONNX models live (written once, on first use)."""
+        return self.model_cache or self.home / "models"
 
     @property
     def llm_configured(self) -> bool:

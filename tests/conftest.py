@@ -20,6 +20,8 @@ offline.apply()
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 BIN = Path(sys.executable).parent
+# One ONNX export per checkout, shared by every test home and every `rag` the tests start.
+os.environ.setdefault("RAG_MODEL_CACHE", str(ROOT / ".rag" / "models"))
 
 TINY = {
     "alpha.txt": "Ankara, March 3 - The Blue River dam in Kestrel Valley was finished in 2021 after six "
@@ -42,9 +44,11 @@ def write_articles(folder: Path, articles: dict[str, str] = TINY) -> Path:
 
 @pytest.fixture(scope="session")
 def embedder():
-    from index.embed_local import LocalEmbedder
+    """The default embedder (what `rag` itself uses), loaded once for the session."""
+    from index.embed import make_embedder
+    from rag.settings import Settings
 
-    return LocalEmbedder()
+    return make_embedder(Settings.load(env={}))
 
 
 @pytest.fixture(scope="session")

@@ -19,29 +19,37 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
+def torch_embedder():
+    """The reference: sentence-transformers fp32 on torch."""
+    from index.embed_local import LocalEmbedder
+
+    return LocalEmbedder()
+
+
+@pytest.fixture(scope="module")
 def onnx_embedders():
     """Both ONNX precisions, using the machine's model cache (exported once if missing)."""
     from index.embed_onnx import OnnxEmbedder
 
-    cache = Settings.load().model_cache
+    cache = Settings.load().models_dir
     return {p: OnnxEmbedder(precision=p, cache=cache) for p in ("fp32", "int8")}
 
 
-def test_onnx_fp32_vectors_match_sentence_transformers(embedder, onnx_embedders):
-    cos = np.sum(embedder.embed(TEXTS) * onnx_embedders["fp32"].embed(TEXTS), axis=1)
+def test_onnx_fp32_vectors_match_sentence_transformers(torch_embedder, onnx_embedders):
+    cos = np.sum(torch_embedder.embed(TEXTS) * onnx_embedders["fp32"].embed(TEXTS), axis=1)
     assert cos.min() > 0.9999, cos
 
 
-def test_onnx_int8_vectors_stay_close_to_fp32(embedder, onnx_embedders):
-    cos = np.sum(embedder.embed(TEXTS) * onnx_embedders["int8"].embed(TEXTS), axis=1)
+def test_onnx_int8_vectors_stay_close_to_fp32(torch_embedder, onnx_embedders):
+    cos = np.sum(torch_embedder.embed(TEXTS) * onnx_embedders["int8"].embed(TEXTS), axis=1)
     assert cos[:-1].min() > 0.99, cos      # sentences, questions, long passages
     assert cos[-1] > 0.95, cos             # a two-letter text: the least stable case
 
 
-def test_int8_ranks_passages_like_fp32_for_a_question(embedder, onnx_embedders):
+def test_int8_ranks_passages_like_fp32_for_a_question(torch_embedder, onnx_embedders):
     passages = TEXTS[:2] + TEXTS[3:5]
     q = "Why was Turkey removed from the F-35 programme?"
-    for e in (embedder, onnx_embedders["int8"]):
+    for e in (torch_embedder, onnx_embedders["int8"]):
         scores = e.embed(passages) @ e.embed([q])[0]
         assert int(np.argmax(scores)) == 1
 
@@ -83,7 +91,7 @@ def test_unknown_precision_is_refused_with_the_choices():
 def test_concurrent_batches_give_the_same_vectors_as_one_at_a_time():
     from index.embed_onnx import OnnxEmbedder
 
-    cache = Settings.load().model_cache
+    cache = Settings.load().models_dir
     texts = [f"{t} ({i})" for i in range(12) for t in TEXTS]          # 72 texts: several batches
     parallel = OnnxEmbedder(precision="int8", cache=cache, batch_size=16, threads=2).embed(texts)
     serial = OnnxEmbedder(precision="int8", cache=cache, batch_size=16, threads=1).embed(texts)
