@@ -81,7 +81,7 @@ def run_scale(*, work: Path, sizes: list[int], modes: list[str], queries: int,
         if mode not in ("embedded", "server"):
             raise SystemExit(f"unknown mode {mode!r}: use embedded or server")
         for n in sizes:
-            data = work / f"{mode}-{n}"
+            data = work / f"scale-{mode}-{n}"    # the folder measure_point uses when embedded
             shutil.rmtree(data, ignore_errors=True)
             load = [round(x, 2) for x in os.getloadavg()]
             server = ChromaServer(data) if mode == "server" else None
