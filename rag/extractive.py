@@ -65,7 +65,7 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, vector: np.ndarray, hits: Sequence[Hit],
                sentences: Sequence[tuple[Span, np.ndarray]]) -> Answer:
-        weights = {t: self._idf(t) for t in set(terms(question))}
+        weights = {t: self.idf(t) for t in set(terms(question))}
         kind = expected_kind(question)
         candidates = [c for c in self._score(weights, vector, hits, sentences)
                       if supplies(kind, c.span.text + " " + " ".join(c.bullets), question)]
@@ -82,7 +82,7 @@ class ExtractiveAnswerer:
             best_semantic >= self.t.min_semantic or best_coverage >= self.t.min_coverage)
 
     # -- scoring ----------------------------------------------------------------------------
-    def _idf(self, term: str) -> float:
+    def idf(self, term: str) -> float:
         df = self.df.get(term, 0)
         return math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
 
