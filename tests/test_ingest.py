@@ -4,12 +4,11 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 
 import pytest
 
-from conftest import BIN, TINY, write_articles
+from conftest import BIN, write_articles
 from rag.errors import IndexCorrupted, IndexMismatch, IndexNotBuilt
 
 
