@@ -26,6 +26,7 @@ RETRIEVAL_K = 3          # article-level cut-off for hit/recall/nDCG (the corpus
 PER_QUESTION = ("correct", "key_fact_recall", "token_f1", "semantic", f"hit@{RETRIEVAL_K}",
                 f"recall@{RETRIEVAL_K}", "mrr", f"ndcg@{RETRIEVAL_K}", "evidence_recall",
                 "citation_recall", "citation_precision", "citations_in_gold")
+JUDGED = ("llm_correct", "llm_faithful")   # only when an LLM is configured (evals/judge.py)
 Progress = Callable[[int, int], None]
 
 
@@ -33,9 +34,14 @@ def run_eval(assistant, questions: Sequence[GoldQuestion], *, mode: str = "extra
              baseline: bool = True, set_path: str = "", progress: Progress | None = None) -> dict:
     started = time.perf_counter()
     support = m.SupportCheck(assistant.embedder.embed)
+    judge = None
+    if assistant.settings.llm_configured:   # optional, added beside the local metrics
+        from evals.judge import LLMJudge
+
+        judge = LLMJudge.from_settings(assistant.settings)
     results = []
     for i, q in enumerate(questions):
-        results.append(_run_one(assistant, q, mode, support))
+        results.append(_run_one(assistant, q, mode, support, judge))
         if progress:
             progress(i + 1, len(questions) * (2 if baseline else 1))
     record = {
@@ -58,14 +64,17 @@ def run_eval(assistant, questions: Sequence[GoldQuestion], *, mode: str = "extra
     return record
 
 
-def _run_one(assistant, q: GoldQuestion, mode: str, support: m.SupportCheck) -> dict:
+def _run_one(assistant, q: GoldQuestion, mode: str, support: m.SupportCheck, judge=None) -> dict:
     k = assistant.settings.top_k
     t0 = time.perf_counter()
     hits = assistant.retrieve(q.question, k=k, history=q.history)
     retrieve_ms = (time.perf_counter() - t0) * 1e3
     answer = assistant.ask(q.question, history=q.history, k=k, mode=mode)
     timings = {"retrieval_call": retrieve_ms, **answer.timings_ms}
-    return _score(q, hits, answer, support, timings)
+    row = _score(q, hits, answer, support, timings)
+    if judge is not None:
+        row["metrics"].update(judge.grade(q.question, q.gold_answer, answer))
+    return row
 
 
 def _run_baseline(assistant, questions, support, progress, offset: int) -> list[dict]:
@@ -153,7 +162,9 @@ def _strip_marks(text: str) -> str:
 def aggregate(results: Sequence[dict]) -> dict:
     """Overall and per-type means of the per-question metrics, abstention and latency."""
     def block(rows: Sequence[dict]) -> dict:
-        out = {name: _round(m.mean(r["metrics"][name] for r in rows)) for name in PER_QUESTION}
+        judged = [n for n in JUDGED if any(n in r["metrics"] for r in rows)]
+        out = {name: _round(m.mean(r["metrics"].get(name) for r in rows))
+               for name in PER_QUESTION + tuple(judged)}
         out["accuracy"] = out.pop("correct")
         out.update({k: round(v, 4) for k, v in m.abstention([r["answerable"] for r in rows],
                                                            [r["abstained"] for r in rows]).items()})
