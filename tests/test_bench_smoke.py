@@ -24,15 +24,39 @@ def _positive(x) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x) and x > 0
 
 
+TOPICS = ("vitamin", "sleep", "coffee", "exercise", "microbiome", "insulin", "statin", "aspirin",
+          "smoking", "ozone", "malaria", "measles", "zinc", "iron", "folate", "caffeine", "melatonin",
+          "gluten", "sodium", "lithium")
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """A SciFact-shaped (BEIR) dataset of 80 made-up abstracts and 20 claims, so the smoke runs
+    need nothing outside the repository."""
+    root = tmp_path_factory.mktemp("scifact-like")
+    (root / "qrels").mkdir()
+    docs = [{"_id": str(i), "title": f"{TOPICS[i % 20].title()} study {i}",
+             "text": f"In cohort {i}, {TOPICS[i % 20]} intake changed outcome {i % 7} in {20 + i} adults. "
+                     f"The effect of {TOPICS[i % 20]} was measured over {1 + i % 5} years."}
+            for i in range(80)]
+    (root / "corpus.jsonl").write_text("\n".join(json.dumps(d) for d in docs))
+    (root / "queries.jsonl").write_text("\n".join(
+        json.dumps({"_id": f"q{i}", "text": f"{TOPICS[i].title()} intake changes outcomes in adults."})
+        for i in range(20)))
+    (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + "".join(
+        f"q{i}\t{i}\t1\n" for i in range(20)))
+    return root
+
+
 @pytest.fixture(scope="module")
 def work(tmp_path_factory):
     return tmp_path_factory.mktemp("bench-work")
 
 
 @pytest.fixture(scope="module")
-def ingest_report(work):
-    return _bench("ingest", "--work", str(work), "--limit", "8", "--reingest-docs", "20",
-                  "--steps", "ingest,reingest", "--out", str(work / "ingest.json"))
+def ingest_report(work, dataset):
+    return _bench("ingest", "--dataset", str(dataset), "--work", str(work), "--limit", "8",
+                  "--reingest-docs", "20", "--steps", "ingest,reingest", "--out", str(work / "ingest.json"))
 
 
 def test_bench_ingest_runs_both_pipelines_and_reports_a_ratio(ingest_report):
@@ -51,8 +75,8 @@ def test_bench_reingest_embeds_nothing_and_loads_no_model(ingest_report):
     assert _positive(r["median_s"])
 
 
-def test_bench_query_reports_percentiles_for_ours_and_the_baseline(work, ingest_report):
-    report = _bench("query", "--work", str(work), "--limit", "8", "--questions", "6",
+def test_bench_query_reports_percentiles_for_ours_and_the_baseline(work, dataset, ingest_report):
+    report = _bench("query", "--dataset", str(dataset), "--work", str(work), "--limit", "8", "--questions", "6",
                     "--corpus", "bundled", "--corpus", "scifact", "--out", str(work / "query.json"))
     for corpus in ("bundled", "scifact"):
         row = report[corpus]
@@ -62,8 +86,8 @@ def test_bench_query_reports_percentiles_for_ours_and_the_baseline(work, ingest_
         assert row["ours_retrieve"]["p50_ms"] <= row["ours_ask"]["p50_ms"]
 
 
-def test_bench_quality_compares_int8_with_fp32(work):
-    q = _bench("ingest", "--work", str(work), "--limit", "60", "--steps", "quality",
+def test_bench_quality_compares_int8_with_fp32(work, dataset):
+    q = _bench("ingest", "--dataset", str(dataset), "--work", str(work), "--limit", "60", "--steps", "quality",
                "--out", str(work / "quality.json"))["quality"]
     assert q["queries"] >= 1
     assert all(0.0 <= v <= 1.0 for v in q["ndcg@10"].values())
