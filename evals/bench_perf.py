@@ -24,7 +24,7 @@ def _emit(report: dict, out: Path, lines: list[str]) -> None:
 
 
 @click.command()
-@click.option("--dataset", type=click.Path(path_type=Path), default=SCIFACT, show_default=True,
+@click.option("--dataset", type=click.Path(path_type=Path), default=SCIFACT, show_default="../shared/bench/scifact beside the checkout, or $RAG_SCIFACT",
               help="BEIR SciFact folder.")
 @click.option("--work", type=click.Path(path_type=Path), default=Path(".rag/bench"), show_default=True,
               help="Where the indexes and SciFact files are kept.")
@@ -57,7 +57,7 @@ def ingest(dataset: Path, work: Path, limit: int, precisions: tuple[str, ...], r
 
 
 @click.command()
-@click.option("--dataset", type=click.Path(path_type=Path), default=SCIFACT, show_default=True)
+@click.option("--dataset", type=click.Path(path_type=Path), default=SCIFACT, show_default="../shared/bench/scifact beside the checkout, or $RAG_SCIFACT")
 @click.option("--work", type=click.Path(path_type=Path), default=Path(".rag/bench"), show_default=True)
 @click.option("--limit", type=int, default=0,
               help="The SciFact index to query: the one `ingest --limit N` built (0 = all).")
