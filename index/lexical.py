@@ -32,9 +32,13 @@ class LexicalIndex:
     @classmethod
     def build(cls, chunks: Iterable[tuple[str, str]], generation: int,
               k1: float = 1.2, b: float = 0.75) -> "LexicalIndex":
+        import logging
+
         import bm25s
 
         from index.terms import terms   # here: checking the generation must not import bm25s
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)   # it sets itself to DEBUG
 
         ids, corpus = [], []
         for chunk_id, text in chunks:
