@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 SCIFACT = Path(os.environ.get("RAG_SCIFACT", ROOT.parent / "shared" / "bench" / "scifact"))
@@ -47,6 +47,18 @@ def machine() -> dict[str, Any]:
     return {"cpu": cpu, "cores": os.cpu_count(), "mem_mib": mem, "python": platform.python_version(),
             "platform": platform.platform(), "load_avg": [round(x, 2) for x in os.getloadavg()],
             "versions": versions, "when": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+
+
+def timed(call: Callable[[Any], Any], inputs: Sequence[Any], warmup: int = 5) -> list[float]:
+    """Seconds taken by `call(x)` for each input, after `warmup` untimed calls on the first ones."""
+    for x in inputs[:warmup]:
+        call(x)
+    seconds = []
+    for x in inputs:
+        t0 = time.perf_counter()
+        call(x)
+        seconds.append(time.perf_counter() - t0)
+    return seconds
 
 
 def stats_ms(seconds: Sequence[float]) -> dict[str, float]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evals.perf_common import stats_ms
+from evals.perf_common import stats_ms, timed
 
 _VOCAB = 30_000
 _WORDS = 40
@@ -55,13 +55,7 @@ def measure_point(*, n: int, mode: str, work: Path, url: str = "", queries: int 
 
     q_rng = np.random.default_rng(seed + 1)
     probes = synthetic_vectors(q_rng, queries, dim)
-    for v in probes[:5]:
-        store.query(v, k)
-    dense = []
-    for v in probes:
-        t0 = time.perf_counter()
-        store.query(v, k)
-        dense.append(time.perf_counter() - t0)
+    dense = timed(lambda v: store.query(v, k), probes)
     result = {"n": n, "mode": mode, "count": count, "insert_s": round(insert_s, 1),
               "insert_per_s": round(n / insert_s), "dense": stats_ms(dense)}
 
@@ -73,14 +67,6 @@ def measure_point(*, n: int, mode: str, work: Path, url: str = "", queries: int 
         lexical = LexicalIndex.build(((f"c{i}", t) for i, t in enumerate(texts_for_bm25)), 1)
         result["bm25_build_s"] = round(time.perf_counter() - t0, 1)
         del texts_for_bm25
-        words = synthetic_texts(q_rng, queries)
-        for w in words[:5]:
-            lexical.search(terms(w), k)
-        bm25 = []
-        for w in words:
-            q = terms(" ".join(w.split()[:3]))
-            t0 = time.perf_counter()
-            lexical.search(q, k)
-            bm25.append(time.perf_counter() - t0)
-        result["bm25"] = stats_ms(bm25)
+        term_queries = [terms(" ".join(w.split()[:3])) for w in synthetic_texts(q_rng, queries)]
+        result["bm25"] = stats_ms(timed(lambda q: lexical.search(q, k), term_queries))
     return result

@@ -77,15 +77,10 @@ def answers_ours(home, questions, precision, cache):
 def query_baseline(home, questions, k=6, warmup=5):
     from rag.baseline import LlamaIndexBaseline
 
+    from evals.perf_common import timed
+
     baseline = LlamaIndexBaseline(Path(home))
-    for q in questions[:warmup]:
-        baseline.retrieve(q, k)
-    times = []
-    for q in questions:
-        t0 = time.perf_counter()
-        baseline.retrieve(q, k)
-        times.append(time.perf_counter() - t0)
-    return {"retrieve_s": times}
+    return {"retrieve_s": timed(lambda q: baseline.retrieve(q, k), questions, warmup)}
 
 
 def coldstart_baseline(home, question, k=6):

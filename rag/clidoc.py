@@ -16,20 +16,20 @@ def render() -> str:
     ctx = click.Context(main, info_name="rag", terminal_width=100)
     out = ["# CLI reference", "", "Generated from `--help` by `python -m rag.clidoc > docs/cli.md`; "
            "a test checks it is current.", "", "```", main.get_help(ctx), "```"]
-    for name in main.list_commands(ctx):
-        command = main.get_command(ctx, name)
+    _subcommands(main, ctx, "#", out)
+    return "\n".join(out) + "\n"
+
+
+def _subcommands(group: click.Group, ctx: click.Context, level: str, out: list[str]) -> None:
+    """Each command of `group`, then (one heading level deeper) its own subcommands."""
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
         if command is None:
             continue
-        sub = click.Context(command, info_name=f"rag {name}", parent=ctx, terminal_width=100)
-        out += ["", f"## rag {name}", "", "```", command.get_help(sub), "```"]
+        sub = click.Context(command, info_name=f"{ctx.info_name} {name}", parent=ctx, terminal_width=100)
+        out += ["", f"{level}# {sub.info_name}", "", "```", command.get_help(sub), "```"]
         if isinstance(command, click.Group):
-            for child in command.list_commands(sub):
-                cmd = command.get_command(sub, child)
-                if cmd is None:
-                    continue
-                leaf = click.Context(cmd, info_name=f"rag {name} {child}", parent=sub, terminal_width=100)
-                out += ["", f"### rag {name} {child}", "", "```", cmd.get_help(leaf), "```"]
-    return "\n".join(out) + "\n"
+            _subcommands(command, sub, level + "#", out)
 
 
 if __name__ == "__main__":
