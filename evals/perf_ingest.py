@@ -49,7 +49,7 @@ def run_ingest(*, dataset: Path, work: Path, limit: int | None, precisions: list
         r = report["reingest"]
         lines.append(f"Re-ingest of {r['docs']} unchanged articles: median {r['median_s']:.3f}s in-process "
                      f"(runs {r['runs_s']}), `rag ingest` process {r['cli_s']:.2f}s; "
-                     f"{r['chunks_embedded']} embeddings, model loaded: {r['model_loaded']}")
+                     f"{r['embedded']} embeddings, model loaded: {r['model_loaded']}")
     if "quality" in steps:
         q = in_fresh_process("quality", dataset=dataset, work=work, cache=cache, limit=limit or 0)
         report["quality"] = q
@@ -88,6 +88,6 @@ def _reingest(work: Path, dataset: Path, n: int, precision: str, cache: str, run
             "runs_s": [round(t["seconds"], 3) for t in timed],
             "median_s": statistics.median(t["seconds"] for t in timed), "cli_s": cli_s,
             "unchanged": timed[-1]["unchanged"], "changed": timed[-1]["changed"],
-            "chunks_embedded": sum(t["chunks_embedded"] for t in timed),
+            "embedded": sum(t["embedded"] for t in timed),
             "model_loaded": any(t["model_loaded"] for t in timed),
             "peak_rss_mib": max(t["peak_rss_mib"] for t in timed)}

@@ -25,13 +25,13 @@ def ingest_tables(r: dict) -> list[str]:
     if "ingest" in r:
         n = r["ingest"]["docs"]
         out += [f"SciFact, {n:,} abstracts, one file each. {_machine(r['machine'])}", "",
-                "| pipeline | seconds | docs/s | chunks embedded | peak RSS MiB | speed-up |",
+                "| pipeline | seconds | docs/s | texts embedded | peak RSS MiB | speed-up |",
                 "| --- | ---: | ---: | ---: | ---: | ---: |"]
         for name, run in r["ingest"]["runs"].items():
             label = "LlamaIndex baseline (HuggingFaceEmbedding fp32, batch 10)" if name == "llamaindex" \
-                else f"ours, {name.split('-', 1)[1]} (chunks + every sentence)"
+                else f"ours, {name.split('-', 1)[1]} (one vector per sentence)"
             out.append(f"| {label} | {run['seconds']:.1f} | {n / run['seconds']:.1f} | "
-                       f"{run.get('chunks', '–')} | {run['peak_rss_mib']:,.0f} | "
+                       f"{run.get('embedded', '–')} | {run['peak_rss_mib']:,.0f} | "
                        f"{run.get('speedup_vs_baseline', 1.0)}x |")
         out.append("")
     if "reingest" in r:
@@ -39,7 +39,7 @@ def ingest_tables(r: dict) -> list[str]:
         out += ["| unchanged re-ingest | articles | median s (in-process) | runs s | `rag ingest` process s "
                 "| embeddings | model loaded |", "| --- | ---: | ---: | --- | ---: | ---: | --- |",
                 f"| ours | {x['docs']:,} | {x['median_s']:.3f} | {x['runs_s']} | {x['cli_s']:.2f} | "
-                f"{x['chunks_embedded']} | {x['model_loaded']} |", ""]
+                f"{x['embedded']} | {x['model_loaded']} |", ""]
     if "quality" in r:
         q = r["quality"]
         out += [f"Dense-only retrieval on SciFact test, {q['docs']:,} abstracts, {q['queries']} claims. "

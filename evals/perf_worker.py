@@ -29,7 +29,7 @@ def ingest_ours(home, files, precision, cache, chroma_url=""):
     report = _assistant(home, precision, cache, chroma_url).ingest([files])
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "docs": len(report.added) + len(report.updated),
-            "chunks": report.chunks_embedded, "skipped": len(report.skipped)}
+            "embedded": report.embedded, "skipped": len(report.skipped)}
 
 
 def ingest_baseline(home, files, chroma_url=""):
@@ -46,7 +46,7 @@ def reingest_ours(home, files, precision, cache):
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "unchanged": len(report.unchanged),
             "changed": len(report.added) + len(report.updated) + len(report.removed),
-            "chunks_embedded": report.chunks_embedded,
+            "embedded": report.embedded,
             "model_loaded": any(m in sys.modules for m in ("onnxruntime", "torch"))}
 
 

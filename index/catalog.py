@@ -21,7 +21,7 @@ import numpy as np
 from index.records import Chunk, Document, Span
 from rag.errors import IndexCorrupted, IndexMismatch
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2   # 2: Chroma holds sentence vectors, not chunk vectors
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS docs (doc_id TEXT PRIMARY KEY, title TEXT, source TEXT, date TEXT,
@@ -117,6 +117,10 @@ class Catalog:
     def chunk_count(self) -> int:
         with self._guard():
             return self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    def sentence_count(self) -> int:
+        with self._guard():
+            return self._db.execute("SELECT count(*) FROM sentences").fetchone()[0]
 
     def sentences(self, chunks: Iterable[Chunk]) -> list[tuple[Span, np.ndarray]]:
         """Sentences inside the given chunks (each once), with their stored embeddings."""

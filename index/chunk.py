@@ -4,13 +4,17 @@ Sizes are counted in tiktoken cl100k_base tokens. Whole sentences are packed unt
 would overflow `size`; the next chunk starts with the last sentences of the previous one, up to
 `overlap` tokens. A single sentence longer than `size` is cut at token boundaries. Every chunk
 keeps its offsets, so `doc.text[chunk.start:chunk.end] == chunk.text`.
+
+The same pieces (sentences, long ones cut) are the units that get embedded; `locate` tells, for
+each, which chunks it lies in.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from functools import lru_cache
 
-from index.records import Chunk, Document
+from index.records import Chunk, Document, Sentence, chunk_id
 from index.sentences import split_sentences
 
 
@@ -25,9 +29,13 @@ def count_tokens(text: str) -> int:
     return len(_encoding().encode(text, disallowed_special=()))
 
 
-def chunk_document(doc: Document, size: int, overlap: int) -> list[Chunk]:
+def chunk_document(doc: Document, size: int, overlap: int,
+                   spans: list[tuple[int, int]] | None = None) -> list[Chunk]:
+    """Chunks of `doc`; `spans` are its `sentence_pieces(doc.text, size - 1)` when already cut."""
+    if spans is None:
+        spans = sentence_pieces(doc.text, size - 1)
     # +1 per sentence for the space or newline that joins it to the next
-    pieces = [(s, e, count_tokens(doc.text[s:e]) + 1) for s, e in _split_long(doc.text, size - 1)]
+    pieces = [(s, e, count_tokens(doc.text[s:e]) + 1) for s, e in spans]
     chunks: list[Chunk] = []
     i = 0
     while i < len(pieces):
@@ -36,7 +44,7 @@ def chunk_document(doc: Document, size: int, overlap: int) -> list[Chunk]:
             tokens += pieces[j][2]
             j += 1
         start, end = pieces[i][0], pieces[j - 1][1]
-        chunks.append(Chunk(f"{doc.doc_id}:{len(chunks)}", doc.doc_id, len(chunks),
+        chunks.append(Chunk(chunk_id(doc.doc_id, len(chunks)), doc.doc_id, len(chunks),
                             doc.text[start:end], start, end))
         if j >= len(pieces):
             break
@@ -48,7 +56,15 @@ def chunk_document(doc: Document, size: int, overlap: int) -> list[Chunk]:
     return chunks
 
 
-def _split_long(text: str, size: int) -> list[tuple[int, int]]:
+def locate(doc_id: str, spans: list[tuple[int, int]], chunks: list[Chunk]) -> list[Sentence]:
+    """Each span as a Sentence numbered in order, with the chunks it overlaps."""
+    starts = [c.start for c in chunks]
+    ends = [c.end for c in chunks]
+    return [Sentence(doc_id, n, s, e, bisect_right(ends, s), bisect_left(starts, e) - 1)
+            for n, (s, e) in enumerate(spans)]
+
+
+def sentence_pieces(text: str, size: int) -> list[tuple[int, int]]:
     """Sentence spans, with any sentence over `size` tokens cut into `size`-token windows."""
     out: list[tuple[int, int]] = []
     enc = _encoding()

@@ -1,4 +1,8 @@
-"""Ingestion: files -> cleaned documents -> chunks -> embeddings -> Chroma + catalog + BM25.
+"""Ingestion: files -> cleaned documents -> sentences and chunks -> one embedding per sentence
+-> Chroma (sentence vectors) + catalog (documents, chunks, sentences) + BM25 (chunks).
+
+Only sentences are embedded: a chunk's dense score is its best sentence's, and the extractive
+answerer reads the same vectors, so no text is embedded twice.
 
 Incremental and idempotent: a file whose size and mtime are what they were when it was stored
 is not even read; a document whose cleaned text hashes the same as before costs no embedding
@@ -19,16 +23,15 @@ from typing import Callable, Sequence
 
 
 from index.catalog import Catalog
-from index.chunk import chunk_document
+from index.chunk import chunk_document, locate, sentence_pieces
 from index.embed import Embedder
 from index.lexical import LexicalIndex
 from index.records import Document
-from index.sentences import split_sentences
 from index.store import ChromaStore
 from rag.errors import BadDocument
 
 Progress = Callable[[int, int], None]
-_GROUP = 32  # documents embedded together (one batch of chunks and sentences)
+_GROUP = 64  # documents embedded together (their sentences batched by length)
 
 
 @dataclass
@@ -38,7 +41,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file name, reason)
-    chunks_embedded: int = 0
+    embedded: int = 0            # sentences embedded
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
@@ -47,7 +50,7 @@ class IngestReport:
     def summary(self) -> str:
         return (f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
                 f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped; "
-                f"{self.chunks_embedded} chunks embedded in {self.seconds:.1f}s")
+                f"{self.embedded} sentences embedded in {self.seconds:.1f}s")
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ def ingest(paths: Sequence[Path], index: Index, embedder: Embedder, *, chunk_siz
     total = len(docs)
     for i in range(0, total, _GROUP):
         group = docs[i:i + _GROUP]
-        report.chunks_embedded += _index_group(group, index, embedder, chunk_size, chunk_overlap)
+        report.embedded += _index_group(group, index, embedder, chunk_size, chunk_overlap)
         for doc in group:
             (report.updated if doc.doc_id in known else report.added).append(doc.doc_id)
         if progress:
@@ -122,23 +125,21 @@ def refresh_lexical(index: Index) -> None:
 
 def _index_group(docs: list[Document], index: Index, embedder: Embedder,
                  chunk_size: int, chunk_overlap: int) -> int:
-    """Embed a group's chunks and sentences in one call (batched by length), then store them:
-    all vectors first, then the catalog rows in one transaction (the crash-safety order)."""
-    chunks = [chunk_document(doc, chunk_size, chunk_overlap) for doc in docs]
-    sentences = [split_sentences(doc.text) for doc in docs]
-    flat = [c for cs in chunks for c in cs]
-    texts = [c.text for c in flat] + \
-            [doc.text[s:e] for doc, spans in zip(docs, sentences) for s, e in spans]
-    vectors = embedder.embed(texts)
-    index.store.upsert(flat, vectors[:len(flat)])
-    # a changed document (or one half-written by a crashed run) may have had more chunks
-    index.store.delete_beyond({doc.doc_id: len(cs) for doc, cs in zip(docs, chunks)})
-    rows, at = [], len(flat)
-    for doc, cs, spans in zip(docs, chunks, sentences):
-        rows.append((doc, cs, spans, vectors[at:at + len(spans)]))
-        at += len(spans)
+    """Embed a group's sentences in one call (batched by length), then store them: all vectors
+    first, then the catalog rows in one transaction (the crash-safety order)."""
+    spans = [sentence_pieces(doc.text, chunk_size - 1) for doc in docs]
+    chunks = [chunk_document(doc, chunk_size, chunk_overlap, ps) for doc, ps in zip(docs, spans)]
+    vectors = embedder.embed([doc.text[s:e] for doc, ps in zip(docs, spans) for s, e in ps])
+    index.store.upsert([s for doc, ps, cs in zip(docs, spans, chunks)
+                        for s in locate(doc.doc_id, ps, cs)], vectors)
+    # a changed document (or one half-written by a crashed run) may have had more sentences
+    index.store.delete_beyond({doc.doc_id: len(ps) for doc, ps in zip(docs, spans)})
+    rows, at = [], 0
+    for doc, cs, ps in zip(docs, chunks, spans):
+        rows.append((doc, cs, ps, vectors[at:at + len(ps)]))
+        at += len(ps)
     index.catalog.replace_documents(rows)
-    return len(flat)
+    return len(vectors)
 
 
 def _stamp(path: Path) -> tuple[str, str]:

@@ -1,4 +1,5 @@
-"""Records that cross the index's seams: a cleaned Document and the Chunks cut from it.
+"""Records that cross the index's seams: a cleaned Document, the Chunks cut from it, and the
+Sentences that are embedded (one vector each, serving both dense retrieval and the answerer).
 
 Metadata is flat scalars only (Chroma rejects lists and None): an unknown date is "".
 Offsets are character offsets into the cleaned `Document.text`, so `text[start:end] == chunk.text`.
@@ -27,6 +28,26 @@ class Chunk:
     text: str
     start: int
     end: int
+
+
+def chunk_id(doc_id: str, n: int) -> str:
+    return f"{doc_id}:{n}"
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """The unit that is embedded: a sentence, or a window of one too long for one chunk, with
+    the chunks it lies in (numbered `first`..`last`), so that a dense hit on it scores them."""
+    doc_id: str
+    n: int
+    start: int
+    end: int
+    first: int
+    last: int
+
+    @property
+    def sentence_id(self) -> str:
+        return f"{self.doc_id}:s{self.n}"
 
 
 @dataclass(frozen=True)

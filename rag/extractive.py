@@ -38,7 +38,7 @@ _BULLET = re.compile(r"^[-•*–]\s+")
 @dataclass(frozen=True)
 class Thresholds:
     """Answerability and selection calibration (tuned on the project's own eval questions)."""
-    min_score: float = 0.36        # best combined score below this: abstain
+    min_score: float = 0.38        # best combined score below this: abstain
     min_semantic: float = 0.45     # best sentence similarity below this ...
     min_coverage: float = 0.5      # ... and best question-term coverage below this: abstain
     keep_ratio: float = 0.85       # a further sentence must score this share of the best

@@ -63,7 +63,7 @@ def test_bench_ingest_runs_both_pipelines_and_reports_a_ratio(ingest_report):
     runs = ingest_report["ingest"]["runs"]
     assert ingest_report["ingest"]["docs"] == 8
     assert _positive(runs["llamaindex"]["seconds"]) and _positive(runs["ours-int8"]["seconds"])
-    assert runs["ours-int8"]["docs"] == 8 and runs["ours-int8"]["chunks"] >= 8
+    assert runs["ours-int8"]["docs"] == 8 and runs["ours-int8"]["embedded"] >= 8
     assert _positive(runs["ours-int8"]["speedup_vs_baseline"])
     assert ingest_report["machine"]["cores"] >= 1
 
@@ -71,7 +71,7 @@ def test_bench_ingest_runs_both_pipelines_and_reports_a_ratio(ingest_report):
 def test_bench_reingest_embeds_nothing_and_loads_no_model(ingest_report):
     r = ingest_report["reingest"]
     assert r["unchanged"] == 20 and r["changed"] == 0
-    assert r["chunks_embedded"] == 0 and r["model_loaded"] is False
+    assert r["embedded"] == 0 and r["model_loaded"] is False
     assert _positive(r["median_s"])
 
 

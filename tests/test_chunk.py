@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from index.chunk import chunk_document, count_tokens
+from index.chunk import chunk_document, count_tokens, locate, sentence_pieces
 from index.load import load
 from index.records import Document
 from index.sentences import split_sentences
@@ -53,6 +53,30 @@ def test_a_sentence_longer_than_the_chunk_size_is_cut_at_token_boundaries():
     assert len(chunks) >= 7
     assert all(count_tokens(c.text) <= 64 for c in chunks)
     assert all(doc.text[c.start:c.end] == c.text for c in chunks)
+
+
+def test_each_embedded_sentence_knows_exactly_the_chunks_it_lies_in():
+    for path in CORPUS.glob("*.txt"):
+        doc = load(path)
+        spans = sentence_pieces(doc.text, 119)
+        chunks = chunk_document(doc, 120, 60, spans)
+        assert chunks == chunk_document(doc, 120, 60)
+        sentences = locate(doc.doc_id, spans, chunks)
+        assert [(s.start, s.end) for s in sentences] == spans and [s.n for s in sentences] == list(range(len(spans)))
+        for s in sentences:
+            inside = [c.n for c in chunks if c.start <= s.start and s.end <= c.end]
+            assert inside == list(range(s.first, s.last + 1))   # every chunk holding it, no other
+        assert any(s.last > s.first for s in sentences)         # the overlap puts some in two
+
+
+def test_sentence_pieces_cut_a_long_sentence_the_way_the_chunks_do():
+    text = "A short one. Then " + "word " * 300 + "end."
+    doc = Document("long", "t", text.strip(), "/x")
+    spans = sentence_pieces(doc.text, 63)
+    assert doc.text[slice(*spans[0])] == "A short one."
+    assert len(spans) >= 6 and all(count_tokens(doc.text[s:e]) <= 63 for s, e in spans)
+    sentences = locate("long", spans, chunk_document(doc, 64, 0))
+    assert all(s.first == s.last for s in sentences)
 
 
 def test_sentence_splitter_keeps_abbreviations_inside_sentences():

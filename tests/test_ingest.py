@@ -18,6 +18,7 @@ def snapshot(assistant):
         "docs": {d.doc_id: (d.content_hash, d.n_chunks) for d in assistant.docs()},
         "chroma": index.store.ids(),
         "catalog_chunks": index.catalog.chunk_count(),
+        "catalog_sentences": index.catalog.sentence_count(),
         "lexical": sorted(assistant._open_retriever().lexical.ids),
     }
 
@@ -28,10 +29,10 @@ def test_ingesting_twice_adds_no_chunks(make_assistant, tiny_corpus):
     before = snapshot(assistant)
     second = assistant.ingest([tiny_corpus])
     assert sorted(first.added) == ["alpha", "beta", "gamma"]
-    assert second.added == [] and second.updated == [] and second.chunks_embedded == 0
+    assert second.added == [] and second.updated == [] and second.embedded == 0
     assert sorted(second.unchanged) == ["alpha", "beta", "gamma"]
     assert snapshot(assistant) == before
-    assert len(before["chroma"]) == before["catalog_chunks"] > 0
+    assert len(before["chroma"]) == before["catalog_sentences"] > before["catalog_chunks"] > 0
 
 
 def test_changed_file_replaces_its_chunks(make_assistant, tiny_corpus):
@@ -43,7 +44,7 @@ def test_changed_file_replaces_its_chunks(make_assistant, tiny_corpus):
     assert report.updated == ["alpha"] and report.added == []
     new = snapshot(assistant)
     alpha_ids = [i for i in new["chroma"] if i.startswith("alpha:")]
-    assert alpha_ids == ["alpha:0"]                        # the stale alpha:1.. are gone
+    assert alpha_ids == ["alpha:s0"]                       # the stale alpha:s1.. are gone
     assert len([i for i in old["chroma"] if i.startswith("alpha:")]) > 1
     answer = assistant.ask("When was the Blue River dam closed for repairs?")
     assert any("closed for repairs" in c.snippet for c in answer.citations)

@@ -15,7 +15,7 @@ def test_reingest_of_unchanged_folder_loads_no_model_and_embeds_nothing(tmp_path
     _onnx_assistant(tmp_path / "home").ingest([tiny_corpus])
     again = _onnx_assistant(tmp_path / "home")
     report = again.ingest([tiny_corpus])
-    assert report.chunks_embedded == 0 and len(report.unchanged) == 3
+    assert report.embedded == 0 and len(report.unchanged) == 3
     assert again.embedder._session is None     # the ONNX session was never created
 
 

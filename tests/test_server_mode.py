@@ -14,7 +14,7 @@ def test_ingest_ask_reingest_delete_against_a_real_chroma_server(make_assistant,
     assert not answer.abstained
     assert any(c.doc_id == "beta" and "14 kilometres" in c.snippet for c in answer.citations)
     again = assistant.ingest([tiny_corpus])
-    assert again.chunks_embedded == 0 and len(again.unchanged) == 3
+    assert again.embedded == 0 and len(again.unchanged) == 3
     store = assistant._open_index().store
     before = store.count()
     assistant.delete("gamma")
