@@ -57,7 +57,8 @@ def run_ingest(*, dataset: Path, work: Path, limit: int | None, precisions: list
                      + ", ".join(f"{k} {v}" for k, v in q["ndcg@10"].items()))
         lines.append(f"  int8 vs fp32 cosine mean {q['cosine_int8_vs_fp32']['mean']} min "
                      f"{q['cosine_int8_vs_fp32']['min']}; ONNX fp32 vs torch min "
-                     f"{q['cosine_onnx_fp32_vs_torch']['min']}; int8 nDCG drop {q['ndcg_drop_int8']}")
+                     f"{q['cosine_onnx_fp32_vs_torch']['min']}; int8 nDCG drop: sentences {q['ndcg_drop_int8_sentences']}, "
+                     f"whole documents {q['ndcg_drop_int8_whole']}")
     return report, lines
 
 

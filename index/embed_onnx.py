@@ -29,7 +29,7 @@ class OnnxEmbedder:
     dim = 384
 
     def __init__(self, model: str = MODEL, *, precision: str = "int8", cache: Path,
-                 batch_size: int = 64, threads: int = 0) -> None:
+                 batch_size: int = 32, threads: int = 0) -> None:
         if model != MODEL:
             raise EmbeddingUnavailable(f"local embedding model {model!r} is not shipped; "
                                        f"use {MODEL!r} or RAG_EMBED_BACKEND=openai")
@@ -46,7 +46,8 @@ class OnnxEmbedder:
         encodings = tokenizer.encode_batch(list(texts))
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
         order = np.argsort(lengths, kind="stable")
-        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        # longest batches first, so the cores finish together (no long batch left for one core)
+        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)][::-1]
         out = np.empty((len(texts), self.dim), dtype=np.float32)
 
         def run(rows: np.ndarray) -> None:

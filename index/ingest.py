@@ -31,7 +31,7 @@ from index.store import ChromaStore
 from rag.errors import BadDocument
 
 Progress = Callable[[int, int], None]
-_GROUP = 64  # documents embedded together (their sentences batched by length)
+_GROUP = 128  # documents embedded together (their sentences batched by length)
 
 
 @dataclass

@@ -64,8 +64,8 @@ class ChromaStore:
             part = sentences[i:i + _BATCH]
             self._call(self._col.upsert, ids=[s.sentence_id for s in part],
                        embeddings=np.asarray(vectors[i:i + _BATCH], dtype=np.float32),
-                       metadatas=[{"doc_id": s.doc_id, "n": s.n, "start": s.start, "end": s.end,
-                                   "first": s.first, "last": s.last} for s in part])
+                       metadatas=[{"doc_id": s.doc_id, "n": s.n, "first": s.first, "last": s.last}
+                                  for s in part])
 
     def delete_document(self, doc_id: str) -> None:
         self._call(self._col.delete, where={"doc_id": doc_id})

@@ -35,7 +35,7 @@ class Settings:
     embed_model: str = "all-MiniLM-L6-v2"
     embed_base_url: str = ""
     embed_api_key_env: str = "OPENAI_API_KEY"
-    embed_batch_size: int = 64
+    embed_batch_size: int = 32
     # local model runtime: "int8" / "fp32" on ONNX Runtime (no torch at query time), or "torch"
     # (sentence-transformers fp32). All three share one model id: see docs/performance.md
     embed_precision: str = "int8"

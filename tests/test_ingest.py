@@ -112,7 +112,10 @@ def test_asking_before_any_ingest_says_to_ingest(make_assistant):
         make_assistant().ask("Anything?")
 
 
-def _many_articles(folder, n=80):
+MANY = 400   # several ingest groups, so a kill lands between two commits
+
+
+def _many_articles(folder, n=MANY):
     articles = {}
     for i in range(n):
         articles[f"doc{i:03d}.txt"] = " ".join(
@@ -141,11 +144,11 @@ def test_killed_mid_ingest_then_rerun_equals_a_clean_run(tmp_path, make_assistan
     assert proc.poll() is None, "ingest finished before it could be killed; use more articles"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert 0 < committed < 80
+    assert 0 < committed < MANY
 
     resumed = make_assistant(home=killed_home)
     report = resumed.ingest([corpus])
-    assert len(report.added) == 80 - committed and len(report.unchanged) == committed
+    assert len(report.added) == MANY - committed and len(report.unchanged) == committed
     clean = make_assistant(home=tmp_path / "clean")
     clean.ingest([corpus])
     assert snapshot(resumed) == snapshot(clean)
