@@ -22,6 +22,10 @@ from index.sentences import split_sentences
 def _encoding():
     import tiktoken
 
+    from rag import offline
+
+    offline.apply()      # the encoding ships with LlamaIndex: never download it
+
     return tiktoken.get_encoding("cl100k_base")
 
 
