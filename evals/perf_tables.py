@@ -97,7 +97,7 @@ def coldstart_tables(r: dict) -> list[str]:
 
 def scale_tables(r: dict) -> list[str]:
     out = [f"{r['queries']} queries per point, top-10. {_machine(r['machine'])}", "",
-           "| store | chunks | insert/s | dense p50 ms | dense p95 ms | BM25 p50 ms | BM25 p95 ms "
+           "| store | vectors | insert/s | dense p50 ms | dense p95 ms | BM25 p50 ms | BM25 p95 ms "
            "| client peak RSS MiB | server peak RSS MiB |",
            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for p in r["points"]:
@@ -108,10 +108,27 @@ def scale_tables(r: dict) -> list[str]:
     return out + [""]
 
 
+def serve_tables(r: dict) -> list[str]:
+    m = r["machine"]
+    out = [f"{r['clients']} concurrent clients x {r['questions_per_client']} questions, `{r['endpoint']}`, "
+           f"extractive mode, warm-up {'on' if r['warmup'] else 'off'}. _{m['cpus']} cores, Python "
+           f"{m['python']}, load average before/after {m['load_average_before_after']}_", "",
+           "| how | requests | errors | p50 ms | p95 ms | max ms | req/s |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    rows = [(f"HTTP, {r['clients']} concurrent clients", r["http"])]
+    if "in_process_sequential" in r:
+        rows.append(("in-process `ask`, one at a time", r["in_process_sequential"]))
+    for label, x in rows:
+        out.append(f"| {label} | {x['requests']} | {x['errors']} | {x['p50_ms']} | {x['p95_ms']} | "
+                   f"{x['max_ms']} | {x['throughput_rps']} |")
+    return out + [""]
+
+
 def main(folder: str) -> None:
     root = Path(folder)
     for name, render in (("ingest", ingest_tables), ("quality", ingest_tables), ("query", query_tables),
-                         ("coldstart", coldstart_tables), ("scale", scale_tables)):
+                         ("coldstart", coldstart_tables), ("scale", scale_tables),
+                         ("serve", serve_tables)):
         report = _load(root, name)
         if report:
             print(f"<!-- from {root / f'bench-{name}.json'} -->")

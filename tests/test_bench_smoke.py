@@ -115,3 +115,21 @@ def test_bench_scale_measures_embedded_and_server_and_draws_the_plot(work):
     assert modes["embedded"]["bm25"]["n"] == 10
     assert _positive(modes["server"]["server_peak_rss_mib"])
     assert plot.stat().st_size > 10_000
+
+
+def test_benchmark_tables_are_rendered_from_the_json_the_benchmarks_wrote(work, ingest_report, tmp_path, capsys):
+    from evals.perf_tables import main as render
+
+    folder = tmp_path / "bench"
+    folder.mkdir()
+    (folder / "bench-ingest.json").write_text(json.dumps(ingest_report))
+    _bench("scale", "--work", str(work), "--sizes", "200", "--modes", "embedded", "--queries", "5",
+           "--out", str(folder / "bench-scale.json"))
+    capsys.readouterr()
+    render(str(folder))
+    text = capsys.readouterr().out
+    ours = ingest_report["ingest"]["runs"]["ours-int8"]
+    assert f"| ours, int8 (one vector per sentence) | {ours['seconds']:.1f} |" in text
+    assert f"{ours['speedup_vs_baseline']}x |" in text
+    assert "| embedded | 200 |" in text
+    assert "bench-query.json" not in text          # no JSON, no table
