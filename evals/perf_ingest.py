@@ -77,7 +77,7 @@ def _reingest(work: Path, dataset: Path, n: int, precision: str, cache: str, run
             d = docs[i % len(docs)]
             (folder / f"a{i:05d}.txt").write_text(f"{d['title']}\n\n{d['text'][:300]}\n", encoding="utf-8")
         (folder / ".complete").write_text("")
-    home = work / f"reingest-{precision}-{n}"
+    home = _fresh(work / f"reingest-{precision}-{n}")
     first = in_fresh_process("ingest_ours", home=home, files=folder, precision=precision, cache=cache)
     timed = [in_fresh_process("reingest_ours", home=home, files=folder, precision=precision, cache=cache)
              for _ in range(runs)]

@@ -10,6 +10,7 @@ cycled to the requested count; on SciFact they are the test claims.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from evals.perf_common import (in_fresh_process, machine, ratio, scifact_folder, scifact_queries,
@@ -29,11 +30,17 @@ def bundled_questions(n: int) -> list[str]:
     return [unique[i % len(unique)] for i in range(n)]
 
 
+_BUILT: set[Path] = set()
+
+
 def ensure_bundled(work: Path, precision: str, cache: str) -> tuple[Path, Path]:
-    """Our index and the baseline's over the bundled corpus, built once in `work`."""
+    """Our index and the baseline's over the bundled corpus in `work`; ours is built anew once per
+    run (a few seconds), so an index left by an older version is never measured."""
     ours, base = work / f"bundled-ours-{precision}", work / "bundled-baseline"
-    if not (ours / "catalog.sqlite").exists():
+    if ours not in _BUILT:
+        shutil.rmtree(ours, ignore_errors=True)
         in_fresh_process("ingest_ours", home=ours, files=BUNDLED_CORPUS, precision=precision, cache=cache)
+        _BUILT.add(ours)
     if not (base / "chroma").exists():
         in_fresh_process("ingest_baseline", home=base, files=BUNDLED_CORPUS)
     return ours, base
