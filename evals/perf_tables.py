@@ -1,11 +1,16 @@
 """Markdown tables from the benchmark JSON reports, so BENCHMARKS.md never hand-copies a number.
 
-    python -m evals.perf_tables reports/      # prints the tables for the reports found there
+    python -m evals.perf_tables docs/bench                        # print the tables
+    python -m evals.perf_tables docs/bench --update BENCHMARKS.md  # rewrite its table blocks
+    python -m evals.perf_tables docs/bench --check BENCHMARKS.md   # exit 1 if they differ
+
+In BENCHMARKS.md each block runs from `<!-- from docs/bench/bench-NAME.json -->` to `<!-- end -->`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -50,8 +55,7 @@ def ingest_tables(r: dict) -> list[str]:
         out += ["", f"int8 vs fp32 document vectors: cosine mean {c['mean']}, 1st percentile {c['p01']}, "
                 f"min {c['min']}. ONNX fp32 vs sentence-transformers (100 abstracts): min {t['min']}. "
                 f"int8 nDCG@10 change vs fp32: {-q['ndcg_drop_int8_sentences']:+.4f} with sentence vectors "
-                f"(what ingest stores), {-q['ndcg_drop_int8_whole']:+.4f} with whole documents. "
-                f"Embedding time for the abstracts: {q['embed_seconds']} s.", ""]
+                f"(what ingest stores), {-q['ndcg_drop_int8_whole']:+.4f} with whole documents.", ""]
     return out
 
 
@@ -124,16 +128,104 @@ def serve_tables(r: dict) -> list[str]:
     return out + [""]
 
 
-def main(folder: str) -> None:
-    root = Path(folder)
-    for name, render in (("ingest", ingest_tables), ("quality", ingest_tables), ("query", query_tables),
-                         ("coldstart", coldstart_tables), ("scale", scale_tables),
-                         ("serve", serve_tables)):
+def _met(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def summary_table(root: Path) -> list[str]:
+    """The issue's targets against whatever reports `root` holds."""
+    rows = []
+    r = _load(root, "ingest") or {}
+    if "ingest" in r:
+        ours = r["ingest"]["runs"]["ours-int8"]
+        x = ours["speedup_vs_baseline"]
+        rows.append(("ingest throughput >= 2x LlamaIndex, SciFact, same model",
+                     f"{x}x ({r['ingest']['docs']:,} abstracts: {ours['seconds']:.1f} s vs "
+                     f"{r['ingest']['runs']['llamaindex']['seconds']:.1f} s)", _met(x >= 2)))
+    if "reingest" in r:
+        x = r["reingest"]
+        rows.append((f"re-ingest of {x['docs']:,} unchanged articles < 1 s, zero embeddings",
+                     f"{x['median_s']:.2f} s in-process, {x['cli_s']:.2f} s as a `rag ingest` process; "
+                     f"{x['embedded']} embeddings, model loaded: {x['model_loaded']}",
+                     _met(x["median_s"] < 1 and x["embedded"] == 0)))
+    q = (_load(root, "quality") or {}).get("quality")
+    if q:
+        n = q["ndcg@10"]
+        drop = q["ndcg_drop_int8_sentences"]
+        rows.append(("int8 quality within 0.005 nDCG@10 of fp32 (SciFact)",
+                     f"{-drop:+.4f} ({n['sentences: docs int8 / questions int8']:.4f} vs "
+                     f"{n['sentences: docs fp32 / questions fp32']:.4f}, sentence vectors as stored)",
+                     _met(drop <= 0.005)))
+    c = _load(root, "coldstart")
+    if c:
+        rows.append(("cold start `rag ask` < 2.5 s median",
+                     f"{c['ours_median_s']:.2f} s (LlamaIndex open + retrieve: {c['llamaindex_median_s']:.2f} s)",
+                     _met(c["ours_median_s"] < 2.5)))
+    w = _load(root, "query")
+    if w and "bundled" in w:
+        a = w["bundled"]["ours_ask"]
+        rows.append(("warm query, bundled corpus: p50 < 20 ms, p95 < 40 ms",
+                     f"p50 {a['p50_ms']:.1f} ms, p95 {a['p95_ms']:.1f} ms (retrieve + answer)",
+                     _met(a["p50_ms"] < 20 and a["p95_ms"] < 40)))
+    if w and "scifact" in w:
+        a = w["scifact"]["ours_ask"]
+        rows.append(("warm query, SciFact index: p95 < 60 ms", f"p95 {a['p95_ms']:.1f} ms", _met(a["p95_ms"] < 60)))
+    sc = _load(root, "scale")
+    if sc:
+        have = {(p["mode"], p["n"]) for p in sc["points"]}
+        want = {(m, n) for m in ("embedded", "server") for n in (10_000, 100_000, 1_000_000)}
+        missing = ", ".join(f"{m} {n:,}" for m, n in sorted(want - have))
+        rows.append(("scaling curve 10k / 100k / 1M, embedded and server",
+                     f"{len(have & want)} of 6 points" + (f"; not run: {missing}" if missing else ""),
+                     _met(not missing)))
+    sv = _load(root, "serve")
+    if sv:
+        h = sv["http"]
+        rows.append((f"web server, {sv['clients']} concurrent clients, zero errors",
+                     f"{h['requests']} requests, {h['errors']} errors, p50 {h['p50_ms']} ms, p95 {h['p95_ms']} ms",
+                     _met(h["errors"] == 0)))
+    return ["| target | result | met? |", "| --- | --- | --- |"] + [f"| {a} | {b} | {c} |" for a, b, c in rows] + [""]
+
+
+_RENDER = {"ingest": ingest_tables, "quality": ingest_tables, "query": query_tables,
+           "coldstart": coldstart_tables, "scale": scale_tables, "serve": serve_tables}
+_BLOCK = re.compile(r"<!-- from (\S+) -->\n.*?<!-- end -->", re.S)
+
+
+def blocks(root: Path) -> dict[str, str]:
+    """Each report found in `root`, rendered as a marked block, by the path in its marker."""
+    out = {f"{root}/*.json": f"<!-- from {root}/*.json -->\n" + "\n".join(summary_table(root)).rstrip()
+           + "\n<!-- end -->"}
+    for name, render in _RENDER.items():
         report = _load(root, name)
         if report:
-            print(f"<!-- from {root / f'bench-{name}.json'} -->")
-            print("\n".join(render(report)))
+            where = str(root / f"bench-{name}.json")
+            out[where] = f"<!-- from {where} -->\n" + "\n".join(render(report)).rstrip() + "\n<!-- end -->"
+    return out
+
+
+def updated(text: str, root: Path) -> str:
+    fresh = blocks(root)
+    return _BLOCK.sub(lambda m: fresh.get(m.group(1), m.group(0)), text)
+
+
+def main(folder: str, action: str = "", doc: str = "") -> int:
+    root = Path(folder)
+    if not action:
+        print("\n\n".join(blocks(root).values()))
+        return 0
+    path = Path(doc)
+    text = path.read_text(encoding="utf-8")
+    new = updated(text, root)
+    if action == "--update":
+        path.write_text(new, encoding="utf-8")
+        return 0
+    if new != text:
+        print(f"{path}: its tables differ from {root}: run "
+              f"`python -m evals.perf_tables {root} --update {path}`", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "reports")
+    sys.exit(main(*(sys.argv[1:] or ["reports"])))

@@ -133,3 +133,13 @@ def test_benchmark_tables_are_rendered_from_the_json_the_benchmarks_wrote(work, 
     assert f"{ours['speedup_vs_baseline']}x |" in text
     assert "| embedded | 200 |" in text
     assert "bench-query.json" not in text          # no JSON, no table
+
+
+def test_the_checked_in_benchmarks_page_shows_exactly_what_the_checked_in_json_says(monkeypatch):
+    from pathlib import Path
+
+    from evals.perf_tables import main as render
+
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    assert "<!-- from docs/bench/bench-ingest.json -->" in Path("BENCHMARKS.md").read_text()
+    assert render("docs/bench", "--check", "BENCHMARKS.md") == 0
