@@ -21,6 +21,7 @@ import numpy as np
 
 from evals.perf_common import scifact_docs, scifact_queries
 from index.chunk import sentence_pieces
+from rag.settings import Settings
 
 
 def ndcg_at_10(scores: np.ndarray, doc_ids: list[str], qids: list[str],
@@ -47,11 +48,12 @@ def dense_quality(dataset: Path, work: Path, cache: Path, limit: int | None = No
         have = set(doc_ids)
         queries = {q: t for q, t in queries.items() if set(qrels[q]) & have}
     qids = list(queries)
+    chunk_size = Settings.load().chunk_size   # what ingest would use
     sentences, starts = [], []
     for d in docs:
         text = f"{d['title']}\n\n{d['text']}"
         starts.append(len(sentences))
-        sentences += [text[a:b] for a, b in sentence_pieces(text, 199)]   # as ingest cuts them
+        sentences += [text[a:b] for a, b in sentence_pieces(text, chunk_size)]   # as ingest cuts them
     vectors, seconds = {}, {}
     for precision in ("fp32", "int8"):
         embedder = OnnxEmbedder(precision=precision, cache=cache)

@@ -35,9 +35,9 @@ def count_tokens(text: str) -> int:
 
 def chunk_document(doc: Document, size: int, overlap: int,
                    spans: list[tuple[int, int]] | None = None) -> list[Chunk]:
-    """Chunks of `doc`; `spans` are its `sentence_pieces(doc.text, size - 1)` when already cut."""
+    """Chunks of `doc`; `spans` are its `sentence_pieces(doc.text, size)` when already cut."""
     if spans is None:
-        spans = sentence_pieces(doc.text, size - 1)
+        spans = sentence_pieces(doc.text, size)
     # +1 per sentence for the space or newline that joins it to the next
     pieces = [(s, e, count_tokens(doc.text[s:e]) + 1) for s, e in spans]
     chunks: list[Chunk] = []
@@ -68,8 +68,10 @@ def locate(doc_id: str, spans: list[tuple[int, int]], chunks: list[Chunk]) -> li
             for n, (s, e) in enumerate(spans)]
 
 
-def sentence_pieces(text: str, size: int) -> list[tuple[int, int]]:
-    """Sentence spans, with any sentence over `size` tokens cut into `size`-token windows."""
+def sentence_pieces(text: str, chunk_size: int) -> list[tuple[int, int]]:
+    """The pieces chunks of `chunk_size` tokens are packed from: sentence spans, with any sentence
+    over `chunk_size - 1` tokens (one is kept for the joining space) cut into windows that long."""
+    size = chunk_size - 1
     out: list[tuple[int, int]] = []
     enc = _encoding()
     for start, end in split_sentences(text):

@@ -127,7 +127,7 @@ def _index_group(docs: list[Document], index: Index, embedder: Embedder,
                  chunk_size: int, chunk_overlap: int) -> int:
     """Embed a group's sentences in one call (batched by length), then store them: all vectors
     first, then the catalog rows in one transaction (the crash-safety order)."""
-    spans = [sentence_pieces(doc.text, chunk_size - 1) for doc in docs]
+    spans = [sentence_pieces(doc.text, chunk_size) for doc in docs]
     chunks = [chunk_document(doc, chunk_size, chunk_overlap, ps) for doc, ps in zip(docs, spans)]
     vectors = embedder.embed([doc.text[s:e] for doc, ps in zip(docs, spans) for s, e in ps])
     index.store.upsert([s for doc, ps, cs in zip(docs, spans, chunks)

@@ -58,7 +58,7 @@ def test_a_sentence_longer_than_the_chunk_size_is_cut_at_token_boundaries():
 def test_each_embedded_sentence_knows_exactly_the_chunks_it_lies_in():
     for path in CORPUS.glob("*.txt"):
         doc = load(path)
-        spans = sentence_pieces(doc.text, 119)
+        spans = sentence_pieces(doc.text, 120)
         chunks = chunk_document(doc, 120, 60, spans)
         assert chunks == chunk_document(doc, 120, 60)
         sentences = locate(doc.doc_id, spans, chunks)
@@ -72,7 +72,7 @@ def test_each_embedded_sentence_knows_exactly_the_chunks_it_lies_in():
 def test_sentence_pieces_cut_a_long_sentence_the_way_the_chunks_do():
     text = "A short one. Then " + "word " * 300 + "end."
     doc = Document("long", "t", text.strip(), "/x")
-    spans = sentence_pieces(doc.text, 63)
+    spans = sentence_pieces(doc.text, 64)
     assert doc.text[slice(*spans[0])] == "A short one."
     assert len(spans) >= 6 and all(count_tokens(doc.text[s:e]) <= 63 for s, e in spans)
     sentences = locate("long", spans, chunk_document(doc, 64, 0))
