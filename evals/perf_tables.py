@@ -193,15 +193,14 @@ _BLOCK = re.compile(r"<!-- from (\S+) -->\n.*?<!-- end -->", re.S)
 
 
 def blocks(root: Path) -> dict[str, str]:
-    """Each report found in `root`, rendered as a marked block, by the path in its marker."""
-    out = {f"{root}/*.json": f"<!-- from {root}/*.json -->\n" + "\n".join(summary_table(root)).rstrip()
-           + "\n<!-- end -->"}
+    """The summary and each report found in `root`, rendered as marked blocks, by marker path."""
+    rendered = {f"{root}/*.json": summary_table(root)}
     for name, render in _RENDER.items():
         report = _load(root, name)
         if report:
-            where = str(root / f"bench-{name}.json")
-            out[where] = f"<!-- from {where} -->\n" + "\n".join(render(report)).rstrip() + "\n<!-- end -->"
-    return out
+            rendered[str(root / f"bench-{name}.json")] = render(report)
+    return {where: f"<!-- from {where} -->\n" + "\n".join(lines).rstrip() + "\n<!-- end -->"
+            for where, lines in rendered.items()}
 
 
 def updated(text: str, root: Path) -> str:

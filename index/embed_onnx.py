@@ -6,9 +6,10 @@ sentence-transformers vectors (cosine 1.0000); int8 gives cosine ~0.99 at a frac
 Both report the same `model_id` as the torch embedder, on purpose: an index built at one
 precision can be queried at another (docs/performance.md has the measured agreement).
 
-Texts are batched by length (sorted by word-piece count), so short sentences are never padded
-to the length of a long chunk, and batches run concurrently, one single-threaded run per core. Nothing is loaded until the first `embed` call, so building one
-is free (ingesting an unchanged corpus never loads a model).
+Texts are batched by length (sorted by word-piece count), so a short text is never padded to the
+length of a long one, and batches run concurrently, one single-threaded run per core, longest
+first. Nothing is loaded until the first `embed` call, so building one is free (ingesting an
+unchanged corpus never loads a model).
 """
 
 from __future__ import annotations
