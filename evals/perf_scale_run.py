@@ -75,7 +75,7 @@ def run_scale(*, work: Path, sizes: list[int], modes: list[str], queries: int,
     kept = [p for p in earlier if not (p["mode"] in modes and p["n"] in sizes)]
     report: dict = {"machine": machine(), "queries": queries, "points": []}
     lines = [f"Scaling, {queries} queries per point, top-10 (load {report['machine']['load_avg']})",
-             f"  {'mode':<10}{'chunks':>10}{'insert/s':>10}{'dense p50':>11}{'p95':>8}"
+             f"  {'mode':<10}{'vectors':>10}{'insert/s':>10}{'dense p50':>11}{'p95':>8}"
              f"{'bm25 p50':>10}{'p95':>8}{'client RSS':>12}{'server RSS':>12}"]
     for mode in modes:
         if mode not in ("embedded", "server"):
@@ -99,8 +99,8 @@ def run_scale(*, work: Path, sizes: list[int], modes: list[str], queries: int,
             lines.append(f"  {mode:<10}{n:>10,}{point['insert_per_s']:>10,}{point['dense']['p50_ms']:>11.2f}"
                          f"{point['dense']['p95_ms']:>8.2f}{bm25.get('p50_ms', float('nan')):>10.2f}"
                          f"{bm25.get('p95_ms', float('nan')):>8.2f}{point['peak_rss_mib']:>12,.0f}"
-                         f"{point['server_peak_rss_mib'] or 0:>12,.0f}")
-    report["points"] = kept + report["points"]
+                         f"{point['server_peak_rss_mib'] or float('nan'):>12,.0f}")
+    report["points"] = sorted(kept + report["points"], key=lambda p: (p["mode"], p["n"]))
     if plot:
         draw(report, plot)
         lines.append(f"plot: {plot}")

@@ -102,14 +102,19 @@ def coldstart_tables(r: dict) -> list[str]:
 def scale_tables(r: dict) -> list[str]:
     out = [f"{r['queries']} queries per point, top-10. {_machine(r['machine'])}", "",
            "| store | vectors | insert/s | dense p50 ms | dense p95 ms | BM25 p50 ms | BM25 p95 ms "
-           "| client peak RSS MiB | server peak RSS MiB |",
-           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for p in r["points"]:
+           "| client peak RSS MiB | server peak RSS MiB | load at start |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for p in sorted(r["points"], key=lambda p: (p["mode"], p["n"])):
         b = p.get("bm25", {})
         out.append(f"| {p['mode']} | {p['n']:,} | {p['insert_per_s']:,} | {p['dense']['p50_ms']:.2f} | "
                    f"{p['dense']['p95_ms']:.2f} | {b.get('p50_ms', '–')} | {b.get('p95_ms', '–')} | "
-                   f"{p['peak_rss_mib']:,.0f} | {p['server_peak_rss_mib'] or '–'} |")
+                   f"{p['peak_rss_mib']:,.0f} | {_or_dash(p['server_peak_rss_mib'])} | "
+                   f"{p['load_avg_at_start'][0]:.2f} |")
     return out + [""]
+
+
+def _or_dash(mib: float | None) -> str:
+    return "–" if mib is None else f"{mib:,.0f}"
 
 
 def serve_tables(r: dict) -> list[str]:

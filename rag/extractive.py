@@ -42,6 +42,7 @@ class Thresholds:
     min_semantic: float = 0.45     # best sentence similarity below this ...
     min_coverage: float = 0.5      # ... and best question-term coverage below this: abstain
     keep_ratio: float = 0.85       # a further sentence must score this share of the best
+    rank_bonus: float = 0.08       # added to a sentence from the first passage, halved for the second ...
     duplicate_cos: float = 0.86    # two sentences this similar are the same claim
     conflict_cos: float = 0.45     # two stances this similar are about the same thing
 
@@ -107,7 +108,7 @@ class ExtractiveAnswerer:
                 context = coverage(previous[1] - covered)
             rank = hit_of(span)
             score = (0.55 * float(vector @ vec) + 0.35 * coverage(covered) + 0.1 * context
-                     + 0.08 / (1 + rank))
+                     + self.t.rank_bonus / (1 + rank))
             if len(words(span.text)) < 4 or not span.text.rstrip("”’\"')").endswith((".", "!", "?", ":")):
                 score *= 0.8   # headings, list items and stubs rarely answer on their own
             out.append(_Candidate(span, vec, hits[rank], float(vector @ vec), covered, score))
