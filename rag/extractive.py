@@ -41,7 +41,7 @@ class Thresholds:
     min_score: float = 0.38        # best combined score below this: abstain
     min_semantic: float = 0.45     # best sentence similarity below this ...
     min_coverage: float = 0.5      # ... and best question-term coverage below this: abstain
-    keep_ratio: float = 0.85       # a further sentence must score this share of the best
+    keep_ratio: float = 0.80       # a further sentence must score this share of the best
     rank_bonus: float = 0.08       # added to a sentence from the first passage, halved for the second ...
     duplicate_cos: float = 0.86    # two sentences this similar are the same claim
     conflict_cos: float = 0.45     # two stances this similar are about the same thing

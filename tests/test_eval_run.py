@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from rag.cli import main
 
 # Floors a little below what the project measured (docs/evals.md); a drop below them fails CI.
-FLOORS = {"accuracy": 0.55, "key_fact_recall": 0.55, "hit@3": 0.94, "mrr": 0.78,
+FLOORS = {"accuracy": 0.62, "key_fact_recall": 0.62, "hit@3": 0.94, "mrr": 0.78,
           "evidence_recall": 0.88, "citation_recall": 0.9, "citation_precision": 0.95,
           "abstain_recall": 0.68, "abstain_precision": 0.68}
 
