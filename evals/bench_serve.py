@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +26,8 @@ import urllib.request
 from pathlib import Path
 
 import click
+
+from evals.perf_common import free_port, stop_process
 
 GOLD = Path(__file__).resolve().parent / "gold.jsonl"
 
@@ -113,9 +114,7 @@ def baseline(home: Path | None, n: int, warmup: bool) -> dict:
 
 
 def start_server(home: Path | None) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     rag = Path(sys.executable).parent / "rag"
     cmd = [str(rag)] + (["--home", str(home)] if home else []) + ["serve", "--port", str(port)]
     env = {k: v for k, v in os.environ.items() if k != "RAG_UI_TOKEN"}
@@ -166,8 +165,7 @@ def serve_load(ctx: click.Context, url: str, clients: int, per_client: int, with
         result, problems = load(url, clients, per_client, token=token)
     finally:
         if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=15)
+            stop_process(proc)
     report = {"benchmark": "serve", "clients": clients, "questions_per_client": per_client,
               "warmup": warmup,
               "endpoint": "POST /api/ask", "http": result,

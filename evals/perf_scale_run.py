@@ -10,20 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
-from evals.perf_common import in_fresh_process, machine
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from evals.perf_common import free_port, in_fresh_process, machine, stop_process
 
 
 class ChromaServer:
@@ -33,7 +26,7 @@ class ChromaServer:
         chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
         if not chroma:
             raise SystemExit("the `chroma` command (from chromadb) is not installed: run `make setup`")
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(path.parent / f"{path.name}.log", "w")
         self.proc = subprocess.Popen([chroma, "run", "--path", str(path), "--host", "127.0.0.1",
@@ -57,12 +50,7 @@ class ChromaServer:
         return 0.0
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, timeout=30)
         self.log.close()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -73,12 +72,6 @@ def make_assistant(tmp_path, embedder):
 @pytest.fixture
 def tiny_corpus(tmp_path) -> Path:
     return write_articles(tmp_path / "articles")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from evals.perf_common import stop_process
+
 ROOT = Path(__file__).resolve().parent.parent
 RAG = Path(sys.executable).parent / "rag"
 
@@ -23,12 +25,7 @@ class Served:
     log: Path
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
 
 
 def copy_home(source: Path, target: Path) -> Path:

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import free_port
+from evals.perf_common import free_port
 from tests.serving import RAG, start
 
 QUESTION = "What does US law require?"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from evals.perf_common import free_port
 from tests.serving import copy_home, start
 
 pytestmark = pytest.mark.browser
