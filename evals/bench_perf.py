@@ -31,14 +31,16 @@ def _emit(report: dict, out: Path, lines: list[str]) -> None:
 @click.option("--limit", type=int, default=0, help="Only the first N abstracts (0 = all 5,183).")
 @click.option("--precision", "precisions", multiple=True, default=["int8"], show_default=True,
               help="Our embedding precision(s) to run: int8, fp32, torch (repeatable).")
+@click.option("--sentence-vectors", "sentence_modes", multiple=True, default=["alone"], show_default=True,
+              help="Our sentence_vectors setting(s) to run: alone, in_chunk (repeatable).")
 @click.option("--reingest-docs", type=int, default=5000, show_default=True,
               help="Size of the unchanged corpus that is re-ingested.")
 @click.option("--steps", default="ingest,reingest,quality", show_default=True,
               help="Which steps to run (comma-separated).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reports/bench-ingest.json"),
               show_default=True)
-def ingest(dataset: Path, work: Path, limit: int, precisions: tuple[str, ...], reingest_docs: int,
-           steps: str, out: Path) -> None:
+def ingest(dataset: Path, work: Path, limit: int, precisions: tuple[str, ...],
+           sentence_modes: tuple[str, ...], reingest_docs: int, steps: str, out: Path) -> None:
     """Ingest throughput on SciFact, ours vs the plain LlamaIndex pipeline (same model, same
     Chroma); re-ingest of an unchanged corpus; int8 vs fp32 retrieval quality.
 
@@ -46,12 +48,14 @@ def ingest(dataset: Path, work: Path, limit: int, precisions: tuple[str, ...], r
     Examples:
       rag bench ingest                       # all of SciFact: takes long on 2 cores
       rag bench ingest --limit 1000 --precision int8 --precision fp32
+      rag bench ingest --limit 1000 --sentence-vectors alone --sentence-vectors in_chunk
       rag bench ingest --steps quality
     """
     from evals.perf_ingest import run_ingest
 
     report, lines = run_ingest(dataset=dataset, work=work, limit=limit or None,
-                               precisions=list(precisions), reingest_docs=reingest_docs,
+                               precisions=list(precisions), sentence_modes=list(sentence_modes),
+                               reingest_docs=reingest_docs,
                                steps={s.strip() for s in steps.split(",")})
     _emit(report, out, lines)
 

@@ -34,7 +34,7 @@ def synthetic_texts(rng: np.random.Generator, n: int) -> list[str]:
 
 def measure_point(*, n: int, mode: str, work: Path, url: str = "", queries: int = 200, k: int = 10,
                   dim: int = 384, seed: int = 0, batch: int = 5000) -> dict:
-    from index.records import Sentence
+    from index.records import Chunk
     from index.store import ChromaStore
 
     rng = np.random.default_rng(seed)
@@ -45,9 +45,9 @@ def measure_point(*, n: int, mode: str, work: Path, url: str = "", queries: int 
         hi = min(n, lo + batch)
         vectors = synthetic_vectors(rng, hi - lo, dim)
         texts = synthetic_texts(rng, hi - lo)
-        sentences = [Sentence(f"d{i // 4}", i % 4, 0, len(t), i % 4, i % 4)
-                     for i, t in zip(range(lo, hi), texts)]
-        store.upsert(sentences, vectors)
+        chunks = [Chunk(f"d{i // 4}:{i % 4}", f"d{i // 4}", i % 4, t, 0, len(t))
+                  for i, t in zip(range(lo, hi), texts)]
+        store.upsert(chunks, vectors)
         if mode == "embedded":
             texts_for_bm25.extend(texts)
     insert_s = time.perf_counter() - started

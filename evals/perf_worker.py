@@ -18,15 +18,16 @@ def peak_rss_mib() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def _assistant(home, precision, cache, chroma_url=""):
+def _assistant(home, precision, cache, chroma_url="", sentence_vectors="alone"):
     from rag import Assistant
 
-    return Assistant(home=home, embed_precision=precision, model_cache=cache, chroma_url=chroma_url)
+    return Assistant(home=home, embed_precision=precision, model_cache=cache, chroma_url=chroma_url,
+                     sentence_vectors=sentence_vectors)
 
 
-def ingest_ours(home, files, precision, cache, chroma_url=""):
+def ingest_ours(home, files, precision, cache, chroma_url="", sentence_vectors="alone"):
     started = time.perf_counter()
-    report = _assistant(home, precision, cache, chroma_url).ingest([files])
+    report = _assistant(home, precision, cache, chroma_url, sentence_vectors).ingest([files])
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "docs": len(report.added) + len(report.updated),
             "embedded": report.embedded, "skipped": len(report.skipped)}

@@ -21,7 +21,7 @@ import numpy as np
 from index.records import Chunk, Document, Span
 from rag.errors import IndexCorrupted, IndexMismatch
 
-SCHEMA_VERSION = 2   # 2: Chroma holds sentence vectors, not chunk vectors
+SCHEMA_VERSION = 3   # 3: chunk vectors in Chroma again, sentence vectors in the catalog
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS docs (doc_id TEXT PRIMARY KEY, title TEXT, source TEXT, date TEXT,
@@ -109,6 +109,24 @@ class Catalog:
                 f"FROM chunks c JOIN docs d USING (doc_id) WHERE c.chunk_id IN ({marks})",
                 list(chunk_ids)).fetchall()
         return {row[0]: (Chunk(*row[:6]), row[6], row[7]) for row in rows}
+
+    def best_sentences(self, chunk_ids: Sequence[str], vector: np.ndarray) -> dict[str, float]:
+        """For each chunk, the highest similarity of one of its sentences to `vector`."""
+        marks = ",".join("?" * len(chunk_ids))
+        with self._guard():
+            rows = self._db.execute(
+                f"SELECT c.chunk_id, s.vec FROM chunks c JOIN sentences s ON s.doc_id = c.doc_id "
+                f'AND s.start >= c.start AND s."end" <= c."end" WHERE c.chunk_id IN ({marks})',
+                list(chunk_ids)).fetchall()
+        if not rows:
+            return {}
+        scores = np.frombuffer(b"".join(v for _, v in rows), dtype=np.float16).reshape(len(rows), -1) \
+            .astype(np.float32) @ np.asarray(vector, dtype=np.float32)
+        best: dict[str, float] = {}
+        for (cid, _), score in zip(rows, scores.tolist()):
+            if score > best.get(cid, -2.0):
+                best[cid] = score
+        return best
 
     def all_chunks(self) -> Iterator[tuple[str, str]]:
         with self._guard():

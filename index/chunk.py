@@ -5,16 +5,16 @@ would overflow `size`; the next chunk starts with the last sentences of the prev
 `overlap` tokens. A single sentence longer than `size` is cut at token boundaries. Every chunk
 keeps its offsets, so `doc.text[chunk.start:chunk.end] == chunk.text`.
 
-The same pieces (sentences, long ones cut) are the units that get embedded; `locate` tells, for
-each, which chunks it lies in.
+The same pieces (sentences, long ones cut) are the units the answerer reads; each gets its vector
+from the first chunk that holds it (`holders`).
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from functools import lru_cache
 
-from index.records import Chunk, Document, Sentence, chunk_id
+from index.records import Chunk, Document, chunk_id
 from index.sentences import split_sentences
 
 
@@ -60,12 +60,11 @@ def chunk_document(doc: Document, size: int, overlap: int,
     return chunks
 
 
-def locate(doc_id: str, spans: list[tuple[int, int]], chunks: list[Chunk]) -> list[Sentence]:
-    """Each span as a Sentence numbered in order, with the chunks it overlaps."""
-    starts = [c.start for c in chunks]
+def holders(spans: list[tuple[int, int]], chunks: list[Chunk]) -> list[int]:
+    """For each span, the number of the first chunk that holds it whole (chunks are packed from
+    whole spans, so there always is one)."""
     ends = [c.end for c in chunks]
-    return [Sentence(doc_id, n, s, e, bisect_right(ends, s), bisect_left(starts, e) - 1)
-            for n, (s, e) in enumerate(spans)]
+    return [bisect_left(ends, e) for _, e in spans]
 
 
 def sentence_pieces(text: str, chunk_size: int) -> list[tuple[int, int]]:

@@ -1,5 +1,10 @@
 """The embedding seam: `Embedder.embed(texts) -> (n, dim) float32 array, rows L2-normalised`.
 
+Ingest needs a vector per chunk and per sentence (`embed_in_context`). By default each sentence
+is embedded on its own; with `sentence_vectors = "in_chunk"` a sentence's vector is the mean of
+its own token states in its chunk's pass ("late chunking"), which backends exposing token states
+(the local MiniLM, ONNX or torch) provide as `embed_spans`.
+
 Backends are small adapters in their own files (embed_onnx.py, embed_local.py, embed_openai.py); `make_embedder`
 picks one from settings. Heavy imports (torch, sentence-transformers) happen only when a backend
 is built, never when this module is imported.
@@ -20,6 +25,51 @@ class Embedder(Protocol):
     dim: int
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+Spans = Sequence[tuple[int, int]]   # character offsets into one text
+
+
+def embed_in_context(embedder: Embedder, texts: Sequence[str], spans: Sequence[Spans], *,
+                     alone: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Each text's vector, and for each text one vector per span of it (rows L2-normalised):
+    pooled from the text's pass when the backend can, or with `alone`, each span embedded on its own."""
+    if not alone and hasattr(embedder, "embed_spans"):
+        return embedder.embed_spans(texts, spans)
+    flat = [text[s:e] for text, ss in zip(texts, spans) for s, e in ss]
+    vectors = embedder.embed(list(texts) + flat)
+    return vectors[:len(texts)], _split(vectors[len(texts):], spans)
+
+
+def pool(states: np.ndarray, offsets: Sequence[tuple[int, int]], special: Sequence[int],
+         spans: Spans) -> list[np.ndarray | None]:
+    """Mean of the token states inside each span (None for a span with no token: truncated)."""
+    starts = np.array([a for a, _ in offsets])
+    ends = np.array([b for _, b in offsets])
+    real = (np.asarray(special) == 0) & (ends > starts)
+    out: list[np.ndarray | None] = []
+    for s, e in spans:
+        inside = real & (starts >= s) & (ends <= e)
+        out.append(states[inside].mean(axis=0) if inside.any() else None)
+    return out
+
+
+def _split(vectors: np.ndarray, spans: Sequence[Spans]) -> list[np.ndarray]:
+    bounds = np.cumsum([0] + [len(ss) for ss in spans])
+    return [vectors[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def finish_spans(embedder: Embedder, texts: Sequence[str], spans: Sequence[Spans],
+                 pooled: list[list[np.ndarray | None]]) -> list[np.ndarray]:
+    """Normalised span vectors; a span that had no token (beyond the model's limit) is embedded
+    on its own."""
+    missing = [(i, j) for i, row in enumerate(pooled) for j, v in enumerate(row) if v is None]
+    if missing:
+        alone = embedder.embed([texts[i][spans[i][j][0]:spans[i][j][1]] for i, j in missing])
+        for (i, j), v in zip(missing, alone):
+            pooled[i][j] = v
+    dim = embedder.dim
+    return [normalise(np.stack(row)) if row else np.zeros((0, dim), np.float32) for row in pooled]
 
 
 def make_embedder(settings: "Settings") -> Embedder:

@@ -9,7 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
-from index.embed import normalise
+from index.embed import Spans, finish_spans, normalise, pool
 from rag.errors import EmbeddingUnavailable
 
 MODEL = "all-MiniLM-L6-v2"
@@ -46,3 +46,18 @@ class LocalEmbedder:
         vectors = self._load().encode(list(texts), batch_size=self.batch_size,
                                       convert_to_numpy=True, show_progress_bar=False)
         return normalise(vectors)
+
+    def embed_spans(self, texts: Sequence[str], spans: Sequence[Spans]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """One pass over each text: its vector (the mean of its token states, as `embed`), and
+        one per span from the same token states."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32), []
+        model = self._load()
+        states = model.encode(list(texts), batch_size=self.batch_size, output_value="token_embeddings",
+                              convert_to_numpy=False, show_progress_bar=False)
+        tokens = model.tokenizer(list(texts), truncation=True, max_length=model.max_seq_length,
+                                 return_offsets_mapping=True, return_special_tokens_mask=True)
+        rows = [s.float().numpy() for s in states]
+        pooled = [pool(r, offsets, special, ss) for r, offsets, special, ss
+                  in zip(rows, tokens["offset_mapping"], tokens["special_tokens_mask"], spans)]
+        return normalise(np.stack([r.mean(axis=0) for r in rows])), finish_spans(self, texts, spans, pooled)

@@ -8,18 +8,20 @@ precision can be queried at another (docs/performance.md has the measured agreem
 
 Texts are batched by length (sorted by word-piece count), so a short text is never padded to the
 length of a long one, and batches run concurrently, one single-threaded run per core, longest
-first. Nothing is loaded until the first `embed` call, so building one is free (ingesting an
-unchanged corpus never loads a model).
+first. `embed_spans` also pools the token states of given spans of each text (a sentence read
+in its chunk's context), in the same pass. Nothing is loaded until the first call, so building
+one is free (ingesting an unchanged corpus never loads a model).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
+from index.embed import Spans, finish_spans, normalise, pool
 from rag.errors import EmbeddingUnavailable
 
 MODEL = "all-MiniLM-L6-v2"
@@ -41,15 +43,36 @@ class OnnxEmbedder:
         self._tokenizer = None
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+
+        def mean(j: int, states: np.ndarray, encoding) -> None:
+            out[j] = states.mean(axis=0)
+
+        self._run(texts, mean)
+        return normalise(out)
+
+    def embed_spans(self, texts: Sequence[str], spans: Sequence[Spans]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """One pass over each text: its vector, and one per span from the same token states."""
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        pooled: list[list] = [[] for _ in texts]
+
+        def both(j: int, states: np.ndarray, encoding) -> None:
+            out[j] = states.mean(axis=0)
+            pooled[j] = pool(states, encoding.offsets, encoding.special_tokens_mask, spans[j])
+
+        self._run(texts, both)
+        return normalise(out), finish_spans(self, texts, spans, pooled)
+
+    def _run(self, texts: Sequence[str], consume: Callable[[int, np.ndarray, object], None]) -> None:
+        """Run the model over `texts`; hand each text's token states (no padding) to `consume`."""
         if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+            return
         session, tokenizer = self._load()
         encodings = tokenizer.encode_batch(list(texts))
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
         order = np.argsort(lengths, kind="stable")
         # longest batches first, so the cores finish together (no long batch left for one core)
         batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)][::-1]
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
 
         def run(rows: np.ndarray) -> None:
             width = int(lengths[rows].max())
@@ -60,21 +83,19 @@ class OnnxEmbedder:
                 mask[r, :lengths[j]] = 1
             hidden = session.run(None, {"input_ids": ids, "attention_mask": mask,
                                         "token_type_ids": np.zeros_like(ids)})[0]
-            summed = np.einsum("btd,bt->bd", hidden, mask.astype(np.float32))
-            out[rows] = summed / lengths[rows, None]
+            for r, j in enumerate(rows):
+                consume(j, hidden[r, :lengths[j]], encodings[j])
 
         if len(batches) > 1 and self.threads > 1:
             # one single-threaded run per core beats one run spread over the cores (no barriers
             # between the cores inside each operator); ONNX Runtime releases the GIL while it runs
             from concurrent.futures import ThreadPoolExecutor
 
-            with ThreadPoolExecutor(self.threads) as pool:
-                list(pool.map(run, batches))
+            with ThreadPoolExecutor(self.threads) as workers:
+                list(workers.map(run, batches))
         else:
             for rows in batches:
                 run(rows)
-        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-        return out
 
     def _load(self):
         if self._session is None:

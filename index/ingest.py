@@ -1,8 +1,9 @@
-"""Ingestion: files -> cleaned documents -> sentences and chunks -> one embedding per sentence
--> Chroma (sentence vectors) + catalog (documents, chunks, sentences) + BM25 (chunks).
+"""Ingestion: files -> cleaned documents -> sentences and chunks -> a vector per chunk and per
+sentence -> Chroma (chunk vectors) + catalog (documents, chunks, sentences with their vectors) + BM25.
 
-Only sentences are embedded: a chunk's dense score is its best sentence's, and the extractive
-answerer reads the same vectors, so no text is embedded twice.
+Retrieval scores a chunk by its own vector and its best sentence's; the extractive answerer
+reads the sentence vectors. Sentences are embedded on their own (`sentences="alone"`), or
+pooled from the pass over the first chunk that holds them (`"in_chunk"`: one pass, faster).
 
 Incremental and idempotent: a file whose size and mtime are what they were when it was stored
 is not even read; a document whose cleaned text hashes the same as before costs no embedding
@@ -21,17 +22,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
 
 from index.catalog import Catalog
-from index.chunk import chunk_document, locate, sentence_pieces
-from index.embed import Embedder
+from index.chunk import chunk_document, holders, sentence_pieces
+from index.embed import Embedder, embed_in_context
 from index.lexical import LexicalIndex
-from index.records import Document
+from index.records import Chunk, Document
 from index.store import ChromaStore
 from rag.errors import BadDocument
 
 Progress = Callable[[int, int], None]
-_GROUP = 128  # documents embedded together (their sentences batched by length)
+_GROUP = 128  # documents embedded together (their chunks batched by length)
 
 
 @dataclass
@@ -41,7 +43,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file name, reason)
-    embedded: int = 0            # sentences embedded
+    embedded: int = 0            # chunks embedded (and their sentences)
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
@@ -50,7 +52,7 @@ class IngestReport:
     def summary(self) -> str:
         return (f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
                 f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped; "
-                f"{self.embedded} sentences embedded in {self.seconds:.1f}s")
+                f"{self.embedded} chunks embedded in {self.seconds:.1f}s")
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class Index:
 
 
 def ingest(paths: Sequence[Path], index: Index, embedder: Embedder, *, chunk_size: int,
-           chunk_overlap: int, progress: Progress | None = None) -> IngestReport:
+           chunk_overlap: int, sentences: str = "alone", progress: Progress | None = None) -> IngestReport:
     from index.load import find_files, load  # here, so answering never imports the cleaners
 
     started = time.perf_counter()
@@ -97,7 +99,7 @@ def ingest(paths: Sequence[Path], index: Index, embedder: Embedder, *, chunk_siz
     total = len(docs)
     for i in range(0, total, _GROUP):
         group = docs[i:i + _GROUP]
-        report.embedded += _index_group(group, index, embedder, chunk_size, chunk_overlap)
+        report.embedded += _index_group(group, index, embedder, chunk_size, chunk_overlap, sentences)
         for doc in group:
             (report.updated if doc.doc_id in known else report.added).append(doc.doc_id)
         if progress:
@@ -123,23 +125,53 @@ def refresh_lexical(index: Index) -> None:
         LexicalIndex.build(index.catalog.all_chunks(), index.catalog.generation).save(index.lexical_dir)
 
 
-def _index_group(docs: list[Document], index: Index, embedder: Embedder,
-                 chunk_size: int, chunk_overlap: int) -> int:
-    """Embed a group's sentences in one call (batched by length), then store them: all vectors
-    first, then the catalog rows in one transaction (the crash-safety order)."""
+@dataclass(frozen=True)
+class Embedded:
+    """A document cut and embedded: what gets stored for it."""
+    doc: Document
+    chunks: list[Chunk]
+    spans: list[tuple[int, int]]        # its sentences (pieces), in order
+    chunk_vectors: np.ndarray
+    sentence_vectors: np.ndarray        # one per span
+
+
+def embed_documents(docs: Sequence[Document], embedder: Embedder, chunk_size: int,
+                    chunk_overlap: int, sentences: str = "alone") -> list[Embedded]:
+    """Cut each document and embed its chunks and sentences in one call (batched by length);
+    with "in_chunk", a sentence is read in the first chunk that holds it."""
     spans = [sentence_pieces(doc.text, chunk_size) for doc in docs]
     chunks = [chunk_document(doc, chunk_size, chunk_overlap, ps) for doc, ps in zip(docs, spans)]
-    vectors = embedder.embed([doc.text[s:e] for doc, ps in zip(docs, spans) for s, e in ps])
-    index.store.upsert([s for doc, ps, cs in zip(docs, spans, chunks)
-                        for s in locate(doc.doc_id, ps, cs)], vectors)
-    # a changed document (or one half-written by a crashed run) may have had more sentences
-    index.store.delete_beyond({doc.doc_id: len(ps) for doc, ps in zip(docs, spans)})
-    rows, at = [], 0
+    held: list[list[int]] = []          # per chunk, over all documents: the sentences read in it
+    for ps, cs in zip(spans, chunks):
+        mine: list[list[int]] = [[] for _ in cs]
+        for k, n in enumerate(holders(ps, cs)):
+            mine[n].append(k)
+        held.extend(mine)
+    flat = [(c, ps) for ps, cs in zip(spans, chunks) for c in cs]
+    vectors, inside = embed_in_context(
+        embedder, [c.text for c, _ in flat],
+        [[(ps[k][0] - c.start, ps[k][1] - c.start) for k in ks] for (c, ps), ks in zip(flat, held)],
+        alone=sentences == "alone")
+    out, at = [], 0
     for doc, cs, ps in zip(docs, chunks, spans):
-        rows.append((doc, cs, ps, vectors[at:at + len(ps)]))
-        at += len(ps)
-    index.catalog.replace_documents(rows)
-    return len(vectors)
+        sentence_vectors = np.empty((len(ps), vectors.shape[1]), dtype=np.float32)
+        for ks, vs in zip(held[at:at + len(cs)], inside[at:at + len(cs)]):
+            sentence_vectors[ks] = vs
+        out.append(Embedded(doc, cs, ps, vectors[at:at + len(cs)], sentence_vectors))
+        at += len(cs)
+    return out
+
+
+def _index_group(docs: list[Document], index: Index, embedder: Embedder,
+                 chunk_size: int, chunk_overlap: int, sentences: str) -> int:
+    """Embed a group, then store it: all chunk vectors first, then the catalog rows (with the
+    sentence vectors) in one transaction (the crash-safety order)."""
+    group = embed_documents(docs, embedder, chunk_size, chunk_overlap, sentences)
+    index.store.upsert([c for e in group for c in e.chunks], np.concatenate([e.chunk_vectors for e in group]))
+    # a changed document (or one half-written by a crashed run) may have had more chunks
+    index.store.delete_beyond({e.doc.doc_id: len(e.chunks) for e in group})
+    index.catalog.replace_documents([(e.doc, e.chunks, e.spans, e.sentence_vectors) for e in group])
+    return sum(len(e.chunks) for e in group)
 
 
 def _stamp(path: Path) -> tuple[str, str]:

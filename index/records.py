@@ -1,5 +1,5 @@
-"""Records that cross the index's seams: a cleaned Document, the Chunks cut from it, and the
-Sentences that are embedded (one vector each, serving both dense retrieval and the answerer).
+"""Records that cross the index's seams: a cleaned Document, the Chunks cut from it (one vector
+each in the store), and Spans (sentences, with their vectors in the catalog, for the answerer).
 
 Metadata is flat scalars only (Chroma rejects lists and None): an unknown date is "".
 Offsets are character offsets into the cleaned `Document.text`, so `text[start:end] == chunk.text`.
@@ -32,22 +32,6 @@ class Chunk:
 
 def chunk_id(doc_id: str, n: int) -> str:
     return f"{doc_id}:{n}"
-
-
-@dataclass(frozen=True)
-class Sentence:
-    """The unit that is embedded: a sentence, or a window of one too long for one chunk, with
-    the chunks it lies in (numbered `first`..`last`), so that a dense hit on it scores them."""
-    doc_id: str
-    n: int
-    start: int
-    end: int
-    first: int
-    last: int
-
-    @property
-    def sentence_id(self) -> str:
-        return f"{self.doc_id}:s{self.n}"
 
 
 @dataclass(frozen=True)

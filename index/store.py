@@ -2,8 +2,8 @@
 
 Both modes are the same Chroma collection API, so one adapter serves both; only the client
 differs. Embeddings are always passed in (Chroma is never asked to embed, which would make it
-download a model). The collection holds one vector per sentence, with the numbers of the chunks
-it lies in; `query` returns chunks, each scored by the cosine similarity of its best sentence.
+download a model). The collection holds one vector per chunk; `query` returns chunks by cosine
+similarity.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from index.records import Sentence, chunk_id
+from index.records import Chunk
 from rag.errors import IndexMismatch, StoreUnavailable
 
 _BATCH = 2000
-_SENTENCES_PER_CHUNK = 4   # sentences fetched per chunk wanted
 
 
 class ChromaStore:
@@ -59,37 +58,31 @@ class ChromaStore:
         self._conn = (client, col)
         return self._conn
 
-    def upsert(self, sentences: Sequence[Sentence], vectors: np.ndarray) -> None:
-        for i in range(0, len(sentences), _BATCH):
-            part = sentences[i:i + _BATCH]
-            self._call(self._col.upsert, ids=[s.sentence_id for s in part],
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        for i in range(0, len(chunks), _BATCH):
+            part = chunks[i:i + _BATCH]
+            self._call(self._col.upsert, ids=[c.chunk_id for c in part],
                        embeddings=np.asarray(vectors[i:i + _BATCH], dtype=np.float32),
-                       metadatas=[{"doc_id": s.doc_id, "n": s.n, "first": s.first, "last": s.last}
-                                  for s in part])
+                       metadatas=[{"doc_id": c.doc_id, "n": c.n} for c in part])
 
     def delete_document(self, doc_id: str) -> None:
         self._call(self._col.delete, where={"doc_id": doc_id})
 
     def delete_beyond(self, keep: dict[str, int]) -> None:
-        """For each document, delete its sentences numbered >= keep[doc_id], in one call."""
+        """For each document, delete its chunks numbered >= keep[doc_id], in one call."""
         clauses = [{"$and": [{"doc_id": d}, {"n": {"$gte": n}}]} for d, n in keep.items()]
         if clauses:
             self._call(self._col.delete, where=clauses[0] if len(clauses) == 1 else {"$or": clauses})
 
     def query(self, vector: np.ndarray, n: int, doc_ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
-        """Up to n (chunk_id, similarity) pairs, best first; a chunk scores its best sentence."""
+        """Up to n (chunk_id, similarity) pairs, best first."""
         if (doc_ids is not None and not doc_ids) or n <= 0:
             return []
         where = None if doc_ids is None else {"doc_id": {"$in": list(doc_ids)}}
         # Chroma returns what there is when n_results exceeds the count: no count() call
         result = self._call(self._col.query, query_embeddings=[np.asarray(vector, dtype=np.float32)],
-                            n_results=n * _SENTENCES_PER_CHUNK, where=where,
-                            include=["distances", "metadatas"])
-        best: dict[str, float] = {}       # sentences arrive best first: a chunk's first is its best
-        for meta, distance in zip(result["metadatas"][0], result["distances"][0]):
-            for c in range(meta["first"], meta["last"] + 1):
-                best.setdefault(chunk_id(meta["doc_id"], c), 1.0 - float(distance))
-        return list(best.items())[:n]
+                            n_results=n, where=where, include=["distances"])
+        return [(cid, 1.0 - float(d)) for cid, d in zip(result["ids"][0], result["distances"][0])]
 
     def ids(self) -> list[str]:
         return sorted(self._call(self._col.get, include=[])["ids"])

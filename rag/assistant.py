@@ -53,7 +53,8 @@ class Assistant:
             self._wipe()
         report = ingest(paths, self._open_index(create=True), self.embedder,
                         chunk_size=self.settings.chunk_size,
-                        chunk_overlap=self.settings.chunk_overlap, progress=progress)
+                        chunk_overlap=self.settings.chunk_overlap,
+                        sentences=self.settings.sentence_vectors, progress=progress)
         self._lexical = self._retriever = None
         return report
 
@@ -254,7 +255,8 @@ class Assistant:
 
         s = self.settings
         return {"schema": SCHEMA_VERSION, "embed_model": f"{s.embed_backend}:{s.embed_model}",
-                "chunk_size": s.chunk_size, "chunk_overlap": s.chunk_overlap}
+                "chunk_size": s.chunk_size, "chunk_overlap": s.chunk_overlap,
+                "sentence_vectors": s.sentence_vectors}
 
     def _open_index(self, create: bool = False):
         if self._index is None:
@@ -290,7 +292,8 @@ class Assistant:
             self._lexical = lexical
             self._retriever = HybridRetriever(index.store, lexical, index.catalog, fusion=s.fusion,
                                               rrf_k=s.rrf_k, candidates=s.candidates,
-                                              lexical_weight=s.lexical_weight)
+                                              lexical_weight=s.lexical_weight,
+                                              sentence_weight=s.sentence_weight)
         return self._retriever
 
     def _allowed(self, doc_ids: Sequence[str] | None, date_from: str, date_to: str) -> list[str] | None:

@@ -1,5 +1,8 @@
 """Hybrid retrieval: dense (Chroma) + lexical (BM25) candidates, fused, materialised as Hits.
 
+Dense candidates come from the chunk vectors; each is then scored by a mix of its own similarity
+and its best sentence's (`sentence_weight`; the sentence vectors are in the catalog).
+
 `method` picks "hybrid" (default), "dense" or "lexical", so each part can be measured alone.
 Fusion is reciprocal rank (RRF), or a weighted sum of max-normalised ("weighted") or
 min-max-normalised ("minmax") scores. Filters arrive as a
@@ -25,10 +28,10 @@ _CHUNKS_PER_DOC = 3   # candidates fetched per wanted document when ranking docu
 class HybridRetriever:
     def __init__(self, store: ChromaStore, lexical: LexicalIndex, catalog: Catalog, *,
                  fusion: str = "rrf", rrf_k: int = 60, candidates: int = 30,
-                 lexical_weight: float = 0.5) -> None:
+                 lexical_weight: float = 0.5, sentence_weight: float = 0.5) -> None:
         self.store, self.lexical, self.catalog = store, lexical, catalog
         self.fusion, self.rrf_k, self.candidates = fusion, rrf_k, candidates
-        self.lexical_weight = lexical_weight
+        self.lexical_weight, self.sentence_weight = lexical_weight, sentence_weight
 
     def retrieve(self, query: str, vector: np.ndarray | None, k: int, *,
                  doc_ids: Sequence[str] | None = None, method: str = "hybrid",
@@ -37,6 +40,8 @@ class HybridRetriever:
         (a document scores the max of its chunks in each list before fusion)."""
         n = max(self.candidates, k) * (_CHUNKS_PER_DOC if per_doc else 1)
         dense = self.store.query(vector, n, doc_ids) if method != "lexical" else []
+        if dense and self.sentence_weight:
+            dense = self._with_sentences(dense, vector)
         lexical = self.lexical.search(terms(query), n, doc_ids) if method != "dense" else []
         if per_doc:
             dense, lexical = best_per_doc(dense), best_per_doc(lexical)
@@ -49,6 +54,13 @@ class HybridRetriever:
                     lexical=lx.get(cid, 0.0))
                 for cid, score in fused if cid in rows
                 for chunk, title, date in [rows[cid]]]
+
+    def _with_sentences(self, dense: list[tuple[str, float]], vector: np.ndarray) -> list[tuple[str, float]]:
+        """Rescore dense candidates: (1 - w) x the chunk's own similarity + w x its best sentence's."""
+        w = self.sentence_weight
+        best = self.catalog.best_sentences([cid for cid, _ in dense], vector)
+        scored = [(cid, (1.0 - w) * s + w * best.get(cid, s)) for cid, s in dense]
+        return sorted(scored, key=lambda item: -item[1])
 
 
 def fuse(dense: list[tuple[str, float]], lexical: list[tuple[str, float]], *, how: str = "rrf",

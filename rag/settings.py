@@ -43,6 +43,9 @@ class Settings:
     # chunking, in tiktoken (cl100k_base) tokens
     chunk_size: int = 200
     chunk_overlap: int = 40
+    # sentence vectors (the answerer reads them): "alone" embeds each sentence on its own (the best
+    # answers); "in_chunk" pools them from the chunk's pass (one pass, faster ingest, weaker answers)
+    sentence_vectors: str = "alone"
     # vector store: embedded Chroma in `home`, or a Chroma server at this URL
     chroma_url: str = ""
     collection: str = "chunks"
@@ -52,6 +55,7 @@ class Settings:
     fusion: str = "weighted"       # tuned on SciFact train (docs/evals.md)
     rrf_k: int = 60
     lexical_weight: float = 0.35  # BM25 share in "weighted"/"minmax" fusion (dense gets the rest)
+    sentence_weight: float = 0.5  # best sentence's share of a chunk's dense score (0: chunk only)
     # answering: "auto" picks "llm" when an LLM is configured, "extractive" otherwise
     mode: str = "auto"
     max_question_chars: int = 2000
@@ -75,12 +79,16 @@ class Settings:
         _check(self.chunk_size >= 32, "chunk_size", self.chunk_size, "use at least 32 tokens")
         _check(0 <= self.chunk_overlap < self.chunk_size, "chunk_overlap", self.chunk_overlap,
                f"use 0 <= overlap < chunk_size ({self.chunk_size})")
+        _check(self.sentence_vectors in ("alone", "in_chunk"), "sentence_vectors", self.sentence_vectors,
+               'use "alone" or "in_chunk"')
         _check(self.top_k >= 1, "top_k", self.top_k, "use k >= 1")
         _check(self.top_k <= 100, "top_k", self.top_k, "use k <= 100")
         _check(self.candidates >= 1, "candidates", self.candidates, "use >= 1")
         _check(self.fusion in ("rrf", "weighted", "minmax"), "fusion", self.fusion,
                'use "rrf", "weighted" or "minmax"')
         _check(0.0 <= self.lexical_weight <= 1.0, "lexical_weight", self.lexical_weight,
+               "use a share between 0 and 1")
+        _check(0.0 <= self.sentence_weight <= 1.0, "sentence_weight", self.sentence_weight,
                "use a share between 0 and 1")
         _check(self.mode in ("auto", "extractive", "llm"), "mode", self.mode,
                'use "auto", "extractive" or "llm"')
@@ -94,6 +102,9 @@ class Settings:
         _check(self.llm_max_retries >= 0, "llm_max_retries", self.llm_max_retries, "use >= 0")
         _check(16 <= self.llm_max_tokens < self.llm_context_window, "llm_max_tokens",
                self.llm_max_tokens, f"use 16 <= max tokens < llm_context_window ({self.llm_context_window})")
+        if self.embed_backend == "openai" and self.sentence_vectors == "in_chunk":
+            raise ConfigError("sentence_vectors 'in_chunk' needs the local model's token states: "
+                              "use sentence_vectors 'alone' with embed_backend 'openai'")
         if self.embed_backend == "openai" and not self.embed_base_url:
             raise ConfigError("embed_backend is 'openai' but embed_base_url is empty: "
                               "set RAG_EMBED_BASE_URL (e.g. https://api.openai.com/v1)")

@@ -47,19 +47,19 @@ def test_bench_retrieval_scores_three_methods_and_reuses_the_index(tmp_path):
         assert r["recall@100"] == 1.0                  # five documents: everything is retrieved
         assert 0.5 <= r["ndcg@10"] <= 1.0, (method, r)
     assert record["results"]["dense"]["ndcg@10"] == 1.0   # paraphrased claims: MiniLM finds them
-    sentences = record["index"]["embedded_sentences"]
-    assert sentences >= 5                                  # at least one per abstract
+    chunks = record["index"]["embedded_chunks"]
+    assert chunks >= 5                                     # at least one per abstract
 
     again = json.loads(CliRunner().invoke(main, args, catch_exceptions=False).stdout)
-    assert again["index"]["embedded_sentences"] == 0          # the home is reused
+    assert again["index"]["embedded_chunks"] == 0             # the home is reused
     assert {m: r["ndcg@10"] for m, r in again["results"].items()} == \
         {m: r["ndcg@10"] for m, r in record["results"].items()}
 
     # other chunk settings build another home; the embedding cache still knows every text
-    # (sentences do not depend on the overlap)
+    # (these abstracts are one chunk each, whatever the overlap)
     rebuilt = json.loads(CliRunner().invoke(main, args + ["--set", "chunk_overlap=20"],
                                             catch_exceptions=False).stdout)
-    assert rebuilt["index"]["embedded_sentences"] == sentences
+    assert rebuilt["index"]["embedded_chunks"] == chunks
     assert rebuilt["index"]["cache_misses"] == 0
     assert rebuilt["settings"]["chunk_overlap"] == 20
 

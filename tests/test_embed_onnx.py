@@ -13,7 +13,7 @@ TEXTS = [
     "What does US law require?",
     "A rare orange owl was seen in the Kestrel Valley forest last week.",
     "Mayor Lena Ostrova said the first trams should run in 2027, after the council voted on "
-    "Tuesday to build a 14-kilometre line from the harbour to the university. " * 6,  # > 256 pieces
+    "Tuesday to build a 14-kilometre line from the harbour to the university. " * 6,  # ~210 pieces
     "ok",
 ]
 
@@ -96,3 +96,33 @@ def test_concurrent_batches_give_the_same_vectors_as_one_at_a_time():
     parallel = OnnxEmbedder(precision="int8", cache=cache, batch_size=16, threads=2).embed(texts)
     serial = OnnxEmbedder(precision="int8", cache=cache, batch_size=16, threads=1).embed(texts)
     assert np.array_equal(parallel, serial)
+
+
+def test_a_chunk_pass_gives_the_chunk_vector_and_its_sentences_read_in_context(torch_embedder, onnx_embedders):
+    from index.embed import embed_in_context
+
+    chunk = TEXTS[0] + " " + TEXTS[1]
+    spans = [(0, len(TEXTS[0])), (len(TEXTS[0]) + 1, len(chunk))]
+    alone = torch_embedder.embed(TEXTS[:2])
+    results = {}
+    for name, e in (("torch", torch_embedder), ("fp32", onnx_embedders["fp32"]), ("int8", onnx_embedders["int8"])):
+        whole, (parts,) = embed_in_context(e, [chunk], [spans])
+        assert float(whole[0] @ e.embed([chunk])[0]) > 0.9999     # the same vector `embed` gives
+        assert np.allclose(np.linalg.norm(parts, axis=1), 1.0, atol=1e-5)
+        results[name] = parts
+    cos_alone = np.sum(results["torch"] * alone, axis=1)
+    assert np.all(cos_alone < 0.99) and np.all(cos_alone > 0.6)    # read in context: related, not equal
+    assert np.sum(results["torch"] * results["fp32"], axis=1).min() > 0.9999
+    assert np.sum(results["torch"] * results["int8"], axis=1).min() > 0.95
+    # with `alone`, each span is embedded on its own
+    _, (own,) = embed_in_context(onnx_embedders["fp32"], [chunk], [spans], alone=True)
+    assert np.sum(own * alone, axis=1).min() > 0.9999
+
+
+def test_a_span_beyond_the_model_limit_is_embedded_on_its_own(onnx_embedders):
+    e = onnx_embedders["fp32"]
+    long = TEXTS[4] * 2                  # over 256 word pieces: its end is cut off in the pass
+    tail = (len(long) - 60, len(long))
+    _, (parts,) = e.embed_spans([long], [[(0, 40), tail]])
+    assert float(parts[1] @ e.embed([long[tail[0]:tail[1]]])[0]) > 0.9999
+    assert float(parts[0] @ e.embed([long[:40]])[0]) < 0.99

@@ -47,3 +47,15 @@ def test_api_key_is_never_part_of_settings(monkeypatch):
     s = Settings.load(llm_model="m", llm_base_url="http://127.0.0.1:1/v1")
     assert s.llm_configured
     assert "sk-secret" not in repr(s) and "sk-secret" not in str(vars(s))
+
+
+@pytest.mark.parametrize("name, value", [("sentence_vectors", "both"), ("sentence_weight", "1.5")])
+def test_sentence_settings_are_checked(name, value):
+    with pytest.raises(ConfigError, match=name):
+        Settings.load(env={}, **{name: value})
+
+
+def test_sentences_in_chunk_need_the_local_model():
+    with pytest.raises(ConfigError, match="in_chunk"):
+        Settings.load(env={}, embed_backend="openai", embed_base_url="http://127.0.0.1:1/v1",
+                      sentence_vectors="in_chunk")
