@@ -129,7 +129,7 @@ def test_benchmark_tables_are_rendered_from_the_json_the_benchmarks_wrote(work, 
     render(str(folder))
     text = capsys.readouterr().out
     ours = ingest_report["ingest"]["runs"]["ours-int8"]
-    assert f"| ours, int8 (one vector per sentence) | {ours['seconds']:.1f} |" in text
+    assert f"| ours, int8 (chunks and sentences each embedded) | {ours['seconds']:.1f} |" in text
     assert f"{ours['speedup_vs_baseline']}x |" in text
     assert "| embedded | 200 |" in text
     assert "bench-query.json" not in text          # no JSON, no table
