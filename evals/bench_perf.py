@@ -33,6 +33,8 @@ def _emit(report: dict, out: Path, lines: list[str]) -> None:
               help="Our embedding precision(s) to run: int8, fp32, torch (repeatable).")
 @click.option("--sentence-vectors", "sentence_modes", multiple=True, default=["alone"], show_default=True,
               help="Our sentence_vectors setting(s) to run: alone, in_chunk (repeatable).")
+@click.option("--runs", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Ingest runs per pipeline, interleaved; the tables give the median.")
 @click.option("--reingest-docs", type=int, default=5000, show_default=True,
               help="Size of the unchanged corpus that is re-ingested.")
 @click.option("--steps", default="ingest,reingest,quality", show_default=True,
@@ -40,7 +42,7 @@ def _emit(report: dict, out: Path, lines: list[str]) -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reports/bench-ingest.json"),
               show_default=True)
 def ingest(dataset: Path, work: Path, limit: int, precisions: tuple[str, ...],
-           sentence_modes: tuple[str, ...], reingest_docs: int, steps: str, out: Path) -> None:
+           sentence_modes: tuple[str, ...], runs: int, reingest_docs: int, steps: str, out: Path) -> None:
     """Ingest throughput on SciFact, ours vs the plain LlamaIndex pipeline (same model, same
     Chroma); re-ingest of an unchanged corpus; int8 vs fp32 retrieval quality.
 
@@ -55,7 +57,7 @@ def ingest(dataset: Path, work: Path, limit: int, precisions: tuple[str, ...],
 
     report, lines = run_ingest(dataset=dataset, work=work, limit=limit or None,
                                precisions=list(precisions), sentence_modes=list(sentence_modes),
-                               reingest_docs=reingest_docs,
+                               reingest_docs=reingest_docs, runs=runs,
                                steps={s.strip() for s in steps.split(",")})
     _emit(report, out, lines)
 

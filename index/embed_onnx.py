@@ -7,9 +7,10 @@ Both report the same `model_id` as the torch embedder, on purpose: an index buil
 precision can be queried at another (docs/performance.md has the measured agreement).
 
 Texts are batched by length (sorted by word-piece count), so a short text is never padded to the
-length of a long one, and batches run concurrently, one single-threaded run per core, longest
-first. `embed_spans` also pools the token states of given spans of each text (a sentence read
-in its chunk's context), in the same pass. Nothing is loaded until the first call, so building
+length of a long one, in small batches (BATCH_TOKENS word pieces) that stay in the core's cache.
+Batches run concurrently, one single-threaded run per core, longest first. `embed_spans` also
+pools the token states of given spans of each text (a sentence read in its chunk's context), in
+the same pass. Nothing is loaded until the first call, so building
 one is free (ingesting an unchanged corpus never loads a model).
 """
 
@@ -26,6 +27,7 @@ from rag.errors import EmbeddingUnavailable
 
 MODEL = "all-MiniLM-L6-v2"
 MAX_TOKENS = 256
+BATCH_TOKENS = 256   # word pieces per batch (padded): small batches stay in the core's cache
 
 
 class OnnxEmbedder:
@@ -68,11 +70,10 @@ class OnnxEmbedder:
         if not texts:
             return
         session, tokenizer = self._load()
-        encodings = tokenizer.encode_batch(list(texts))
+        encodings = self._tokenize(tokenizer, list(texts))
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
-        order = np.argsort(lengths, kind="stable")
         # longest batches first, so the cores finish together (no long batch left for one core)
-        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)][::-1]
+        batches = _batches(lengths, self.batch_size)[::-1]
 
         def run(rows: np.ndarray) -> None:
             width = int(lengths[rows].max())
@@ -96,6 +97,18 @@ class OnnxEmbedder:
         else:
             for rows in batches:
                 run(rows)
+
+    def _tokenize(self, tokenizer, texts: list[str]) -> list:
+        """Word pieces of every text; halves of a long list on two threads (the tokenizer releases
+        the GIL, and its own threads are off: TOKENIZERS_PARALLELISM=false)."""
+        if self.threads < 2 or len(texts) < 256:
+            return tokenizer.encode_batch(texts)
+        from concurrent.futures import ThreadPoolExecutor
+
+        half = len(texts) // 2
+        with ThreadPoolExecutor(2) as workers:
+            first, second = workers.map(tokenizer.encode_batch, (texts[:half], texts[half:]))
+        return first + second
 
     def _load(self):
         if self._session is None:
@@ -123,3 +136,17 @@ class OnnxEmbedder:
                                            "again at next use") from None
             self._session, self._tokenizer = session, tokenizer
         return self._session, self._tokenizer
+
+
+def _batches(lengths: np.ndarray, most: int) -> list[np.ndarray]:
+    """Row numbers, shortest texts first, cut into batches of at most `most` rows and (past the
+    first row) BATCH_TOKENS padded word pieces: a few sentences, or one chunk."""
+    out, rows = [], []
+    for j in np.argsort(lengths, kind="stable"):
+        if rows and (len(rows) == most or (len(rows) + 1) * lengths[j] > BATCH_TOKENS):
+            out.append(np.array(rows))
+            rows = []
+        rows.append(j)
+    if rows:
+        out.append(np.array(rows))
+    return out

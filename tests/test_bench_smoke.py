@@ -55,7 +55,7 @@ def work(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ingest_report(work, dataset):
-    return _bench("ingest", "--dataset", str(dataset), "--work", str(work), "--limit", "8",
+    return _bench("ingest", "--dataset", str(dataset), "--work", str(work), "--limit", "8", "--runs", "2",
                   "--reingest-docs", "20", "--steps", "ingest,reingest", "--out", str(work / "ingest.json"))
 
 
@@ -65,6 +65,8 @@ def test_bench_ingest_runs_both_pipelines_and_reports_a_ratio(ingest_report):
     assert _positive(runs["llamaindex"]["seconds"]) and _positive(runs["ours-int8"]["seconds"])
     assert runs["ours-int8"]["docs"] == 8 and runs["ours-int8"]["embedded"] >= 8
     assert _positive(runs["ours-int8"]["speedup_vs_baseline"])
+    for run in runs.values():     # two interleaved runs each, reported by their median
+        assert len(run["runs_s"]) == 2 and min(run["runs_s"]) <= round(run["seconds"], 1) <= max(run["runs_s"])
     assert ingest_report["machine"]["cores"] >= 1
 
 

@@ -54,7 +54,8 @@ def test_int8_ranks_passages_like_fp32_for_a_question(torch_embedder, onnx_embed
         assert int(np.argmax(scores)) == 1
 
 
-def test_padding_never_leaks_into_the_pooled_vectors(onnx_embedders):
+def test_padding_never_leaks_into_the_pooled_vectors(onnx_embedders, monkeypatch):
+    monkeypatch.setattr("index.embed_onnx.BATCH_TOKENS", 100_000)
     e = onnx_embedders["fp32"]
     together = e.embed(TEXTS)           # one batch, padded to the longest text
     alone = np.stack([e.embed([t])[0] for t in TEXTS])
@@ -62,9 +63,10 @@ def test_padding_never_leaks_into_the_pooled_vectors(onnx_embedders):
     assert np.allclose(together, alone, atol=1e-4)
 
 
-def test_int8_vectors_depend_only_slightly_on_their_batch(onnx_embedders):
+def test_int8_vectors_depend_only_slightly_on_their_batch(onnx_embedders, monkeypatch):
     # dynamic quantisation scales activations per batch, so batch company moves int8 vectors a
     # little (docs/performance.md); this bounds how much
+    monkeypatch.setattr("index.embed_onnx.BATCH_TOKENS", 100_000)
     e = onnx_embedders["int8"]
     together = e.embed(TEXTS)
     alone = np.stack([e.embed([t])[0] for t in TEXTS])
@@ -88,11 +90,25 @@ def test_unknown_precision_is_refused_with_the_choices():
         Settings.load(env={}, embed_precision="fp16")
 
 
+def test_batches_hold_similar_lengths_within_the_token_budget():
+    from index.embed_onnx import BATCH_TOKENS, _batches
+
+    lengths = np.array([7, 250, 30, 31, 12, 40, 9, 200, 33, 30, 8, 64] * 5)
+    batches = _batches(lengths, 4)
+    rows = np.concatenate(batches)
+    assert sorted(rows.tolist()) == list(range(len(lengths)))         # every text once
+    assert np.all(np.diff(lengths[rows]) >= 0)                         # shortest first
+    for b in batches:
+        assert 1 <= len(b) <= 4
+        assert len(b) == 1 or len(b) * lengths[b].max() <= BATCH_TOKENS
+    assert [len(b) for b in _batches(np.array([5] * 10), 4)] == [4, 4, 2]
+
+
 def test_concurrent_batches_give_the_same_vectors_as_one_at_a_time():
     from index.embed_onnx import OnnxEmbedder
 
     cache = Settings.load().models_dir
-    texts = [f"{t} ({i})" for i in range(12) for t in TEXTS]          # 72 texts: several batches
+    texts = [f"{t} ({i})" for i in range(50) for t in TEXTS]   # 300: many batches, tokenised in halves
     parallel = OnnxEmbedder(precision="int8", cache=cache, batch_size=16, threads=2).embed(texts)
     serial = OnnxEmbedder(precision="int8", cache=cache, batch_size=16, threads=1).embed(texts)
     assert np.array_equal(parallel, serial)
