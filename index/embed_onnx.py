@@ -10,8 +10,8 @@ Texts are batched by length (sorted by word-piece count), so a short text is nev
 length of a long one, in small batches (BATCH_TOKENS word pieces) that stay in the core's cache.
 Batches run concurrently, one single-threaded run per core, longest first. `embed_spans` also
 pools the token states of given spans of each text (a sentence read in its chunk's context), in
-the same pass. Nothing is loaded until the first call, so building
-one is free (ingesting an unchanged corpus never loads a model).
+the same pass. Nothing is loaded until the first call, so building one is free (ingesting an
+unchanged corpus never loads a model).
 """
 
 from __future__ import annotations
