@@ -3,9 +3,10 @@
 Both pipelines index the same folder of files (one abstract per file) from an empty home, each
 in a fresh process, timed from the call to the return: load, clean, chunk, embed, store, model
 load and imports included. With `runs` > 1 the pipelines take turns (baseline, ours, ...) and
-each row reports the median, so a slow spell of the machine is shared. Ours also makes a vector for every sentence (the extractive answerer
-uses them): embedded on its own by default, or read off the chunk's pass with
-`--sentence-vectors in_chunk`, so by default it embeds more text than the baseline does.
+each row reports the median, so a slow spell of the machine is shared. Ours also makes a vector
+for every sentence (the extractive answerer uses them): embedded on its own by default, or read
+off the chunk's pass with `--sentence-vectors in_chunk`, so by default it embeds more text than
+the baseline does.
 """
 
 from __future__ import annotations

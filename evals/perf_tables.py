@@ -29,8 +29,7 @@ def ingest_tables(r: dict) -> list[str]:
     out = []
     if "ingest" in r:
         n = r["ingest"]["docs"]
-        each = r["ingest"].get("runs_each", 1)
-        out += [f"SciFact, {n:,} abstracts, one file each; median of {each} runs per pipeline, "
+        out += [f"SciFact, {n:,} abstracts, one file each; median of {r['ingest']['runs_each']} runs per pipeline, "
                 f"interleaved. {_machine(r['machine'])}", "",
                 "| pipeline | median s | runs s | docs/s | chunks embedded | peak RSS MiB | speed-up |",
                 "| --- | ---: | --- | ---: | ---: | ---: | ---: |"]
@@ -39,7 +38,7 @@ def ingest_tables(r: dict) -> list[str]:
                 else f"ours, {name.split('-', 1)[1]}" + (
                     " (sentences read in the chunk's pass)" if name.endswith("in_chunk")
                     else " (chunks and sentences each embedded)")
-            out.append(f"| {label} | {run['seconds']:.1f} | {run.get('runs_s', '–')} | {n / run['seconds']:.1f} | "
+            out.append(f"| {label} | {run['seconds']:.1f} | {run['runs_s']} | {n / run['seconds']:.1f} | "
                        f"{run.get('embedded', '–')} | {run['peak_rss_mib']:,.0f} | "
                        f"{run.get('speedup_vs_baseline', 1.0)}x |")
         out.append("")
