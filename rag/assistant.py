@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
 import time
 import unicodedata
 from pathlib import Path
@@ -38,6 +39,9 @@ class Assistant:
         self._lexical = None
         self._retriever = None
         self._llm = None
+        # Threads asking at once open the index's parts once, not once each (and numpy's header
+        # parsing, inside the lexical load, is not safe to run in parallel on Python 3.11).
+        self._opening = threading.RLock()
 
     # -- building -------------------------------------------------------------------------
     def ingest(self, paths: Iterable[str | Path] | None = None, *, rebuild: bool = False,
@@ -259,42 +263,50 @@ class Assistant:
                 "sentence_vectors": s.sentence_vectors}
 
     def _open_index(self, create: bool = False):
-        if self._index is None:
-            from index.catalog import Catalog
-            from index.ingest import Index
-            from index.store import ChromaStore
+        with self._opening:
+            if self._index is None:
+                self._index = self._index_parts(create)
+            return self._index
 
-            home = self.settings.home
-            catalog_path = home / "catalog.sqlite"
-            if not create and not catalog_path.exists():
-                raise IndexNotBuilt(f"no index in {home}: run `rag ingest` first (or set RAG_HOME)")
-            identity = self.identity()
-            catalog = Catalog(catalog_path)
-            catalog.check_identity(identity)
-            store = ChromaStore(path=home / "chroma", url=self.settings.chroma_url,
-                                collection=self.settings.collection, identity=identity, lazy=True)
-            self._index = Index(catalog, store, home / "lexical")
-        return self._index
+    def _index_parts(self, create: bool):
+        from index.catalog import Catalog
+        from index.ingest import Index
+        from index.store import ChromaStore
+
+        home = self.settings.home
+        catalog_path = home / "catalog.sqlite"
+        if not create and not catalog_path.exists():
+            raise IndexNotBuilt(f"no index in {home}: run `rag ingest` first (or set RAG_HOME)")
+        identity = self.identity()
+        catalog = Catalog(catalog_path)
+        catalog.check_identity(identity)
+        store = ChromaStore(path=home / "chroma", url=self.settings.chroma_url,
+                            collection=self.settings.collection, identity=identity, lazy=True)
+        return Index(catalog, store, home / "lexical")
 
     def _open_retriever(self):
-        if self._retriever is None:
-            from index.lexical import LexicalIndex
-            from rag.retrieve import HybridRetriever
+        with self._opening:
+            if self._retriever is None:
+                self._open_retriever_now()
+            return self._retriever
 
-            index = self._open_index()
-            lexical = LexicalIndex.load(index.lexical_dir)
-            if lexical is None or lexical.generation != index.catalog.generation:
-                raise IndexNotBuilt(f"the index in {self.settings.home} is incomplete (an ingest was "
-                                    "interrupted or never ran): run `rag ingest` to finish it")
-            if not lexical.n_chunks:
-                raise IndexNotBuilt(f"the index in {self.settings.home} is empty: run `rag ingest` first")
-            s = self.settings
-            self._lexical = lexical
-            self._retriever = HybridRetriever(index.store, lexical, index.catalog, fusion=s.fusion,
-                                              rrf_k=s.rrf_k, candidates=s.candidates,
-                                              lexical_weight=s.lexical_weight,
-                                              sentence_weight=s.sentence_weight)
-        return self._retriever
+    def _open_retriever_now(self) -> None:
+        from index.lexical import LexicalIndex
+        from rag.retrieve import HybridRetriever
+
+        index = self._open_index()
+        lexical = LexicalIndex.load(index.lexical_dir)
+        if lexical is None or lexical.generation != index.catalog.generation:
+            raise IndexNotBuilt(f"the index in {self.settings.home} is incomplete (an ingest was "
+                                "interrupted or never ran): run `rag ingest` to finish it")
+        if not lexical.n_chunks:
+            raise IndexNotBuilt(f"the index in {self.settings.home} is empty: run `rag ingest` first")
+        s = self.settings
+        self._lexical = lexical
+        self._retriever = HybridRetriever(index.store, lexical, index.catalog, fusion=s.fusion,
+                                          rrf_k=s.rrf_k, candidates=s.candidates,
+                                          lexical_weight=s.lexical_weight,
+                                          sentence_weight=s.sentence_weight)
 
     def _allowed(self, doc_ids: Sequence[str] | None, date_from: str, date_to: str) -> list[str] | None:
         if not doc_ids and not date_from and not date_to:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from html import unescape
 from pathlib import Path
 
@@ -185,6 +186,37 @@ def test_concurrent_questions_during_an_upload_all_succeed(service, tmp_path):
         t.join()
     assert not errors and len(answers) == 12
     assert all(any(c.doc_id == "alpha" for c in a.citations) for a in answers)
+
+
+def test_threads_asking_a_fresh_assistant_at_once_open_its_index_once(make_assistant, tiny_corpus,
+                                                                     monkeypatch):
+    from index.lexical import LexicalIndex
+
+    make_assistant().ingest([tiny_corpus])
+    assistant = make_assistant()            # nothing opened yet
+    loads, real_load = [], LexicalIndex.load
+
+    def slow_load(root):                     # widens the window in which threads could race
+        loads.append(root)
+        time.sleep(0.2)
+        return real_load(root)
+
+    monkeypatch.setattr(LexicalIndex, "load", staticmethod(slow_load))
+    answers, errors = [], []
+
+    def ask():
+        try:
+            answers.append(assistant.ask("When was the Blue River dam finished?"))
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(loads) == 1
+    assert all(any(c.doc_id == "alpha" for c in a.citations) for a in answers) and len(answers) == 4
 
 
 def test_llm_mode_is_offered_only_when_an_llm_is_configured(make_assistant):
