@@ -17,6 +17,7 @@ unchanged corpus never loads a model).
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -43,6 +44,7 @@ class OnnxEmbedder:
         self.batch_size, self.threads = batch_size, threads or os.cpu_count() or 1
         self._session = None
         self._tokenizer = None
+        self._loading = threading.Lock()   # threads asking at once load the model once
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
@@ -111,31 +113,35 @@ class OnnxEmbedder:
         return first + second
 
     def _load(self):
-        if self._session is None:
-            try:
-                import onnxruntime as ort
-                from tokenizers import Tokenizer
-            except ImportError as exc:
-                raise EmbeddingUnavailable(f"ONNX embeddings need {exc.name}: run `make setup` "
-                                           "(pip install -e .)") from None
-            from index.onnx_export import ensure_onnx, model_dir
-
-            path = ensure_onnx(self.cache, self.precision)
-            tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
-            tokenizer.enable_truncation(MAX_TOKENS)
-            tokenizer.no_padding()
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = 1      # parallelism comes from concurrent batches
-            options.inter_op_num_threads = 1
-            options.log_severity_level = 3
-            try:
-                session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-            except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
-                raise EmbeddingUnavailable(f"the cached ONNX model {path} cannot be loaded "
-                                           f"({type(exc).__name__}): delete it; it is exported "
-                                           "again at next use") from None
-            self._session, self._tokenizer = session, tokenizer
+        with self._loading:
+            if self._session is None:
+                self._load_now()
         return self._session, self._tokenizer
+
+    def _load_now(self) -> None:
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise EmbeddingUnavailable(f"ONNX embeddings need {exc.name}: run `make setup` "
+                                       "(pip install -e .)") from None
+        from index.onnx_export import ensure_onnx, model_dir
+
+        path = ensure_onnx(self.cache, self.precision)
+        tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+        tokenizer.enable_truncation(MAX_TOKENS)
+        tokenizer.no_padding()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1      # parallelism comes from concurrent batches
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+            raise EmbeddingUnavailable(f"the cached ONNX model {path} cannot be loaded "
+                                       f"({type(exc).__name__}): delete it; it is exported "
+                                       "again at next use") from None
+        self._session, self._tokenizer = session, tokenizer
 
 
 def _batches(lengths: np.ndarray, most: int) -> list[np.ndarray]:

@@ -39,8 +39,8 @@ class Assistant:
         self._lexical = None
         self._retriever = None
         self._llm = None
-        # Threads asking at once open the index's parts once, not once each (and numpy's header
-        # parsing, inside the lexical load, is not safe to run in parallel on Python 3.11).
+        # Threads asking at once open the index, model and LLM client once, not once each (and
+        # numpy's header parsing, in the lexical load, is not safe in parallel on Python 3.11).
         self._opening = threading.RLock()
 
     # -- building -------------------------------------------------------------------------
@@ -188,10 +188,11 @@ class Assistant:
         question = self._check_question(question)
         k = self._check_k(k)
         s = self.settings
-        if self._llm is None:
-            from rag.llm import ChatLLM
+        with self._opening:
+            if self._llm is None:
+                from rag.llm import ChatLLM
 
-            self._llm = ChatLLM.from_settings(s)
+                self._llm = ChatLLM.from_settings(s)
         generator = GenerativeAnswerer(self._llm, self.embedder, context_window=s.llm_context_window,
                                        max_answer_tokens=s.llm_max_tokens,
                                        price=price(s.llm_model, s.llm_price_in, s.llm_price_out),
@@ -247,11 +248,12 @@ class Assistant:
     # -- parts, opened lazily ---------------------------------------------------------------
     @property
     def embedder(self):
-        if self._embedder is None:
-            from index.embed import make_embedder
+        with self._opening:
+            if self._embedder is None:
+                from index.embed import make_embedder
 
-            self._embedder = make_embedder(self.settings)
-        return self._embedder
+                self._embedder = make_embedder(self.settings)
+            return self._embedder
 
     def identity(self) -> dict:
         """What builds the index; known without loading the model."""

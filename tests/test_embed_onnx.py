@@ -114,6 +114,33 @@ def test_concurrent_batches_give_the_same_vectors_as_one_at_a_time():
     assert np.array_equal(parallel, serial)
 
 
+def test_threads_embedding_at_once_load_the_model_once(monkeypatch):
+    import threading
+    import time
+
+    import onnxruntime
+
+    from index.embed_onnx import OnnxEmbedder
+
+    sessions, real_session = [], onnxruntime.InferenceSession
+
+    def slow_session(*args, **kwargs):      # widens the window in which threads could race
+        sessions.append(args[0])
+        time.sleep(0.2)
+        return real_session(*args, **kwargs)
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", slow_session)
+    embedder = OnnxEmbedder(precision="int8", cache=Settings.load().models_dir)
+    out: list[np.ndarray] = []
+    threads = [threading.Thread(target=lambda: out.append(embedder.embed(TEXTS[:2]))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(sessions) == 1 and len(out) == 3
+    assert all(np.array_equal(v, out[0]) for v in out)
+
+
 def test_a_chunk_pass_gives_the_chunk_vector_and_its_sentences_read_in_context(torch_embedder, onnx_embedders):
     from index.embed import embed_in_context
 
