@@ -21,11 +21,11 @@ from evals.perf_query import ensure_bundled
 from rag.settings import Settings
 
 
-def _timed(cmd: list[str]) -> tuple[float, float, str]:
+def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     """Wall seconds, CPU seconds (user + system) and stdout of one run of `cmd`."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), cwd=str(ROOT))
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(ROOT))
     seconds = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
@@ -34,9 +34,9 @@ def _timed(cmd: list[str]) -> tuple[float, float, str]:
     return seconds, cpu, proc.stdout
 
 
-def heaviest_imports(cmd: list[str], top: int = 8) -> list[tuple[str, float]]:
+def heaviest_imports(cmd: list[str], env: dict[str, str], top: int = 8) -> list[tuple[str, float]]:
     proc = subprocess.run([cmd[0], "-X", "importtime", *cmd[1:]], capture_output=True, text=True,
-                          env=child_env(), cwd=str(ROOT))
+                          env=env, cwd=str(ROOT))
     rows = []
     for line in proc.stderr.splitlines():
         parts = line.split("|")
@@ -51,15 +51,19 @@ def heaviest_imports(cmd: list[str], top: int = 8) -> list[tuple[str, float]]:
 def run_coldstart(*, work: Path, runs: int, question: str,
                   precision: str = "int8") -> tuple[dict, list[str]]:
     work = work.resolve()
-    ours_home, base_home = ensure_bundled(work, precision, str(Settings.load().models_dir))
+    cache = str(Settings.load().models_dir)
+    ours_home, base_home = ensure_bundled(work, precision, cache)
+    # the model the index was built with, already exported: without this, the first run would
+    # export one into the new home (about 10 s, once per home), which is not a start
+    env = {**child_env(), "RAG_MODEL_CACHE": cache}
     ours_cmd = [sys.executable, "-m", "rag.cli", "--home", str(ours_home), "ask", question]
     base_cmd = [sys.executable, "-m", "evals.perf_worker", "coldstart_baseline",
                 json.dumps({"home": str(base_home), "question": question})]
     ours, base, answer = [], [], ""
     for _ in range(runs):             # interleaved, so both see the same machine load
-        wall, cpu, answer = _timed(ours_cmd)
+        wall, cpu, answer = _timed(ours_cmd, env)
         ours.append((wall, cpu))
-        base.append(_timed(base_cmd)[:2])
+        base.append(_timed(base_cmd, env)[:2])
     report = {"machine": machine(), "runs": runs, "question": question, "precision": precision,
               "ours_s": [round(w, 3) for w, _ in ours], "llamaindex_s": [round(w, 3) for w, _ in base],
               "ours_cpu_s": [round(c, 3) for _, c in ours], "llamaindex_cpu_s": [round(c, 3) for _, c in base],
@@ -68,7 +72,7 @@ def run_coldstart(*, work: Path, runs: int, question: str,
               "ours_median_cpu_s": round(statistics.median(c for _, c in ours), 3),
               "llamaindex_median_cpu_s": round(statistics.median(c for _, c in base), 3),
               "answer_first_line": answer.splitlines()[0] if answer else "",
-              "heaviest_imports_s": heaviest_imports(ours_cmd)}
+              "heaviest_imports_s": heaviest_imports(ours_cmd, env)}
     report["speedup"] = ratio(report["llamaindex_median_s"], report["ours_median_s"])
     lines = [f"Cold start, {runs} runs each (load {report['machine']['load_avg']})",
              f"  ours `rag ask` to printed answer: median {report['ours_median_s']:.2f}s wall, "
