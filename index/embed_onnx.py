@@ -115,10 +115,10 @@ class OnnxEmbedder:
     def _load(self):
         with self._loading:
             if self._session is None:
-                self._load_now()
+                self._session, self._tokenizer = self._load_now()
         return self._session, self._tokenizer
 
-    def _load_now(self) -> None:
+    def _load_now(self):
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -141,7 +141,7 @@ class OnnxEmbedder:
             raise EmbeddingUnavailable(f"the cached ONNX model {path} cannot be loaded "
                                        f"({type(exc).__name__}): delete it; it is exported "
                                        "again at next use") from None
-        self._session, self._tokenizer = session, tokenizer
+        return session, tokenizer
 
 
 def _batches(lengths: np.ndarray, most: int) -> list[np.ndarray]:

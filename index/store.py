@@ -9,6 +9,7 @@ similarity.
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Sequence
 from urllib.parse import urlparse
@@ -29,6 +30,7 @@ class ChromaStore:
         self.where = url or str(path)
         self._path, self._url, self._name, self._identity = path, url, collection, identity
         self._conn = None
+        self._connecting = threading.Lock()   # questions on many threads connect once
         if not lazy:
             self._connect()
 
@@ -41,8 +43,12 @@ class ChromaStore:
         return self._connect()[1]
 
     def _connect(self):
-        if self._conn is not None:
+        with self._connecting:
+            if self._conn is None:
+                self._conn = self._open()
             return self._conn
+
+    def _open(self):
         client = _server_client(self._url) if self._url else _embedded_client(self._path)
         metadata = {"hnsw:space": "cosine"}
         if self._identity:
@@ -55,8 +61,7 @@ class ChromaStore:
         if self._identity and stored and json.loads(stored) != self._identity:
             raise IndexMismatch(f"Chroma collection {self._name!r} at {self.where} was built with "
                                 f"{stored}: rebuild with `rag ingest --rebuild` or use another collection")
-        self._conn = (client, col)
-        return self._conn
+        return client, col
 
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         for i in range(0, len(chunks), _BATCH):

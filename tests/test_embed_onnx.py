@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from rag.settings import Settings
+from tests.threads import at_once
 
 TEXTS = [
     "Turkey bought the Russian S-400 air-defence system in 2019.",
@@ -114,30 +115,30 @@ def test_concurrent_batches_give_the_same_vectors_as_one_at_a_time():
     assert np.array_equal(parallel, serial)
 
 
-def test_threads_embedding_at_once_load_the_model_once(monkeypatch):
-    import threading
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_threads_embedding_at_once_load_the_model_once(backend, monkeypatch):
     import time
 
-    import onnxruntime
+    if backend == "onnx":
+        import onnxruntime as module
+        from index.embed_onnx import OnnxEmbedder
 
-    from index.embed_onnx import OnnxEmbedder
+        name, embedder = "InferenceSession", OnnxEmbedder(precision="int8", cache=Settings.load().models_dir)
+    else:
+        import sentence_transformers as module
+        from index.embed_local import LocalEmbedder
 
-    sessions, real_session = [], onnxruntime.InferenceSession
+        name, embedder = "SentenceTransformer", LocalEmbedder()
+    loads, real = [], getattr(module, name)
 
-    def slow_session(*args, **kwargs):      # widens the window in which threads could race
-        sessions.append(args[0])
+    def slow(*args, **kwargs):      # widens the window in which threads could race
+        loads.append(args[0])
         time.sleep(0.2)
-        return real_session(*args, **kwargs)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(onnxruntime, "InferenceSession", slow_session)
-    embedder = OnnxEmbedder(precision="int8", cache=Settings.load().models_dir)
-    out: list[np.ndarray] = []
-    threads = [threading.Thread(target=lambda: out.append(embedder.embed(TEXTS[:2]))) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(sessions) == 1 and len(out) == 3
+    monkeypatch.setattr(module, name, slow)
+    out, errors = at_once(lambda: embedder.embed(TEXTS[:2]), 3)
+    assert not errors and len(loads) == 1 and len(out) == 3
     assert all(np.array_equal(v, out[0]) for v in out)
 
 

@@ -1,9 +1,13 @@
 """The vector store on a real embedded Chroma: chunk vectors in, chunks by cosine similarity out."""
 
+import time
+
 import numpy as np
 
+import index.store
 from index.records import Chunk
 from index.store import ChromaStore
+from tests.threads import at_once
 
 
 def _unit(*xs):
@@ -36,3 +40,19 @@ def test_delete_beyond_drops_the_chunks_a_shorter_document_no_longer_has(tmp_pat
     assert store.ids() == ["a:0", "a:1", "b:0"]
     store.delete_document("a")
     assert store.ids() == ["b:0"]
+
+
+def test_questions_on_many_threads_connect_a_lazy_store_once(tmp_path, monkeypatch):
+    ChromaStore(path=tmp_path / "chroma").upsert([_chunk("a", 0)], np.stack([_unit(1, 0)]))
+    store = ChromaStore(path=tmp_path / "chroma", lazy=True)
+    clients, real = [], index.store._embedded_client
+
+    def slow(path):                 # widens the window in which threads could race
+        clients.append(path)
+        time.sleep(0.2)
+        return real(path)
+
+    monkeypatch.setattr(index.store, "_embedded_client", slow)
+    got, errors = at_once(lambda: store.query(_unit(1, 0), 1), 4)
+    assert not errors and len(clients) == 1
+    assert [[cid for cid, _ in g] for g in got] == [["a:0"]] * 4

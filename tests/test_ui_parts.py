@@ -13,6 +13,7 @@ import pytest
 
 from rag.errors import BadDocument, ConfigError
 from rag.records import Answer, Citation
+from tests.threads import at_once
 from ui import render
 from ui.auth import Auth, is_loopback, resolve
 from ui.uploads import safe_name
@@ -202,19 +203,7 @@ def test_threads_asking_a_fresh_assistant_at_once_open_its_index_once(make_assis
         return real_load(root)
 
     monkeypatch.setattr(LexicalIndex, "load", staticmethod(slow_load))
-    answers, errors = [], []
-
-    def ask():
-        try:
-            answers.append(assistant.ask("When was the Blue River dam finished?"))
-        except Exception as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=ask) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    answers, errors = at_once(lambda: assistant.ask("When was the Blue River dam finished?"), 4)
     assert not errors and len(loads) == 1
     assert all(any(c.doc_id == "alpha" for c in a.citations) for a in answers) and len(answers) == 4
 
