@@ -55,7 +55,7 @@ def machine() -> dict[str, Any]:
     except (OSError, ValueError, IndexError):
         pass
     versions = {}
-    for name in ("onnxruntime", "chromadb", "torch", "llama_index.core", "bm25s"):
+    for name in ("onnxruntime", "openvino", "chromadb", "torch", "llama_index.core", "bm25s"):
         try:
             from importlib.metadata import version
 

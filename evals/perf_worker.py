@@ -48,7 +48,7 @@ def reingest_ours(home, files, precision, cache):
     return {"seconds": seconds, "unchanged": len(report.unchanged),
             "changed": len(report.added) + len(report.updated) + len(report.removed),
             "embedded": report.embedded,
-            "model_loaded": any(m in sys.modules for m in ("onnxruntime", "torch"))}
+            "model_loaded": any(m in sys.modules for m in ("onnxruntime", "openvino", "torch"))}
 
 
 def query_ours(home, questions, precision, cache, k=6, warmup=5):

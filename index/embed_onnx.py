@@ -1,7 +1,7 @@
-"""Local MiniLM embeddings on ONNX Runtime: no torch at run time, fp32 or int8.
+"""Local MiniLM embeddings without torch at run time: fp32 on ONNX Runtime, int8 on OpenVINO.
 
 The same all-MiniLM-L6-v2 as `embed_local.py` (same tokenizer, 256 word-piece limit, mean
-pooling, L2 normalisation), run from an ONNX export cached by `onnx_export.py`. fp32 gives the
+pooling, L2 normalisation), run from an export cached by `onnx_export.py`. fp32 gives the
 sentence-transformers vectors (cosine 1.0000); int8 gives cosine ~0.99 at a fraction of the cost.
 Both report the same `model_id` as the torch embedder, on purpose: an index built at one
 precision can be queried at another (docs/performance.md has the measured agreement).
@@ -28,7 +28,8 @@ from rag.errors import EmbeddingUnavailable
 
 MODEL = "all-MiniLM-L6-v2"
 MAX_TOKENS = 256
-BATCH_TOKENS = 256   # word pieces per batch (padded): small batches stay in the core's cache
+# word pieces per batch (padded), the fastest on this machine for each runtime (docs/performance.md)
+BATCH_TOKENS = {"fp32": 256, "int8": 1024}
 
 
 class OnnxEmbedder:
@@ -42,7 +43,8 @@ class OnnxEmbedder:
         self.model_id = f"local:{MODEL}"
         self.precision, self.cache = precision, Path(cache)
         self.batch_size, self.threads = batch_size, threads or os.cpu_count() or 1
-        self._session = None
+        self.batch_tokens = BATCH_TOKENS.get(precision, 256)
+        self._runner = None
         self._tokenizer = None
         self._loading = threading.Lock()   # threads asking at once load the model once
 
@@ -71,11 +73,11 @@ class OnnxEmbedder:
         """Run the model over `texts`; hand each text's token states (no padding) to `consume`."""
         if not texts:
             return
-        session, tokenizer = self._load()
+        runner, tokenizer = self._load()
         encodings = self._tokenize(tokenizer, list(texts))
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
         # longest batches first, so the cores finish together (no long batch left for one core)
-        batches = _batches(lengths, self.batch_size)[::-1]
+        batches = _batches(lengths, self.batch_size, self.batch_tokens)[::-1]
 
         def run(rows: np.ndarray) -> None:
             width = int(lengths[rows].max())
@@ -84,14 +86,13 @@ class OnnxEmbedder:
             for r, j in enumerate(rows):
                 ids[r, :lengths[j]] = encodings[j].ids
                 mask[r, :lengths[j]] = 1
-            hidden = session.run(None, {"input_ids": ids, "attention_mask": mask,
-                                        "token_type_ids": np.zeros_like(ids)})[0]
+            hidden = runner(ids, mask)
             for r, j in enumerate(rows):
                 consume(j, hidden[r, :lengths[j]], encodings[j])
 
         if len(batches) > 1 and self.threads > 1:
             # one single-threaded run per core beats one run spread over the cores (no barriers
-            # between the cores inside each operator); ONNX Runtime releases the GIL while it runs
+            # between the cores inside each operator); both runtimes release the GIL while they run
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(self.threads) as workers:
@@ -114,42 +115,84 @@ class OnnxEmbedder:
 
     def _load(self):
         with self._loading:
-            if self._session is None:
-                self._session, self._tokenizer = self._load_now()
-        return self._session, self._tokenizer
+            if self._runner is None:
+                self._runner, self._tokenizer = self._load_now()
+        return self._runner, self._tokenizer
 
     def _load_now(self):
         try:
-            import onnxruntime as ort
             from tokenizers import Tokenizer
         except ImportError as exc:
-            raise EmbeddingUnavailable(f"ONNX embeddings need {exc.name}: run `make setup` "
+            raise EmbeddingUnavailable(f"local embeddings need {exc.name}: run `make setup` "
                                        "(pip install -e .)") from None
-        from index.onnx_export import ensure_onnx, model_dir
+        from index.onnx_export import ensure_model, model_dir
 
-        path = ensure_onnx(self.cache, self.precision)
+        path = ensure_model(self.cache, self.precision)
         tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
         tokenizer.enable_truncation(MAX_TOKENS)
         tokenizer.no_padding()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1      # parallelism comes from concurrent batches
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
+        opener = _openvino if self.precision == "int8" else _onnxruntime
         try:
-            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
-            raise EmbeddingUnavailable(f"the cached ONNX model {path} cannot be loaded "
+            runner = opener(path, self.threads)
+        except ImportError as exc:
+            raise EmbeddingUnavailable(f"embed_precision {self.precision!r} needs {exc.name}: "
+                                       "run `make setup` (pip install -e .)") from None
+        except Exception as exc:  # each runtime raises its own types for a bad file
+            raise EmbeddingUnavailable(f"the cached model {path} cannot be loaded "
                                        f"({type(exc).__name__}): delete it; it is exported "
                                        "again at next use") from None
-        return session, tokenizer
+        return runner, tokenizer
 
 
-def _batches(lengths: np.ndarray, most: int) -> list[np.ndarray]:
+Runner = Callable[[np.ndarray, np.ndarray], np.ndarray]   # (ids, mask) -> token states
+
+
+def _onnxruntime(path: Path, threads: int) -> Runner:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1      # parallelism comes from concurrent batches
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return session.run(None, {"input_ids": ids, "attention_mask": mask,
+                                  "token_type_ids": np.zeros_like(ids)})[0]
+
+    return run
+
+
+def _openvino(path: Path, threads: int) -> Runner:
+    """One single-threaded stream per core; each calling thread gets its own request. Widths are
+    padded to a multiple of 8 (masked, so the states of real tokens do not change): OpenVINO
+    prepares each new input shape once, and a few shapes keep that off the query path."""
+    import openvino
+
+    model = openvino.Core().compile_model(str(path), "CPU", {
+        "PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": str(threads),
+        "INFERENCE_NUM_THREADS": str(threads), "INFERENCE_PRECISION_HINT": "f32"})
+    local = threading.local()
+
+    def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        request = getattr(local, "request", None)
+        if request is None:
+            request = local.request = model.create_infer_request()
+        width = ids.shape[1]
+        pad = ((0, 0), (0, -width % 8))
+        ids, mask = np.pad(ids, pad), np.pad(mask, pad)
+        request.infer({"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})
+        return request.get_output_tensor(0).data[:, :width].copy()
+
+    return run
+
+
+def _batches(lengths: np.ndarray, most: int, budget: int) -> list[np.ndarray]:
     """Row numbers, shortest texts first, cut into batches of at most `most` rows and (past the
-    first row) BATCH_TOKENS padded word pieces: a few sentences, or one chunk."""
+    first row) `budget` padded word pieces: a few sentences, or a few chunks."""
     out, rows = [], []
     for j in np.argsort(lengths, kind="stable"):
-        if rows and (len(rows) == most or (len(rows) + 1) * lengths[j] > BATCH_TOKENS):
+        if rows and (len(rows) == most or (len(rows) + 1) * lengths[j] > budget):
             out.append(np.array(rows))
             rows = []
         rows.append(j)

@@ -19,6 +19,7 @@ _SWITCHES = {
     "GRADIO_ANALYTICS_ENABLED": "False",
     "ANONYMIZED_TELEMETRY": "False",
     "DO_NOT_TRACK": "1",
+    "NNCF_CI": "1",    # NNCF (int8 quantisation, run once) sends no telemetry
 }
 
 

@@ -1,4 +1,5 @@
-"""The ONNX Runtime embedder agrees with sentence-transformers (the real MiniLM, both sides)."""
+"""The torch-free embedder (fp32 on ONNX Runtime, int8 on OpenVINO) agrees with sentence-transformers
+(the real MiniLM, both sides)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def torch_embedder():
 
 @pytest.fixture(scope="module")
 def onnx_embedders():
-    """Both ONNX precisions, using the machine's model cache (exported once if missing)."""
+    """Both precisions, using the machine's model cache (exported once if missing)."""
     from index.embed_onnx import OnnxEmbedder
 
     cache = Settings.load().models_dir
@@ -45,6 +46,9 @@ def test_onnx_int8_vectors_stay_close_to_fp32(torch_embedder, onnx_embedders):
     cos = np.sum(torch_embedder.embed(TEXTS) * onnx_embedders["int8"].embed(TEXTS), axis=1)
     assert cos[:-1].min() > 0.99, cos      # sentences, questions, long passages
     assert cos[-1] > 0.95, cos             # a two-letter text: the least stable case
+    short = ["What happened?", "Who is the mayor?", "tariffs", "climate change"]
+    cos = np.sum(torch_embedder.embed(short) * onnx_embedders["int8"].embed(short), axis=1)
+    assert cos.min() > 0.97, cos           # short questions keep their meaning too
 
 
 def test_int8_ranks_passages_like_fp32_for_a_question(torch_embedder, onnx_embedders):
@@ -55,24 +59,16 @@ def test_int8_ranks_passages_like_fp32_for_a_question(torch_embedder, onnx_embed
         assert int(np.argmax(scores)) == 1
 
 
-def test_padding_never_leaks_into_the_pooled_vectors(onnx_embedders, monkeypatch):
-    monkeypatch.setattr("index.embed_onnx.BATCH_TOKENS", 100_000)
-    e = onnx_embedders["fp32"]
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_padding_never_leaks_into_the_pooled_vectors(onnx_embedders, precision, monkeypatch):
+    # int8 activation ranges are calibrated once (static), so a text's batch company does not
+    # move its vector either
+    e = onnx_embedders[precision]
+    monkeypatch.setattr(e, "batch_tokens", 100_000)
     together = e.embed(TEXTS)           # one batch, padded to the longest text
     alone = np.stack([e.embed([t])[0] for t in TEXTS])
     assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
     assert np.allclose(together, alone, atol=1e-4)
-
-
-def test_int8_vectors_depend_only_slightly_on_their_batch(onnx_embedders, monkeypatch):
-    # dynamic quantisation scales activations per batch, so batch company moves int8 vectors a
-    # little (docs/performance.md); this bounds how much
-    monkeypatch.setattr("index.embed_onnx.BATCH_TOKENS", 100_000)
-    e = onnx_embedders["int8"]
-    together = e.embed(TEXTS)
-    alone = np.stack([e.embed([t])[0] for t in TEXTS])
-    cos = np.sum(together * alone, axis=1)
-    assert cos[:-1].min() > 0.985 and cos[-1] > 0.9, cos
 
 
 def test_onnx_embedder_shares_the_model_id_and_loads_nothing_until_used(embedder, tmp_path):
@@ -92,17 +88,17 @@ def test_unknown_precision_is_refused_with_the_choices():
 
 
 def test_batches_hold_similar_lengths_within_the_token_budget():
-    from index.embed_onnx import BATCH_TOKENS, _batches
+    from index.embed_onnx import _batches
 
     lengths = np.array([7, 250, 30, 31, 12, 40, 9, 200, 33, 30, 8, 64] * 5)
-    batches = _batches(lengths, 4)
+    batches = _batches(lengths, 4, 256)
     rows = np.concatenate(batches)
     assert sorted(rows.tolist()) == list(range(len(lengths)))         # every text once
     assert np.all(np.diff(lengths[rows]) >= 0)                         # shortest first
     for b in batches:
         assert 1 <= len(b) <= 4
-        assert len(b) == 1 or len(b) * lengths[b].max() <= BATCH_TOKENS
-    assert [len(b) for b in _batches(np.array([5] * 10), 4)] == [4, 4, 2]
+        assert len(b) == 1 or len(b) * lengths[b].max() <= 256
+    assert [len(b) for b in _batches(np.array([5] * 10), 4, 256)] == [4, 4, 2]
 
 
 def test_concurrent_batches_give_the_same_vectors_as_one_at_a_time():
@@ -115,15 +111,20 @@ def test_concurrent_batches_give_the_same_vectors_as_one_at_a_time():
     assert np.array_equal(parallel, serial)
 
 
-@pytest.mark.parametrize("backend", ["onnx", "torch"])
+@pytest.mark.parametrize("backend", ["fp32", "int8", "torch"])
 def test_threads_embedding_at_once_load_the_model_once(backend, monkeypatch):
     import time
 
-    if backend == "onnx":
+    if backend == "fp32":
         import onnxruntime as module
         from index.embed_onnx import OnnxEmbedder
 
-        name, embedder = "InferenceSession", OnnxEmbedder(precision="int8", cache=Settings.load().models_dir)
+        name, embedder = "InferenceSession", OnnxEmbedder(precision="fp32", cache=Settings.load().models_dir)
+    elif backend == "int8":
+        import openvino as module
+        from index.embed_onnx import OnnxEmbedder
+
+        name, embedder = "Core", OnnxEmbedder(precision="int8", cache=Settings.load().models_dir)
     else:
         import sentence_transformers as module
         from index.embed_local import LocalEmbedder
@@ -132,7 +133,7 @@ def test_threads_embedding_at_once_load_the_model_once(backend, monkeypatch):
     loads, real = [], getattr(module, name)
 
     def slow(*args, **kwargs):      # widens the window in which threads could race
-        loads.append(args[0])
+        loads.append(args[:1])
         time.sleep(0.2)
         return real(*args, **kwargs)
 
@@ -170,3 +171,26 @@ def test_a_span_beyond_the_model_limit_is_embedded_on_its_own(onnx_embedders):
     _, (parts,) = e.embed_spans([long], [[(0, 40), tail]])
     assert float(parts[1] @ e.embed([long[tail[0]:tail[1]]])[0]) > 0.9999
     assert float(parts[0] @ e.embed([long[:40]])[0]) < 0.99
+
+
+def test_a_broken_cached_model_is_refused_with_what_to_do(tmp_path):
+    from index.embed_onnx import OnnxEmbedder
+    from index.onnx_export import model_path
+    from rag.errors import EmbeddingUnavailable
+
+    for precision in ("fp32", "int8"):
+        path = model_path(tmp_path, precision)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("not a model")
+        with pytest.raises(EmbeddingUnavailable, match=f"{path.name} cannot be loaded .*delete it"):
+            OnnxEmbedder(precision=precision, cache=tmp_path).embed(["a question"])
+
+
+def test_int8_is_calibrated_on_the_bundled_corpus_only():
+    from index.onnx_export import calibration_texts
+    from rag.settings import BUNDLED_CORPUS
+
+    texts = calibration_texts()
+    corpus = " ".join(p.read_text(encoding="utf-8") for p in BUNDLED_CORPUS.glob("*.txt"))
+    assert len(texts) > 100 and all(t in corpus for t in texts)
+    assert min(map(len, texts)) < 80 < max(map(len, texts))     # paragraphs and short sentences

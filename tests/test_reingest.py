@@ -16,7 +16,7 @@ def test_reingest_of_unchanged_folder_loads_no_model_and_embeds_nothing(tmp_path
     again = _onnx_assistant(tmp_path / "home")
     report = again.ingest([tiny_corpus])
     assert report.embedded == 0 and len(report.unchanged) == 3
-    assert again.embedder._session is None     # the ONNX session was never created
+    assert again.embedder._runner is None      # the model was never loaded
 
 
 def test_touched_but_identical_file_is_unchanged_and_edited_file_is_updated(tmp_path, tiny_corpus):
