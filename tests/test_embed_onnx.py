@@ -194,3 +194,14 @@ def test_int8_is_calibrated_on_the_bundled_corpus_only():
     corpus = " ".join(p.read_text(encoding="utf-8") for p in BUNDLED_CORPUS.glob("*.txt"))
     assert len(texts) > 100 and all(t in corpus for t in texts)
     assert min(map(len, texts)) < 80 < max(map(len, texts))     # paragraphs and short sentences
+
+
+def test_a_repeated_text_is_embedded_once_and_gets_the_same_vector(onnx_embedders, monkeypatch):
+    e = onnx_embedders["int8"]
+    seen: list[int] = []
+    real = e._run
+    monkeypatch.setattr(e, "_run", lambda texts, consume: (seen.append(len(texts)), real(texts, consume)))
+    vectors = e.embed([TEXTS[0], TEXTS[1], TEXTS[0], TEXTS[0]])
+    assert seen == [2]
+    assert np.array_equal(vectors[0], vectors[2]) and np.array_equal(vectors[0], vectors[3])
+    assert float(vectors[0] @ vectors[1]) < 0.99
