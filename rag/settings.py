@@ -17,7 +17,7 @@ from typing import Any, Mapping
 from rag.errors import ConfigError
 
 BUNDLED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
-# Exported ONNX models are shared by every home on the machine.
+# Exported models are shared by every home on the machine.
 PRECISIONS = ("int8", "fp32", "torch")
 
 # Environment names that are not simply RAG_<FIELD>.
@@ -36,10 +36,10 @@ class Settings:
     embed_base_url: str = ""
     embed_api_key_env: str = "OPENAI_API_KEY"
     embed_batch_size: int = 32
-    # local model runtime: "int8" / "fp32" on ONNX Runtime (no torch at query time), or "torch"
+    # local model runtime: "int8" on OpenVINO or "fp32" on ONNX Runtime (no torch at query time), or "torch"
     # (sentence-transformers fp32). All three share one model id: see docs/performance.md
     embed_precision: str = "int8"
-    model_cache: Path | None = None   # exported ONNX models; default: <home>/models
+    model_cache: Path | None = None   # exported models; default: <home>/models
     # chunking, in tiktoken (cl100k_base) tokens
     chunk_size: int = 200
     chunk_overlap: int = 40
@@ -111,7 +111,7 @@ class Settings:
 
     @property
     def models_dir(self) -> Path:
-        """Where the exported ONNX models live (written once, on first use)."""
+        """Where the exported models live (written once, on first use)."""
         return self.model_cache or self.home / "models"
 
     @property
