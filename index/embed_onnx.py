@@ -169,7 +169,7 @@ def _onnxruntime(path: Path, threads: int) -> Runner:
 
 def _openvino(path: Path, threads: int) -> Runner:
     """One request at a time, spread over the cores by OpenVINO itself: concurrent requests from
-    Python threads ran ~5% faster but hung once in eight ingests (two threads deadlocked copying
+    Python threads ran slightly faster but hung once in eight ingests (two threads deadlocked copying
     their inputs), so callers queue on a lock. Widths are padded to a multiple of 8 (masked, so
     the states of real tokens do not change): OpenVINO prepares each new input shape once, and a
     few shapes keep that off the query path."""
