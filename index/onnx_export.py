@@ -114,8 +114,10 @@ def _quantise(fp32: Path, out: Path) -> None:
                                                        AdvancedSmoothQuantParameters)
     from tokenizers import Tokenizer
 
+    from index.embed_onnx import MAX_TOKENS
+
     tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
-    tokenizer.enable_truncation(256)
+    tokenizer.enable_truncation(MAX_TOKENS)
 
     def inputs(text: str) -> dict:
         ids = np.array([tokenizer.encode(text).ids], dtype=np.int64)

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from index.records import Chunk
+from index.records import Chunk, chunk_id
 from rag.errors import IndexMismatch, StoreUnavailable
 
 _BATCH = 2000
@@ -74,8 +74,14 @@ class ChromaStore:
         self._call(self._col.delete, where={"doc_id": doc_id})
 
     def delete_beyond(self, keep: dict[str, int]) -> None:
-        """For each document, delete its chunks numbered >= keep[doc_id], in one call."""
-        clauses = [{"$and": [{"doc_id": d}, {"n": {"$gte": n}}]} for d, n in keep.items()]
+        """For each document, delete its chunks numbered >= keep[doc_id], in one call. A
+        document's chunks are numbered from 0 without gaps, so only a document that has chunk
+        number keep[doc_id] has any to delete: one lookup by id finds them (a filtered delete
+        scans the collection, which grows with it, even when it deletes nothing)."""
+        found = self._call(self._col.get, ids=[chunk_id(d, n) for d, n in keep.items()], include=[])["ids"]
+        found = set(found)
+        beyond = {d: n for d, n in keep.items() if chunk_id(d, n) in found}
+        clauses = [{"$and": [{"doc_id": d}, {"n": {"$gte": n}}]} for d, n in beyond.items()]
         if clauses:
             self._call(self._col.delete, where=clauses[0] if len(clauses) == 1 else {"$or": clauses})
 

@@ -42,6 +42,17 @@ def test_delete_beyond_drops_the_chunks_a_shorter_document_no_longer_has(tmp_pat
     assert store.ids() == ["b:0"]
 
 
+def test_delete_beyond_runs_no_filtered_delete_when_no_document_shrank(tmp_path, monkeypatch):
+    store = ChromaStore(path=tmp_path / "chroma")
+    store.upsert([_chunk("a", n) for n in range(3)], np.stack([_unit(1, n) for n in range(3)]))
+    deletes, real = [], store._col.delete
+    monkeypatch.setattr(store._col, "delete", lambda **kw: (deletes.append(kw), real(**kw)))
+    store.delete_beyond({"a": 3, "new": 2})        # a kept all three chunks; "new" has none
+    assert deletes == [] and store.ids() == ["a:0", "a:1", "a:2"]
+    store.delete_beyond({"a": 1})
+    assert len(deletes) == 1 and store.ids() == ["a:0"]
+
+
 def test_questions_on_many_threads_connect_a_lazy_store_once(tmp_path, monkeypatch):
     ChromaStore(path=tmp_path / "chroma").upsert([_chunk("a", 0)], np.stack([_unit(1, 0)]))
     store = ChromaStore(path=tmp_path / "chroma", lazy=True)
