@@ -101,13 +101,15 @@ def test_batches_hold_similar_lengths_within_the_token_budget():
     assert [len(b) for b in _batches(np.array([5] * 10), 4, 256)] == [4, 4, 2]
 
 
-def test_concurrent_batches_give_the_same_vectors_as_one_at_a_time():
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_two_cores_give_the_same_vectors_as_one(precision):
+    # fp32 runs its batches concurrently, one per core; int8 spreads each run over the cores
     from index.embed_onnx import OnnxEmbedder
 
     cache = Settings.load().models_dir
     texts = [f"{t} ({i})" for i in range(50) for t in TEXTS]   # 300: many batches, tokenised in halves
-    parallel = OnnxEmbedder(precision="int8", cache=cache, batch_size=16, threads=2).embed(texts)
-    serial = OnnxEmbedder(precision="int8", cache=cache, batch_size=16, threads=1).embed(texts)
+    parallel = OnnxEmbedder(precision=precision, cache=cache, batch_size=16, threads=2).embed(texts)
+    serial = OnnxEmbedder(precision=precision, cache=cache, batch_size=16, threads=1).embed(texts)
     assert np.array_equal(parallel, serial)
 
 
