@@ -8,11 +8,11 @@ precision can be queried at another (docs/performance.md has the measured agreem
 
 Texts are batched by length (sorted by word-piece count), so a short text is never padded to the
 length of a long one, in small batches (BATCH_TOKENS word pieces) that stay in the core's cache.
-Batches run longest first: on ONNX Runtime concurrently, one single-threaded run per core; on
-OpenVINO one at a time, each spread over the cores. `embed_spans` also
-pools the token states of given spans of each text (a sentence read in its chunk's context), in
-the same pass. Nothing is loaded until the first call, so building one is free (ingesting an
-unchanged corpus never loads a model).
+Batches run longest first, one single-threaded run per core at a time (a lone batch, such as a
+question, runs spread over the cores on OpenVINO). `embed_spans` also pools the token states of
+given spans of each text (a sentence read in its chunk's context), in the same pass. Nothing is
+loaded until the first call, so building one is free (ingesting an unchanged corpus never loads
+a model).
 """
 
 from __future__ import annotations
@@ -82,28 +82,20 @@ class OnnxEmbedder:
         # longest batches first, so the cores finish together (no long batch left for one core)
         batches = _batches(lengths, self.batch_size, self.batch_tokens)[::-1]
 
-        def run(rows: np.ndarray) -> None:
+        def padded(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             width = int(lengths[rows].max())
             ids = np.zeros((len(rows), width), dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
             for r, j in enumerate(rows):
                 ids[r, :lengths[j]] = encodings[j].ids
                 mask[r, :lengths[j]] = 1
-            hidden = runner(ids, mask)
-            for r, j in enumerate(rows):
+            return ids, mask
+
+        def done(k: int, hidden: np.ndarray) -> None:
+            for r, j in enumerate(batches[k]):
                 consume(j, hidden[r, :lengths[j]], encodings[j])
 
-        if len(batches) > 1 and self.threads > 1 and self.precision == "fp32":
-            # ONNX Runtime: one single-threaded run per core beats one run spread over the cores
-            # (no barriers between the cores inside each operator); it releases the GIL while it
-            # runs. OpenVINO (int8) spreads each run over the cores itself.
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(self.threads) as workers:
-                list(workers.map(run, batches))
-        else:
-            for rows in batches:
-                run(rows)
+        runner([padded(rows) for rows in batches], done)
 
     def _tokenize(self, tokenizer, texts: list[str]) -> list:
         """Word pieces of every text; halves of a long list on two threads (the tokenizer releases
@@ -148,46 +140,81 @@ class OnnxEmbedder:
         return runner, tokenizer
 
 
-Runner = Callable[[np.ndarray, np.ndarray], np.ndarray]   # (ids, mask) -> token states
+Batch = tuple[np.ndarray, np.ndarray]          # (ids, mask), padded to one width
+Runner = Callable[[Sequence[Batch], Callable[[int, np.ndarray], None]], None]
+# runner(batches, done) calls done(k, token states of batch k) once per batch, in any order
 
 
 def _onnxruntime(path: Path, threads: int) -> Runner:
+    """Batches run concurrently, one single-threaded run per core: faster than one run spread over
+    the cores (no barriers between the cores inside each operator). ONNX Runtime releases the GIL
+    while it runs."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = 1      # parallelism comes from concurrent batches
+    options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
-    def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def one(batch: Batch) -> np.ndarray:
+        ids, mask = batch
         return session.run(None, {"input_ids": ids, "attention_mask": mask,
                                   "token_type_ids": np.zeros_like(ids)})[0]
+
+    def run(batches: Sequence[Batch], done: Callable[[int, np.ndarray], None]) -> None:
+        if len(batches) == 1:
+            return done(0, one(batches[0]))
+        with ThreadPoolExecutor(threads) as workers:
+            for k, states in enumerate(workers.map(one, batches)):
+                done(k, states)
 
     return run
 
 
 def _openvino(path: Path, threads: int) -> Runner:
-    """One request at a time, spread over the cores by OpenVINO itself: concurrent requests from
-    Python threads ran slightly faster but hung once in eight ingests (two threads deadlocked copying
-    their inputs), so callers queue on a lock. Widths are padded to a multiple of 8 (masked, so
-    the states of real tokens do not change): OpenVINO prepares each new input shape once, and a
-    few shapes keep that off the query path."""
+    """One batch (a question) runs on one request spread over the cores (the LATENCY hint); more
+    (ingest) run on a queue of one single-threaded request per core (THROUGHPUT), fed from one
+    thread. Each is compiled at its first use. Calls queue on a lock. Widths are padded to a
+    multiple of 8 (masked, so the states of real tokens do not change): OpenVINO prepares each new
+    input shape once, and a few shapes keep that off the query path."""
     import openvino
 
-    model = openvino.Core().compile_model(str(path), "CPU", {
-        "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1", "INFERENCE_NUM_THREADS": str(threads),
-        "INFERENCE_PRECISION_HINT": "bf16"})
-    request = model.create_infer_request()
+    core = openvino.Core()
+    network = core.read_model(str(path))
+    ready: dict[str, object] = {}
     one_at_a_time = threading.Lock()
 
-    def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        width = ids.shape[1]
-        pad = ((0, 0), (0, -width % 8))
-        ids, mask = np.pad(ids, pad), np.pad(mask, pad)
+    def ready_for(hint: str):
+        if hint not in ready:
+            compiled = core.compile_model(network, "CPU", {
+                "PERFORMANCE_HINT": hint, "NUM_STREAMS": str(1 if hint == "LATENCY" else threads),
+                "INFERENCE_NUM_THREADS": str(threads), "INFERENCE_PRECISION_HINT": "bf16"})
+            ready[hint] = (compiled.create_infer_request() if hint == "LATENCY"
+                           else openvino.AsyncInferQueue(compiled, threads))
+        return ready[hint]
+
+    def inputs(batch: Batch) -> dict[str, np.ndarray]:
+        pad = ((0, 0), (0, -batch[0].shape[1] % 8))
+        ids, mask = np.pad(batch[0], pad), np.pad(batch[1], pad)
+        return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+
+    def run(batches: Sequence[Batch], done: Callable[[int, np.ndarray], None]) -> None:
+        def states(request, k: int) -> np.ndarray:
+            return request.get_output_tensor(0).data[:, :batches[k][0].shape[1]]
+
         with one_at_a_time:
-            request.infer({"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})
-            return request.get_output_tensor(0).data[:, :width].copy()
+            if len(batches) == 1:
+                request = ready_for("LATENCY")
+                request.infer(inputs(batches[0]))
+                return done(0, states(request, 0))
+            queue = ready_for("THROUGHPUT")
+            queue.set_callback(lambda request, k: done(k, states(request, k)))
+            for k, batch in enumerate(batches):
+                queue.start_async(inputs(batch), k)
+            queue.wait_all()
 
     return run
 

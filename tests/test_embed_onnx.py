@@ -103,7 +103,7 @@ def test_batches_hold_similar_lengths_within_the_token_budget():
 
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 def test_two_cores_give_the_same_vectors_as_one(precision):
-    # fp32 runs its batches concurrently, one per core; int8 spreads each run over the cores
+    # both runtimes run many batches one per core: two cores must not change a vector
     from index.embed_onnx import OnnxEmbedder
 
     cache = Settings.load().models_dir
@@ -111,6 +111,16 @@ def test_two_cores_give_the_same_vectors_as_one(precision):
     parallel = OnnxEmbedder(precision=precision, cache=cache, batch_size=16, threads=2).embed(texts)
     serial = OnnxEmbedder(precision=precision, cache=cache, batch_size=16, threads=1).embed(texts)
     assert np.array_equal(parallel, serial)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_a_question_alone_gets_the_vector_it_gets_among_many(onnx_embedders, precision):
+    # a lone batch (a question) and many batches (ingest) run differently: on OpenVINO, one
+    # request over both cores against a queue of one request per core
+    e = onnx_embedders[precision]
+    many = e.embed(TEXTS + [f"filler sentence {i} about tariffs on steel" for i in range(200)])
+    alone = np.stack([e.embed([t])[0] for t in TEXTS])
+    assert np.allclose(many[:len(TEXTS)], alone, atol=1e-4)
 
 
 @pytest.mark.parametrize("backend", ["fp32", "int8", "torch"])
