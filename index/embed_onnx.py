@@ -178,9 +178,9 @@ def _openvino(path: Path, threads: int) -> Runner:
     """One batch (a question) runs on one request spread over the cores (the LATENCY hint); more
     (ingest) run as single-threaded requests, one per core (THROUGHPUT), from a queue fed by one
     thread that keeps two requests per core in flight, so a core never waits for its next input.
-    Each is compiled at its first use. Calls queue on a lock. Widths are padded to a
-    multiple of 8 (masked, so the states of real tokens do not change): OpenVINO prepares each new
-    input shape once, and a few shapes keep that off the query path."""
+    Each is compiled at its first use; calls queue on a lock. Widths are padded to a multiple of 8
+    (masked, so the states of real tokens do not change): OpenVINO prepares each new input shape
+    once, and a few shapes keep that off the query path."""
     import openvino
 
     core = openvino.Core()
