@@ -7,7 +7,7 @@ Both report the same `model_id` as the torch embedder, on purpose: an index buil
 precision can be queried at another (docs/performance.md has the measured agreement).
 
 Texts are batched by length (sorted by word-piece count), so a short text is never padded to the
-length of a long one, in small batches (BATCH_TOKENS word pieces) that stay in the core's cache.
+length of a long one, in small batches (a budget of padded word pieces) that stay in the core's cache.
 Batches run longest first, one single-threaded run per core at a time (a lone batch, such as a
 question, runs spread over the cores on OpenVINO). `embed_spans` also pools the token states of
 given spans of each text (a sentence read in its chunk's context), in the same pass. Nothing is
@@ -29,8 +29,6 @@ from rag.errors import EmbeddingUnavailable
 
 MODEL = "all-MiniLM-L6-v2"
 MAX_TOKENS = 256
-# word pieces per batch (padded), the fastest on this machine for each runtime (docs/performance.md)
-BATCH_TOKENS = {"fp32": 256, "int8": 1024}
 
 
 class OnnxEmbedder:
@@ -44,7 +42,10 @@ class OnnxEmbedder:
         self.model_id = f"local:{MODEL}"
         self.precision, self.cache = precision, Path(cache)
         self.batch_size, self.threads = batch_size, threads or os.cpu_count() or 1
-        self.batch_tokens = BATCH_TOKENS.get(precision, 256)
+        if precision not in RUNTIMES:
+            raise EmbeddingUnavailable(f"embed_precision {precision!r} has no ONNX model; "
+                                       f"use one of {', '.join(RUNTIMES)}")
+        self.batch_tokens = RUNTIMES[precision][1]
         self._runner = None
         self._tokenizer = None
         self._loading = threading.Lock()   # threads asking at once load the model once
@@ -127,9 +128,8 @@ class OnnxEmbedder:
         tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
         tokenizer.enable_truncation(MAX_TOKENS)
         tokenizer.no_padding()
-        opener = _openvino if self.precision == "int8" else _onnxruntime
         try:
-            runner = opener(path, self.threads)
+            runner = RUNTIMES[self.precision][0](path, self.threads)
         except ImportError as exc:
             raise EmbeddingUnavailable(f"embed_precision {self.precision!r} needs {exc.name}: "
                                        "run `make setup` (pip install -e .)") from None
@@ -232,3 +232,10 @@ def _batches(lengths: np.ndarray, most: int, budget: int) -> list[np.ndarray]:
     if rows:
         out.append(np.array(rows))
     return out
+
+
+# precision -> (its runtime, word pieces per padded batch: the fastest here for each; docs/performance.md)
+RUNTIMES: dict[str, tuple[Callable[[Path, int], Runner], int]] = {
+    "fp32": (_onnxruntime, 256),
+    "int8": (_openvino, 1024),
+}

@@ -87,6 +87,15 @@ def test_unknown_precision_is_refused_with_the_choices():
         Settings.load(env={}, embed_precision="fp16")
 
 
+def test_an_embedder_for_a_precision_without_a_model_is_refused_with_the_choices(tmp_path):
+    from index.embed_onnx import OnnxEmbedder
+    from rag.errors import EmbeddingUnavailable
+
+    with pytest.raises(EmbeddingUnavailable, match="'fp16' has no ONNX model; use one of fp32, int8"):
+        OnnxEmbedder(precision="fp16", cache=tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
 def test_batches_hold_similar_lengths_within_the_token_budget():
     from index.embed_onnx import _batches
 
