@@ -7,12 +7,12 @@ Both report the same `model_id` as the torch embedder, on purpose: an index buil
 precision can be queried at another (docs/performance.md has the measured agreement).
 
 Texts are batched by length (sorted by word-piece count), so a short text is never padded to the
-length of a long one, in small batches (a budget of padded word pieces) that stay in the core's cache.
-Batches run longest first, one single-threaded run per core at a time (a lone batch, such as a
-question, runs spread over the cores on OpenVINO). `embed_spans` also pools the token states of
-given spans of each text (a sentence read in its chunk's context), in the same pass. Nothing is
-loaded until the first call, so building one is free (ingesting an unchanged corpus never loads
-a model).
+length of a long one, in small batches (a budget of padded word pieces, per runtime) that stay
+in the core's cache. Batches run longest first, one single-threaded run per core at a time (a
+lone batch, such as a question, runs spread over the cores on OpenVINO). `embed_spans` also
+pools the token states of given spans of each text (a sentence read in its chunk's context), in
+the same pass. Nothing is loaded until the first call, so building one is free (ingesting an
+unchanged corpus never loads a model).
 """
 
 from __future__ import annotations

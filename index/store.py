@@ -79,8 +79,8 @@ class ChromaStore:
         number keep[doc_id] has any to delete: one lookup by id finds them (a filtered delete
         scans the collection, which grows with it, even when it deletes nothing)."""
         found = set(self._call(self._col.get, ids=[chunk_id(d, n) for d, n in keep.items()], include=[])["ids"])
-        beyond = {d: n for d, n in keep.items() if chunk_id(d, n) in found}
-        clauses = [{"$and": [{"doc_id": d}, {"n": {"$gte": n}}]} for d, n in beyond.items()]
+        clauses = [{"$and": [{"doc_id": d}, {"n": {"$gte": n}}]}
+                   for d, n in keep.items() if chunk_id(d, n) in found]
         if clauses:
             self._call(self._col.delete, where=clauses[0] if len(clauses) == 1 else {"$or": clauses})
 
