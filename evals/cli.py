@@ -45,7 +45,11 @@ def missed(overall: dict, floors: dict[str, float]) -> list[str]:
 @click.option("--set", "set_path", type=click.Path(path_type=Path), default=None,
               help="Gold set (.jsonl). Default: the bundled evals/gold.jsonl.")
 @click.option("--mode", type=click.Choice(["extractive", "llm"]), default="extractive",
-              show_default=True, help="Answering mode to evaluate.")
+              show_default=True, help="Answering mode to evaluate (llm runs extractive beside it).")
+@click.option("--split", type=click.Choice(["dev", "test", "all"]), default="test", show_default=True,
+              help="Gold questions to run: tune on dev, report test.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Only the first N questions of the split (a quick check).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run file's JSON to stdout.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Write the run file here (default: <report>/run.json when --report is given).")
@@ -58,14 +62,17 @@ def missed(overall: dict, floors: dict[str, float]) -> list[str]:
 @click.option("--fail-under", "floors", multiple=True, metavar="METRIC=VALUE",
               help="Exit 1 when an overall metric is below VALUE (repeatable), e.g. accuracy=0.8.")
 @click.pass_context
-def eval_command(ctx: click.Context, set_path: Path | None, mode: str, as_json: bool, out: Path | None,
+def eval_command(ctx: click.Context, set_path: Path | None, mode: str, split: str, limit: int | None,
+                 as_json: bool, out: Path | None,
                  report_dir: Path | None, previous: Path | None, no_llamaindex: bool,
                  floors: tuple[str, ...]) -> None:
-    """Evaluate answers and retrieval on the gold set (no LLM needed).
+    """Evaluate answers and retrieval on the gold set's test split (or dev, or all).
 
     \b
     Indexes the bundled corpus first if the home has no index. Examples:
       rag eval
+      rag eval --mode llm --report docs/eval      # llm and extractive side by side
+      rag eval --split dev --no-llamaindex        # tune on dev
       rag eval --report reports/today --baseline runs/last.json
       rag eval --json --fail-under accuracy=0.8 --fail-under citation_recall=0.9
     """
@@ -80,7 +87,7 @@ def eval_command(ctx: click.Context, set_path: Path | None, mode: str, as_json: 
     known = sorted({*PER_QUESTION, "accuracy", "abstain_precision", "abstain_recall"} - {"correct"})
     wanted = parse_floors(floors, known)
     path = set_path or DEFAULT_SET
-    questions = load_gold(path)
+    questions = load_gold(path, split)[:limit]
     prior = report.load_run(previous) if previous else None
     assistant = assistant_from(ctx)
     try:
@@ -95,7 +102,7 @@ def eval_command(ctx: click.Context, set_path: Path | None, mode: str, as_json: 
         bar.update(done - bar.n)
 
     record = run_eval(assistant, questions, mode=mode, baseline=not no_llamaindex,
-                      set_path=str(path), progress=progress)
+                      set_path=str(path), split=split, progress=progress)
     bar.close()
     if prior:
         record["comparison"] = report.compare(prior, record)

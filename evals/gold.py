@@ -1,7 +1,9 @@
 """Load and validate a gold question set (JSON Lines, one question per line).
 
 Each line has: id, type, question, history [[question, answer], ...], answerable, gold_answer,
-key_facts [[variant, ...], ...], articles [doc id, ...], quotes {doc id: verbatim quote}.
+key_facts [[variant, ...], ...], articles [doc id, ...], quotes {doc id: verbatim quote}, and
+split ("dev" or "test"): prompts and thresholds are tuned on dev only; reports give test. The
+split was made once (alternating within each question type, by id) and is kept in the file.
 Validation is structural only (fields, types, ids unique, an answerable question has facts,
 articles and one quote per article); that every quote occurs in its cleaned article is checked
 by a test against the real index, because only the index knows the cleaned text.
@@ -33,9 +35,16 @@ class GoldQuestion:
     key_facts: tuple[tuple[str, ...], ...]
     articles: tuple[str, ...]
     quotes: dict[str, str]
+    split: str = ""
 
 
-def load_gold(path: str | Path = DEFAULT_SET) -> list[GoldQuestion]:
+SPLITS = ("dev", "test", "all")
+
+
+def load_gold(path: str | Path = DEFAULT_SET, split: str = "all") -> list[GoldQuestion]:
+    """The questions of `split` ("dev", "test" or "all")."""
+    if split not in SPLITS:
+        raise BadGoldSet(f"split {split!r} does not exist: use one of {', '.join(SPLITS)}")
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -57,6 +66,10 @@ def load_gold(path: str | Path = DEFAULT_SET) -> list[GoldQuestion]:
         out.append(q)
     if not out:
         raise BadGoldSet(f"gold set {path} has no questions")
+    if split != "all":
+        out = [q for q in out if q.split == split]
+        if not out:
+            raise BadGoldSet(f"gold set {path} has no {split} questions: give each line a \"split\"")
     return out
 
 
@@ -88,4 +101,4 @@ def _parse(row: dict, where: str) -> GoldQuestion:
                         history=tuple((a, b) for a, b in history), answerable=answerable,
                         gold_answer=str(row.get("gold_answer", "")),
                         key_facts=tuple(tuple(f) for f in facts), articles=tuple(articles),
-                        quotes=dict(quotes))
+                        quotes=dict(quotes), split=str(row.get("split", "")))

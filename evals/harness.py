@@ -31,7 +31,9 @@ Progress = Callable[[int, int], None]
 
 
 def run_eval(assistant, questions: Sequence[GoldQuestion], *, mode: str = "extractive",
-             baseline: bool = True, set_path: str = "", progress: Progress | None = None) -> dict:
+             baseline: bool = True, set_path: str = "", split: str = "all",
+             progress: Progress | None = None) -> dict:
+    """In llm mode the same questions are also answered extractively, side by side."""
     started = time.perf_counter()
     support = m.SupportCheck(assistant.embedder.embed)
     judge = None
@@ -46,12 +48,21 @@ def run_eval(assistant, questions: Sequence[GoldQuestion], *, mode: str = "extra
             progress(i + 1, len(questions) * (2 if baseline else 1))
     record = {
         "run": {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                "git_commit": git_commit(), "set": set_path, "mode": mode,
+                "git_commit": git_commit(), "set": set_path, "split": split, "mode": mode,
                 "questions": len(questions)},
         "settings": _settings(assistant.settings),
         "metrics": aggregate(results),
         "questions": results,
     }
+    if mode == "llm":
+        from evals.perf_common import machine
+
+        record["run"]["llm"] = _llm_name(assistant)
+        record["run"]["machine"] = machine()
+        drafts = [_run_one(assistant, q, "extractive", support) for q in questions]
+        record["extractive"] = {"metrics": aggregate(drafts)}
+        for row, d in zip(results, drafts):
+            row["extractive"] = {"answer": d["answer"], "abstained": d["abstained"], "metrics": d["metrics"]}
     if baseline:
         base = _run_baseline(assistant, questions, support, progress, offset=len(questions))
         record["baseline"] = {"name": "LlamaIndex VectorStoreIndex (dense, default retriever, "
@@ -75,6 +86,14 @@ def _run_one(assistant, q: GoldQuestion, mode: str, support: m.SupportCheck, jud
     if judge is not None:
         row["metrics"].update(judge.grade(q.question, q.gold_answer, answer))
     return row
+
+
+def _llm_name(assistant) -> str:
+    s = assistant.settings
+    if s.llm_configured:
+        return f"server: {s.llm_model}"
+    llm = assistant.llm()
+    return f"local: {llm.model} ({llm.threads} threads)"
 
 
 def _run_baseline(assistant, questions, support, progress, offset: int) -> list[dict]:

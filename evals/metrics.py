@@ -125,7 +125,8 @@ def answer_sentences(text: str) -> list[tuple[str, list[int]]]:
 
     A sentence's citations are the [n] marks after it (before the next sentence starts)."""
     out: list[tuple[str, list[int]]] = []
-    for piece in re.split(r"(?<=\])\s+(?=[^\[])|(?<=[.!?])\s+(?=[A-Z\"“(])", text.strip()):
+    # no split after an initial ("U.S. Ambassador", "Washington, D.C. The")
+    for piece in re.split(r"(?<=\])\s+(?=[^\[])|(?<=[.!?])(?<![A-Z]\.)\s+(?=[A-Z\"“(])", text.strip()):
         marks = [int(m) for m in _MARKS.findall(piece)]
         sentence = _MARKS.sub("", piece).strip()
         if sentence and re.search(r"\w", sentence):

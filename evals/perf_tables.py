@@ -5,6 +5,8 @@
     python -m evals.perf_tables docs/bench --check BENCHMARKS.md   # exit 1 if they differ
 
 In BENCHMARKS.md each block runs from `<!-- from docs/bench/bench-NAME.json -->` to `<!-- end -->`.
+`python -m evals.render_docs` renders these blocks together with every other rendered number in
+BENCHMARKS.md, README.md and docs/.
 """
 
 from __future__ import annotations
@@ -116,15 +118,36 @@ def scale_tables(r: dict) -> list[str]:
     return out + [""]
 
 
+def llm_tables(r: dict) -> list[str]:
+    prompts = r["prompts"]
+    first = next(iter(prompts.values()))["summary"]["n"]
+    out = [f"Gold set, {r['split']} split, {first} questions, {r['llm']}, one question at a time through "
+           f"`Assistant.stream` (retrieval, prompt, model, verification). {_machine(r['machine'])}", "",
+           "| prompt | first token p50 s | p95 s | whole answer p50 s | p95 s | generation tokens/s p50 "
+           "| prompt tokens p50 | accuracy | fell back |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    names = {"evidence": "evidence (best sentences, neighbours)", "chunks": "chunk-packed (8 chunks)"}
+    for name, block in prompts.items():
+        x = block["summary"]
+        out.append(f"| {names.get(name, name)} | {x['first_token_p50_s']} | {x['first_token_p95_s']} | "
+                   f"{x['answer_p50_s']} | {x['answer_p95_s']} | {x['tokens_per_s_p50']} | "
+                   f"{x['prompt_tokens_p50']:.0f} | {x['accuracy']:.3f} | {x['fell_back']} |")
+    for key, value in r.get("ratios", {}).items():
+        out.append(f"\n{key.replace('_', ' ')}: **{value}x**")
+    return out
+
+
 def _or_dash(mib: float | None) -> str:
     return "–" if mib is None else f"{mib:,.0f}"
 
 
 def serve_tables(r: dict) -> list[str]:
     m = r["machine"]
+    mode = r.get("mode", "extractive")
     out = [f"{r['clients']} concurrent clients x {r['questions_per_client']} questions, `{r['endpoint']}`, "
-           f"extractive mode, warm-up {'on' if r['warmup'] else 'off'}. _{m['cpus']} cores, Python "
-           f"{m['python']}, load average before/after {m['load_average_before_after']}_", "",
+           f"{'extractive' if mode == 'server default' else mode} mode, warm-up {'on' if r['warmup'] else 'off'}. "
+           f"_{m['cpus']} cores, Python {m['python']}, load average before/after "
+           f"{m['load_average_before_after']}_", "",
            "| how | requests | errors | p50 ms | p95 ms | max ms | req/s |",
            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     rows = [(f"HTTP, {r['clients']} concurrent clients", r["http"])]
@@ -133,6 +156,32 @@ def serve_tables(r: dict) -> list[str]:
     for label, x in rows:
         out.append(f"| {label} | {x['requests']} | {x['errors']} | {x['p50_ms']} | {x['p95_ms']} | "
                    f"{x['max_ms']} | {x['throughput_rps']} |")
+    http = r["http"]
+    if "answered_by" in http:
+        by = ", ".join(f"{n} {k}" for k, n in sorted(http["answered_by"].items()))
+        h = http["healthz_during_load"]
+        out += ["", f"Answered by: {by} (busy: waited `RAG_LLM_BUSY_WAIT_S`, then answered extractively). "
+                    f"`GET /healthz` during the load, twice a second: p50 {h['p50_ms']} ms, p95 {h['p95_ms']} ms, "
+                    f"max {h['max_ms']} ms ({h['n']} probes)."]
+    return out + [""]
+
+
+def split_tables(r: dict) -> list[str]:
+    out = [f"One line of the bundled corpus's prose (each copy's sentences numbered), and a run of "
+           f"full stops as long; the plain rule is given up after {r['cap_s']:g} s. Text stages: read, "
+           f"clean, sentence pieces, chunks (all an ingest does before it embeds). {_machine(r['machine'])}",
+           "", "| characters | text | split s | plain rule (before) s | speed-up | text stages s | chunks "
+           "| whole ingest s |", "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for size, row in r["sizes"].items():
+        for kind in ("prose", "stops"):
+            x, plain = row[kind], row[kind]["split_plain"]
+            before = f"{plain['seconds']:.3f}" if plain["seconds"] is not None else f"> {plain['over_s']:g}"
+            speedup = "–" if x["speedup"] is None else \
+                f"{'≥ ' if plain['seconds'] is None else ''}{x['speedup']:,.0f}x"
+            stages = row["text_stages"] if kind == "prose" else None
+            tail = (f"{stages['seconds']:.2f} | {stages['chunks']:,} | "
+                    f"{row['ingest']['seconds'] if 'ingest' in row else '–'} |") if stages else "| | |"
+            out.append(f"| {int(size):,} | {kind} | {x['split']['seconds']:.3f} | {before} | {speedup} | {tail}")
     return out + [""]
 
 
@@ -198,23 +247,25 @@ def summary_table(root: Path) -> list[str]:
 
 
 _RENDER = {"ingest": ingest_tables, "ingest-all": ingest_tables, "quality": ingest_tables, "query": query_tables,
-           "coldstart": coldstart_tables, "scale": scale_tables, "serve": serve_tables}
+           "coldstart": coldstart_tables, "scale": scale_tables, "serve": serve_tables, "serve-llm": serve_tables,
+           "llm": llm_tables, "split": split_tables}
 _BLOCK = re.compile(r"<!-- from (\S+) -->\n.*?<!-- end -->", re.S)
 
 
-def blocks(root: Path) -> dict[str, str]:
-    """The summary and each report found in `root`, rendered as marked blocks, by marker path."""
-    rendered = {f"{root}/*.json": summary_table(root)}
+def blocks(root: Path, base: Path = Path()) -> dict[str, str]:
+    """The summary and each report found in `base/root`, rendered as marked blocks, by marker path
+    (`root` as the page names it)."""
+    rendered = {f"{root}/*.json": summary_table(base / root)}
     for name, render in _RENDER.items():
-        report = _load(root, name)
+        report = _load(base / root, name)
         if report:
             rendered[str(root / f"bench-{name}.json")] = render(report)
     return {where: f"<!-- from {where} -->\n" + "\n".join(lines).rstrip() + "\n<!-- end -->"
             for where, lines in rendered.items()}
 
 
-def updated(text: str, root: Path) -> str:
-    fresh = blocks(root)
+def updated(text: str, root: Path, base: Path = Path()) -> str:
+    fresh = blocks(root, base)
     return _BLOCK.sub(lambda m: fresh.get(m.group(1), m.group(0)), text)
 
 

@@ -81,27 +81,24 @@ def _fmt(v) -> str:
     return f"{v:.3f}"
 
 
+def _others(record: dict) -> list[tuple[str, dict]]:
+    """The runs beside ours, as (column name, metrics): the extractive answers of the same
+    questions (in an llm-mode run), and the plain LlamaIndex baseline."""
+    return [(name, record[key]["metrics"]) for key, name in (("extractive", "extractive"),
+                                                             ("baseline", "plain LlamaIndex"))
+            if key in record]
+
+
 def _rows_overall(record: dict) -> list[list[str]]:
     ours = record["metrics"]["overall"]
-    base = record.get("baseline", {}).get("metrics", {}).get("overall", {})
-    rows = []
-    for k in HEADLINE:
-        row = [k, _fmt(ours.get(k))]
-        if base:
-            row.append(_fmt(base.get(k)))
-        rows.append(row)
-    return rows
+    return [[k, _fmt(ours.get(k))] + [_fmt(other["overall"].get(k)) for _, other in _others(record)]
+            for k in HEADLINE]
 
 
 def _rows_types(record: dict) -> list[list[str]]:
-    base = record.get("baseline", {}).get("metrics", {}).get("by_type", {})
-    rows = []
-    for t, vals in record["metrics"]["by_type"].items():
-        row = [t] + [_fmt(vals.get(c)) for c in TYPE_COLUMNS]
-        if base:
-            row.append(_fmt(base.get(t, {}).get("accuracy")))
-        rows.append(row)
-    return rows
+    return [[t] + [_fmt(vals.get(c)) for c in TYPE_COLUMNS]
+            + [_fmt(other["by_type"].get(t, {}).get("accuracy")) for _, other in _others(record)]
+            for t, vals in record["metrics"]["by_type"].items()]
 
 
 def _latency_rows(record: dict) -> list[list[str]]:
@@ -117,15 +114,14 @@ def _text_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def terminal_table(record: dict) -> str:
-    has_base = "baseline" in record
     run = record["run"]
-    parts = [f"gold set: {run['questions']} questions, mode {run['mode']}, commit {run['git_commit'][:12]}, "
-             f"{run.get('seconds', 0):.1f}s",
+    names = [name for name, _ in _others(record)]
+    parts = [f"gold set: {run['questions']} questions ({run.get('split', 'all')} split), mode {run['mode']}, "
+             f"commit {run['git_commit'][:12]}, {run.get('seconds', 0):.1f}s",
              "",
-             _text_table(["metric", "ours"] + (["llamaindex"] if has_base else []), _rows_overall(record)),
+             _text_table(["metric", run["mode"]] + names, _rows_overall(record)),
              "",
-             _text_table(["type", *TYPE_COLUMNS] + (["llamaindex acc"] if has_base else []),
-                         _rows_types(record)),
+             _text_table(["type", *TYPE_COLUMNS] + [f"{n} acc" for n in names], _rows_types(record)),
              "",
              _text_table(["latency ms", "p50", "p95"], _latency_rows(record))]
     cmp = record.get("comparison")
@@ -149,13 +145,12 @@ def write_report(record: dict, folder: Path) -> Path:
 def _sections(record: dict, plots: list[str]) -> list[tuple[str, object]]:
     """(kind, payload) blocks rendered identically to Markdown and HTML."""
     run = record["run"]
-    has_base = "baseline" in record
     ours = record["metrics"]["overall"]
-    base = record.get("baseline", {}).get("metrics", {}).get("overall", {})
-    summary = (f"{run['questions']} questions, mode **{run['mode']}**, commit `{run['git_commit'][:12]}`, "
-               f"{run.get('seconds', 0):.1f} s. Accuracy **{_fmt(ours.get('accuracy'))}**"
-               + (f" (plain LlamaIndex baseline: {_fmt(base.get('accuracy'))})" if has_base else "")
-               + ".")
+    others = _others(record)
+    beside = ", ".join(f"{name}: {_fmt(m['overall'].get('accuracy'))}" for name, m in others)
+    summary = (f"{run['questions']} questions ({run.get('split', 'all')} split), mode **{run['mode']}**, "
+               f"commit `{run['git_commit'][:12]}`, {run.get('seconds', 0):.1f} s. Accuracy "
+               f"**{_fmt(ours.get('accuracy'))}**" + (f" ({beside})" if beside else "") + ".")
     out: list[tuple[str, object]] = [("h1", "Gold-set eval"), ("p", summary)]
     cmp = record.get("comparison")
     if cmp:
@@ -170,9 +165,9 @@ def _sections(record: dict, plots: list[str]) -> list[tuple[str, object]]:
                               [[k, _fmt(v["before"]), _fmt(v["after"]), _delta(k, v["delta"])]
                                for k, v in cmp["metrics"].items()])))
     out += [("h2", "Overall"),
-            ("table", (["metric", "ours"] + (["plain LlamaIndex"] if has_base else []), _rows_overall(record))),
+            ("table", (["metric", run["mode"]] + [n for n, _ in others], _rows_overall(record))),
             ("h2", "By question type"),
-            ("table", (["type", *TYPE_COLUMNS] + (["LlamaIndex accuracy"] if has_base else []),
+            ("table", (["type", *TYPE_COLUMNS] + [f"{n} accuracy" for n, _ in others],
                        _rows_types(record))),
             ("h2", "Latency (ms)"),
             ("table", (["stage", "p50", "p95"], _latency_rows(record)))]
@@ -266,16 +261,15 @@ def _plots(record: dict, folder: Path) -> list[str]:
 
     names = []
     by_type = record["metrics"]["by_type"]
-    base = record.get("baseline", {}).get("metrics", {}).get("by_type", {})
     types = list(by_type)
+    bars = [(record["run"]["mode"], by_type, "#2b7bba")] + [
+        (name, m["by_type"], color) for (name, m), color in zip(_others(record), ("#f0a030", "#bbbbbb"))]
     fig, ax = plt.subplots(figsize=(9, 4))
     xs = range(len(types))
-    width = 0.4 if base else 0.6
-    ax.bar([x - (width / 2 if base else 0) for x in xs], [by_type[t]["accuracy"] or 0 for t in types],
-           width, label="ours", color="#2b7bba")
-    if base:
-        ax.bar([x + width / 2 for x in xs], [base.get(t, {}).get("accuracy") or 0 for t in types],
-               width, label="plain LlamaIndex", color="#bbbbbb")
+    width = 0.8 / len(bars)
+    for i, (label, values, color) in enumerate(bars):
+        ax.bar([x + (i - (len(bars) - 1) / 2) * width for x in xs],
+               [values.get(t, {}).get("accuracy") or 0 for t in types], width, label=label, color=color)
     ax.set_xticks(list(xs), types, rotation=30, ha="right")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("accuracy")
@@ -286,7 +280,7 @@ def _plots(record: dict, folder: Path) -> list[str]:
     plt.close(fig)
     names.append("accuracy_by_type.png")
 
-    stages = [s for s in ("embed", "retrieve", "answer", "total")
+    stages = [s for s in ("embed", "retrieve", "answer", "first_token", "llm", "total")
               if any(s in q["timings_ms"] for q in record["questions"])]
     if stages:
         fig, ax = plt.subplots(figsize=(7, 3.5))

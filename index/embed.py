@@ -72,7 +72,9 @@ def finish_spans(embedder: Embedder, texts: Sequence[str], spans: Sequence[Spans
     return [normalise(np.stack(row)) if row else np.zeros((0, dim), np.float32) for row in pooled]
 
 
-def make_embedder(settings: "Settings") -> Embedder:
+def make_embedder(settings: "Settings", on_prepare=None) -> Embedder:
+    """The embedder the settings ask for; `on_prepare` hears of a one-time model export (local
+    int8 and fp32 only: index.onnx_export.Preparing)."""
     if settings.embed_backend == "openai":
         from index.embed_openai import OpenAIEmbedder
 
@@ -86,7 +88,8 @@ def make_embedder(settings: "Settings") -> Embedder:
     from index.embed_onnx import OnnxEmbedder
 
     return OnnxEmbedder(settings.embed_model, precision=settings.embed_precision,
-                        cache=settings.models_dir, batch_size=settings.embed_batch_size)
+                        cache=settings.models_dir, batch_size=settings.embed_batch_size,
+                        on_prepare=on_prepare)
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:

@@ -35,7 +35,9 @@ class OnnxEmbedder:
     dim = 384
 
     def __init__(self, model: str = MODEL, *, precision: str = "int8", cache: Path,
-                 batch_size: int = 32, threads: int = 0) -> None:
+                 batch_size: int = 32, threads: int = 0, on_prepare=None) -> None:
+        """`on_prepare` hears of the one-time export of the model into `cache`, if it is needed
+        (index.onnx_export.Preparing events)."""
         if model != MODEL:
             raise EmbeddingUnavailable(f"local embedding model {model!r} is not shipped; "
                                        f"use {MODEL!r} or RAG_EMBED_BACKEND=openai")
@@ -46,6 +48,7 @@ class OnnxEmbedder:
             raise EmbeddingUnavailable(f"embed_precision {precision!r} has no ONNX model; "
                                        f"use one of {', '.join(RUNTIMES)}")
         self.batch_tokens = RUNTIMES[precision][1]
+        self.on_prepare = on_prepare
         self._runner = None
         self._tokenizer = None
         self._loading = threading.Lock()   # threads asking at once load the model once
@@ -124,7 +127,7 @@ class OnnxEmbedder:
                                        "(pip install -e .)") from None
         from index.onnx_export import ensure_model, model_dir
 
-        path = ensure_model(self.cache, self.precision)
+        path = ensure_model(self.cache, self.precision, self.on_prepare)
         tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
         tokenizer.enable_truncation(MAX_TOKENS)
         tokenizer.no_padding()

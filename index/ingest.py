@@ -8,11 +8,21 @@ pooled from the pass over the first chunk that holds them (`"in_chunk"`: one pas
 Incremental and idempotent: a file whose size and mtime are what they were when it was stored
 is not even read; a document whose cleaned text hashes the same as before costs no embedding
 work (and the model is never loaded when nothing needs embedding); a changed one replaces its
-chunks; a file gone from an ingested folder is removed. Crash-safe by ordering: a group's
-vectors are written first and its catalog rows last (one transaction), and file stamps after
-that, so after a crash the catalog still holds the old hashes and the next run redoes exactly
-those documents; chunk ids are deterministic, so redoing it converges. The lexical
-index is rebuilt whenever it is older than the catalog.
+chunks; a file gone from an ingested folder is removed.
+
+Atomic for readers and crash-safe by ordering. Per group of documents: the chunk vectors go to
+the store under ids that carry the document's content hash (`catalog.vector_id`), so a changed
+document's new vectors sit beside the old ones; then its catalog rows are staged (one
+transaction). Nothing of it is visible yet. At the end, `publish` makes every staged document,
+every removal, the file stamps and a lexical index built for the result visible in one catalog
+transaction, and only then deletes the vectors nothing refers to any more. A reader sees the old
+index or the new one. After a crash, the next run's check deletes stray vectors, re-uses staged
+documents whose vectors are stored (no re-embedding), and redoes the rest; ids are
+deterministic, so it converges on what a clean run builds. The caller holds the writer lock
+(index/lock.py) and has run the consistency check (index/check.py).
+
+A file found in a folder that cannot be used is skipped, with the reason in the report; a file
+named on its own that cannot be used stops the run with BadDocument before anything is stored.
 """
 
 from __future__ import annotations
@@ -24,10 +34,12 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from index import faults
 from index.catalog import Catalog
 from index.chunk import chunk_document, holders, sentence_pieces
 from index.embed import Embedder, embed_in_context
 from index.lexical import LexicalIndex
+from index.lock import HomeLock
 from index.records import Chunk, Document
 from index.store import ChromaStore
 from rag.errors import BadDocument
@@ -43,6 +55,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file name, reason)
+    repaired: list[str] = field(default_factory=list)   # re-embedded from the catalog (see `rag check`)
     embedded: int = 0            # chunks embedded (and their sentences)
     seconds: float = 0.0
 
@@ -52,19 +65,25 @@ class IngestReport:
     def summary(self) -> str:
         return (f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
                 f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped; "
-                f"{self.embedded} chunks embedded in {self.seconds:.1f}s")
+                f"{self.embedded} chunks embedded in {self.seconds:.1f}s"
+                + (f"; repaired {len(self.repaired)}" if self.repaired else ""))
 
 
 @dataclass(frozen=True)
 class Index:
-    """The three stores that make up an index, opened together."""
+    """The three stores that make up an index, opened together, and the home's locks."""
     catalog: Catalog
     store: ChromaStore
     lexical_dir: Path
+    lock: HomeLock
 
 
 def ingest(paths: Sequence[Path], index: Index, embedder: Embedder, *, chunk_size: int,
-           chunk_overlap: int, sentences: str = "alone", progress: Progress | None = None) -> IngestReport:
+           chunk_overlap: int, sentences: str = "alone", progress: Progress | None = None,
+           redo: Sequence[str] = ()) -> IngestReport:
+    """Ingest `paths` (and remember them as sources; a file in the uploads folder stands for
+    that folder); also re-embed the published documents `redo` from their catalog text (what
+    the check found damaged)."""
     from index.load import find_files, load  # here, so answering never imports the cleaners
 
     started = time.perf_counter()
@@ -74,6 +93,7 @@ def ingest(paths: Sequence[Path], index: Index, embedder: Embedder, *, chunk_siz
     fresh: list[tuple[str, str, str, str]] = []   # stamps to record once the documents are stored
     docs: list[Document] = []
     seen: set[str] = set()
+    named = {p for p in paths if not p.is_dir()}    # a file named on its own must be ingested
     for path in find_files(paths):
         source, stamp = _stamp(path)
         old = stamps.get(source)
@@ -83,11 +103,12 @@ def ingest(paths: Sequence[Path], index: Index, embedder: Embedder, *, chunk_siz
             continue
         try:
             doc = load(path)
+            if doc.doc_id in seen:
+                raise BadDocument(f"{path.name}: another file already has id {doc.doc_id}; rename it")
         except BadDocument as exc:
+            if path in named:   # nothing is stored yet: the whole run stops here
+                raise
             report.skipped.append((path.name, str(exc)))
-            continue
-        if doc.doc_id in seen:
-            report.skipped.append((path.name, f"{path.name}: another file already has id {doc.doc_id}; rename it"))
             continue
         seen.add(doc.doc_id)
         fresh.append((source, stamp, doc.doc_id, doc.content_hash))
@@ -95,34 +116,79 @@ def ingest(paths: Sequence[Path], index: Index, embedder: Embedder, *, chunk_siz
             report.unchanged.append(doc.doc_id)
         else:
             docs.append(doc)
+    removed = _gone(known, seen, [p for p in paths if p.is_dir()])
+    changing = {d.doc_id for d in docs} | set(removed)
+    repairs = [d for d in map(index.catalog.document, redo) if d is not None and d.doc_id not in changing]
+    report.repaired = [d.doc_id for d in repairs]
 
-    total = len(docs)
+    staged = index.catalog.staged()
+    todo = [d for d in docs + repairs if staged.get(d.doc_id, ("",))[0] != d.content_hash]
+    total = len(todo)
     for i in range(0, total, _GROUP):
-        group = docs[i:i + _GROUP]
-        report.embedded += _index_group(group, index, embedder, chunk_size, chunk_overlap, sentences)
-        for doc in group:
-            (report.updated if doc.doc_id in known else report.added).append(doc.doc_id)
+        group = todo[i:i + _GROUP]
+        report.embedded += _stage_group(group, index, embedder, chunk_size, chunk_overlap, sentences)
         if progress:
             progress(min(i + _GROUP, total), total)
+    for doc in docs:
+        (report.updated if doc.doc_id in known else report.added).append(doc.doc_id)
+    report.removed = removed
 
-    index.catalog.set_stamps(fresh)
-    for doc_id in _gone(known, seen, [p for p in paths if p.is_dir()]):
-        remove(doc_id, index)
-        report.removed.append(doc_id)
-
-    refresh_lexical(index)
+    sources = _sources(paths, index.lexical_dir.parent)
+    orphan_rows = [d for d in redo if d not in known]      # catalog rows of no document
+    if docs or repairs or removed or orphan_rows or not _lexical_current(index):
+        publish(index, [d.doc_id for d in docs + repairs], removed + orphan_rows, fresh, sources)
+    else:
+        index.catalog.record(fresh, sources)
     report.seconds = time.perf_counter() - started
     return report
 
 
 def remove(doc_id: str, index: Index) -> None:
-    index.store.delete_document(doc_id)
-    index.catalog.delete_document(doc_id)
+    """Remove a document (the caller holds the writer lock): it leaves the catalog and the
+    lexical index in one step, then its vectors go."""
+    publish(index, [], [doc_id], (), (), what="delete")
 
 
-def refresh_lexical(index: Index) -> None:
-    if LexicalIndex.saved_generation(index.lexical_dir) != index.catalog.generation:
-        LexicalIndex.build(index.catalog.all_chunks(), index.catalog.generation).save(index.lexical_dir)
+def publish(index: Index, doc_ids: Sequence[str], removed: Sequence[str],
+            stamps: Sequence[tuple[str, str, str, str]], sources: Sequence[str], *,
+            what: str = "publish") -> None:
+    """Make the staged `doc_ids` and the removal of `removed` visible at once, with a lexical
+    index built for the result; then delete the vectors that nothing refers to any more."""
+    catalog = index.catalog
+    touched = set(doc_ids) | set(removed) | set(catalog.staged())
+    before = catalog.vector_ids(touched)
+    catalog.unseal()
+    catalog.begin()
+    try:
+        catalog.publish(doc_ids, removed, stamps, sources)
+        lexical = LexicalIndex.build(catalog.all_chunks(), catalog.generation + 1)
+        name = lexical.save(index.lexical_dir)
+        faults.point(f"{what}.lexical")
+        after = catalog.vector_ids(touched)
+        with index.lock.publishing():
+            catalog.commit(name)
+            faults.point(f"{what}.committed")
+            index.store.delete_ids(sorted(before - after))
+    except BaseException:
+        catalog.rollback()
+        raise
+    faults.point("publish.collected")
+    LexicalIndex.prune(index.lexical_dir, name)
+
+
+def _lexical_current(index: Index) -> bool:
+    _, generation, _, name = index.catalog.state()
+    return not generation or (name.startswith(f"g{generation:09d}-") and (index.lexical_dir / name).is_dir())
+
+
+def _sources(paths: Sequence[Path], home: Path) -> list[str]:
+    """The paths to record as the index's sources: uploads stand for their folder."""
+    uploads = (home / "uploads").resolve()
+    out = []
+    for p in paths:
+        p = Path(p).resolve()
+        out.append(str(uploads) if p.parent == uploads else str(p))
+    return sorted(set(out))
 
 
 @dataclass(frozen=True)
@@ -162,15 +228,20 @@ def embed_documents(docs: Sequence[Document], embedder: Embedder, chunk_size: in
     return out
 
 
-def _index_group(docs: list[Document], index: Index, embedder: Embedder,
+def _stage_group(docs: list[Document], index: Index, embedder: Embedder,
                  chunk_size: int, chunk_overlap: int, sentences: str) -> int:
-    """Embed a group, then store it: all chunk vectors first, then the catalog rows (with the
-    sentence vectors) in one transaction (the crash-safety order)."""
+    """Embed a group, then store it: its chunk vectors (under versioned ids), then its catalog
+    rows, staged in one transaction (the crash-safety order). Readers wait only for the storing."""
     group = embed_documents(docs, embedder, chunk_size, chunk_overlap, sentences)
-    index.store.upsert([c for e in group for c in e.chunks], np.concatenate([e.chunk_vectors for e in group]))
-    # a changed document (or one half-written by a crashed run) may have had more chunks
-    index.store.delete_beyond({e.doc.doc_id: len(e.chunks) for e in group})
-    index.catalog.replace_documents([(e.doc, e.chunks, e.spans, e.sentence_vectors) for e in group])
+    faults.point("ingest.embedded")
+    index.catalog.unseal()
+    with index.lock.publishing():
+        index.store.upsert([c for e in group for c in e.chunks],
+                           np.concatenate([e.chunk_vectors for e in group]),
+                           versions={e.doc.doc_id: e.doc.content_hash for e in group})
+        faults.point("ingest.upserted")
+        index.catalog.stage_documents([(e.doc, e.chunks, e.spans, e.sentence_vectors) for e in group])
+    faults.point("ingest.staged")
     return sum(len(e.chunks) for e in group)
 
 

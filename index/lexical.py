@@ -1,15 +1,15 @@
 """The lexical index: BM25 (bm25s) over chunk terms, persisted beside the vectors.
 
-Built from the catalog after ingestion changes anything, and written to a fresh folder that is
-switched in atomically (a pointer file), so a crash never leaves a half-written index. It records
-the catalog generation it was built from; `is_current` tells whether it is stale. It also keeps
+Built from the catalog's rows as they will be published, and written to a fresh folder whose
+name the catalog records in the same transaction that publishes them (`Catalog.commit`), so a
+reader loads the folder of the catalog state it reads, and a crash never leaves a half-written
+or mismatched index in use. It records the catalog generation it was built for. It also keeps
 the document frequency of every term, which the answerer uses to weigh question terms.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -18,8 +18,6 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from rag.errors import IndexCorrupted
-
-_POINTER = "CURRENT"
 
 
 class LexicalIndex:
@@ -50,48 +48,40 @@ class LexicalIndex:
             bm25.index([doc or ["\x00"] for doc in corpus], show_progress=False)
         return cls(bm25 if corpus else None, ids, dict(df), generation)
 
-    def save(self, root: Path) -> None:
-        root.mkdir(parents=True, exist_ok=True)
-        folder = root / f"g{self.generation:09d}"
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir()
+    def save(self, root: Path) -> str:
+        """Write to a new folder under `root`; return its name (for `Catalog.commit`)."""
+        import uuid
+
+        folder = root / f"g{self.generation:09d}-{uuid.uuid4().hex[:8]}"
+        folder.mkdir(parents=True)
         if self._bm25 is not None:
             self._bm25.save(str(folder), show_progress=False)
         (folder / "chunks.json").write_text(json.dumps(
             {"generation": self.generation, "ids": self.ids, "df": self.df}))
-        tmp = root / f"{_POINTER}.tmp"
-        tmp.write_text(folder.name)
-        os.replace(tmp, root / _POINTER)
+        return folder.name
+
+    @staticmethod
+    def prune(root: Path, keep: str) -> None:
+        """Delete every folder but `keep` (earlier indexes, and any a crash left unpublished)."""
         for old in root.glob("g*"):
-            if old.name != folder.name:
+            if old.name != keep:
                 shutil.rmtree(old, ignore_errors=True)
 
     @classmethod
-    def load(cls, root: Path) -> "LexicalIndex | None":
-        """The saved index, or None when none was saved yet."""
+    def load(cls, root: Path, name: str) -> "LexicalIndex":
+        """The index saved in `root/name` (IndexCorrupted if it is missing or damaged)."""
         import bm25s
 
-        pointer = root / _POINTER
-        if not pointer.exists():
-            return None
-        folder = root / pointer.read_text().strip()
+        folder = root / name
         try:
+            if not name:
+                raise FileNotFoundError(folder)
             meta = json.loads((folder / "chunks.json").read_text())
             bm25 = bm25s.BM25.load(str(folder)) if meta["ids"] else None
         except (OSError, ValueError, KeyError) as exc:
-            raise IndexCorrupted(f"the lexical index in {root} is damaged ({type(exc).__name__}): "
-                                 "rebuild it with `rag ingest`") from None
+            raise IndexCorrupted(f"the lexical index {folder} is missing or damaged "
+                                 f"({type(exc).__name__})") from None
         return cls(bm25, meta["ids"], meta["df"], meta["generation"])
-
-    @staticmethod
-    def saved_generation(root: Path) -> int | None:
-        """The catalog generation the saved index was built from (None if none is saved),
-        read without loading the index."""
-        try:
-            folder = root / (root / _POINTER).read_text().strip()
-            return int(json.loads((folder / "chunks.json").read_text())["generation"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
 
     # -- searching --------------------------------------------------------------------------
     def search(self, query_terms: Sequence[str], n: int,

@@ -8,7 +8,9 @@ report it and go on with the rest.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -42,18 +44,14 @@ def load(path: Path) -> Document:
     from index.clean import clean   # here: finding files must not import the cleaners (ftfy)
 
     suffix = path.suffix.lower()
+    if any("\udc80" <= ch <= "\udcff" for ch in path.name):
+        shown = path.name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise BadDocument(f"{shown}: the file name is not valid UTF-8 (it names the article); "
+                          "rename the file")
     if suffix not in SUPPORTED:
         raise BadDocument(f"{path.name}: unsupported format {suffix or '(none)'}; "
                           f"use one of {', '.join(SUPPORTED)}")
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise BadDocument(f"{path.name}: {size:,} bytes is over the {MAX_FILE_BYTES:,}-byte limit; "
-                              "split the file")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise BadDocument(f"{path.name}: cannot be read ({exc.strerror or exc}); check the path "
-                          "and its permissions") from None
+    data = _read(path)
     if suffix == ".pdf":
         raw, title = _pdf_text(path, data), ""
     else:
@@ -69,8 +67,27 @@ def load(path: Path) -> Document:
                     content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16])
 
 
+def _read(path: Path) -> bytes:
+    """The file's bytes. Never blocks: a pipe, device or socket is refused, not read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise BadDocument(f"{path.name}: is not a regular file (a pipe, device or socket); "
+                                  "save its contents to a file and ingest that")
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise BadDocument(f"{path.name}: cannot be read ({exc.strerror or exc}); check the path "
+                          "and its permissions") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise BadDocument(f"{path.name}: {max(info.st_size, len(data)):,} bytes is over the "
+                          f"{MAX_FILE_BYTES:,}-byte limit; split the file")
+    return data
+
+
 def _decode(path: Path, data: bytes) -> str:
-    if b"\x00" in data[:8192]:
+    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):   # UTF-16 has NULs
         raise BadDocument(f"{path.name}: looks binary (NUL bytes); save it as UTF-8 text")
     for encoding in ("utf-8-sig", "utf-16"):
         try:
@@ -100,15 +117,18 @@ def _html_text(html: str) -> tuple[str, str]:
 
 def _pdf_text(path: Path, data: bytes) -> str:
     import io
+    import logging
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
+    # pypdf logs each flaw of a damaged file on stderr; the BadDocument below is the one message
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL)
     try:
         reader = PdfReader(io.BytesIO(data))
         return "\n".join(page.extract_text() or "" for page in reader.pages)
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
-        raise BadDocument(f"{path.name}: is not a readable PDF ({exc}); export it again") from None
+    except Exception as exc:   # a damaged PDF can fail anywhere inside the parser
+        raise BadDocument(f"{path.name}: is not a readable PDF ({type(exc).__name__}: "
+                          f"{str(exc)[:100] or 'no detail'}); export it again") from None
 
 
 def _markdown_title(text: str) -> str:

@@ -4,16 +4,21 @@ Rule-based on purpose: fast, deterministic, and exact about offsets. A line brea
 sentence (cleaning has already joined lines that break mid-sentence); inside a line, a sentence
 ends at . ! ? (plus closing quotes) followed by space and an upper-case letter, digit or quote,
 unless the full stop belongs to a known abbreviation or an initial.
+
+Linear in the length of the text, however long its lines: a run of punctuation is matched once
+(possessive, and only from its first character) and an abbreviation is looked for only in the
+few characters before the full stop.
 """
 
 from __future__ import annotations
 
 import re
 
-_END = re.compile(r"[.!?…]+[\"”’')\]]*(?=\s+[\"“‘'(\[]?[A-Z0-9])")
+_END = re.compile(r"(?<![.!?…])[.!?…]++[\"”’')\]]*+(?=\s++[\"“‘'(\[]?[A-Z0-9])")
 _ABBREV = re.compile(r"(?:\b(?:U\.S|U\.K|U\.N|E\.U|Mr|Mrs|Ms|Dr|Gen|Sen|Rep|Lt|Col|Gov|St|Jr|"
                      r"Inc|Co|No|vs|etc|e\.g|i\.e|approx|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|"
                      r"Oct|Nov|Dec)|\b[A-Z])\.$")
+_ABBREV_CHARS = len("approx.")   # the longest abbreviation, with its full stop
 
 
 def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
@@ -23,7 +28,8 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
     for line in text.split("\n"):
         start = pos
         for match in _END.finditer(line):
-            if _ABBREV.search(line[: match.start() + 1]) and match.group(0) == ".":
+            stop = match.start() + 1
+            if match.group(0) == "." and _ABBREV.search(line, max(0, stop - _ABBREV_CHARS), stop):
                 continue
             _add(spans, text, pos + start - pos, pos + match.end(), offset)
             start = pos + match.end()

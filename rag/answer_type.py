@@ -4,7 +4,9 @@
 ...?" a proper noun. A sentence that is on topic but lacks the kind of thing asked for cannot be
 the answer; when no retrieved sentence has it, the corpus most likely does not say (the price
 of something it never prices, the name of a jet it never names). Words already in the question
-do not count as the answer. Questions of other shapes (what, why, how) accept any sentence.
+do not count as the answer. Questions of other shapes (what, why, how) accept any sentence; a why-question prefers a
+sentence that gives a cause ("because", "after", "due to" ...), and "what does X require?" one
+that states an obligation ("must", "unless", "barred" ...).
 """
 
 from __future__ import annotations
@@ -28,6 +30,33 @@ _TIME_WORDS = ("january february march april may june july august september octo
                "monday tuesday wednesday thursday friday saturday sunday spring summer autumn fall "
                "winter today yesterday tomorrow soon recently ago decade century week weeks month "
                "months year years").split()
+
+
+_CAUSE = re.compile(r"\b(?:because|due to|owing to|as a result of|in response to|after|following|"
+                    r"citing|amid|so that|in order to|fears?|concerns?|risks?|threat\w*|"
+                    r"reasons?|caused?|led to|prompted|triggered)\b", re.I)
+_OBLIGATION = re.compile(r"\b(?:must|unless|only if|cannot|can't|may not|has to|have to|needs? to|"
+                         r"required|obliged|barred|bars|prohibit\w*|forbid\w*|condition\w*)\b", re.I)
+# what a question of this shape wants a sentence to say: a cause, or an obligation
+_WANTS = (
+    (re.compile(r"^\s*(?:why\b|what (?:led|caused|prompted|triggered)\b|for what reason\b)", re.I), _CAUSE),
+    (re.compile(r"\b(?:require[sd]?|demand(?:s|ed)?|insists? on|stipulate[sd]?|mandate[sd]?)\b\W*$", re.I),
+     _OBLIGATION),
+)
+
+
+def wanted(question: str) -> re.Pattern | None:
+    """The markers a good answer to `question` carries ("because" for why, "must" and "unless"
+    for what something requires), or None."""
+    return next((markers for shape, markers in _WANTS if shape.search(question)), None)
+
+
+def says(markers: re.Pattern | None, sentence: str, question: str) -> bool:
+    """`sentence` carries one of `markers` that is not already a word of the question."""
+    if markers is None:
+        return False
+    asked = {w.lower() for w in re.findall(r"\w+", question)}
+    return any(m.group(0).split()[0].lower() not in asked for m in markers.finditer(sentence))
 
 
 def expected_kind(question: str) -> str:

@@ -4,6 +4,12 @@ It owns the index's parts (catalog, Chroma, lexical index) and the embedder, ope
 creating an Assistant is cheap and the first question pays only for what it needs. Everything it
 does is configured by one Settings record. It raises the typed errors of rag.errors; it never
 prints.
+
+Safe beside other writers and readers, in this process or another (index/lock.py): a write
+(ingest, delete, rebuild) holds the home's writer lock, checks and repairs the index first
+(index/check.py), and publishes its changes at once; a question reads under a shared lock that
+a writer takes only for moments, and notices another process's writes (the catalog's state
+changed), reopening what it had read.
 """
 
 from __future__ import annotations
@@ -13,11 +19,13 @@ import shutil
 import threading
 import time
 import unicodedata
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from rag import offline
-from rag.errors import BadQuestion, ConfigError, DocumentNotFound, IndexNotBuilt
+from rag.errors import (BadQuestion, ConfigError, DocumentNotFound, IndexCorrupted, IndexDiverged,
+                        IndexNotBuilt)
 from rag.records import Answer, Hit
 from rag.settings import Settings
 
@@ -25,9 +33,13 @@ History = Sequence[tuple[str, str]]
 
 
 class Assistant:
-    def __init__(self, settings: Settings | None = None, *, embedder=None, **overrides) -> None:
+    def __init__(self, settings: Settings | None = None, *, embedder=None, on_prepare=None,
+                 notify=None, **overrides) -> None:
         """Settings from defaults < config file < env < `overrides`. `embedder` may be shared
-        between assistants (anything with `model_id`, `dim` and `embed(texts)`)."""
+        between assistants (anything with `model_id`, `dim` and `embed(texts)`). `on_prepare` is
+        called with each step of the embedding model's one-time preparation, when the first ingest
+        or question needs it (`index.onnx_export.Preparing`: its step, what it does, its seconds);
+        `notify(message)` hears about the local LLM's (joining its chunks, once)."""
         offline.apply()
         if settings is None:
             settings = Settings.load(**overrides)
@@ -35,42 +47,104 @@ class Assistant:
             settings = settings.replace(**overrides)
         self.settings = settings
         self._embedder = embedder
+        self._on_prepare = on_prepare
+        self.notify = notify
         self._index = None
+        self._view = None          # the catalog state the retriever was opened for
         self._lexical = None
         self._retriever = None
         self._llm = None
         # Threads asking at once open the index, model and LLM client once, not once each (and
         # numpy's header parsing, in the lexical load, is not safe in parallel on Python 3.11).
         self._opening = threading.RLock()
+        self._catalog_ino = None
 
     # -- building -------------------------------------------------------------------------
     def ingest(self, paths: Iterable[str | Path] | None = None, *, rebuild: bool = False,
                progress=None):
-        """Ingest files or folders (default: the bundled corpus). Returns an IngestReport."""
+        """Ingest files or folders (default: the bundled corpus; with `rebuild` and no paths,
+        the sources the index was built from). Checks and repairs the index first. Returns an
+        IngestReport."""
+        from index import faults
         from index.ingest import ingest
 
-        paths = [Path(p) for p in paths] if paths else [self.settings.corpus]
+        paths = [Path(p) for p in paths] if paths else []
         for p in paths:
             if not p.exists():
                 raise FileNotFoundError(p)
-        if rebuild:
-            self._wipe()
-        report = ingest(paths, self._open_index(create=True), self.embedder,
-                        chunk_size=self.settings.chunk_size,
-                        chunk_overlap=self.settings.chunk_overlap,
-                        sentences=self.settings.sentence_vectors, progress=progress)
-        self._lexical = self._retriever = None
-        return report
+        with self.writing():
+            faults.point("ingest.locked")
+            if rebuild:
+                if not paths:
+                    from index.advice import recorded_sources
+
+                    paths = [Path(p) for p in recorded_sources(self.settings.home)]
+                    for p in paths:
+                        if not p.exists():
+                            raise FileNotFoundError(p)
+                self._wipe()
+            with self._writer_index(create=True) as index:
+                redo = self._repair(index)
+                faults.point("ingest.repaired")
+                report = ingest(paths or [self.settings.corpus], index, self.embedder,
+                                chunk_size=self.settings.chunk_size,
+                                chunk_overlap=self.settings.chunk_overlap,
+                                sentences=self.settings.sentence_vectors, progress=progress, redo=redo)
+                self._seal(index)
+                return report
 
     def delete(self, doc_id: str) -> None:
-        from index.ingest import refresh_lexical, remove
+        """Remove one document from the index (its source file is left alone)."""
+        from index import faults
+        from index.ingest import ingest, remove
 
-        index = self._open_index()
-        if doc_id not in index.catalog.hashes():
-            raise DocumentNotFound(f"no document {doc_id!r} in the index: `rag docs` lists the ids")
-        remove(doc_id, index)
-        refresh_lexical(index)
-        self._lexical = self._retriever = None
+        with self.writing():
+            faults.point("delete.locked")
+            with self._writer_index(create=False) as index:
+                redo = [d for d in self._repair(index) if d != doc_id]
+                if redo:
+                    ingest([], index, self.embedder, chunk_size=self.settings.chunk_size,
+                           chunk_overlap=self.settings.chunk_overlap,
+                           sentences=self.settings.sentence_vectors, redo=redo)
+                if doc_id not in index.catalog.hashes():
+                    self._seal(index)
+                    raise DocumentNotFound(f"no document {doc_id!r} in the index: `rag docs` lists the ids")
+                remove(doc_id, index)
+                self._seal(index)
+
+    def check(self, *, full: bool = True, repair: bool = False):
+        """Do the catalog, vector store and lexical index agree, document by document, and is the
+        store the one the index was built on? Returns a CheckReport (`ok`, `problems()`). With
+        `repair`, fixes what it finds from the catalog's own text (no source file is read) and
+        returns the report of a second check."""
+        from index.check import check
+        from index.ingest import ingest
+
+        if repair:
+            with self.writing():
+                with self._writer_index(create=False) as index:
+                    redo = self._repair(index, full=full)
+                    ingest([], index, self.embedder, chunk_size=self.settings.chunk_size,
+                           chunk_overlap=self.settings.chunk_overlap,
+                           sentences=self.settings.sentence_vectors, redo=redo)
+                    self._seal(index)
+        with self._writer_index(create=False, store_create=False) as index:
+            with index.lock.reading():
+                return check(index, full=full)
+
+    def writing(self):
+        """Hold the index for writing across several calls (an upload stores its file and
+        ingests it under one hold); ingest and delete take it themselves. Re-entrant; waits
+        for a writer in another process to finish."""
+        from index.lock import HomeLock
+
+        return HomeLock(self.settings.home).writer()
+
+    def fix_command(self, *, rebuild: bool = False) -> str:
+        """The command that repairs (or rebuilds) this index from the sources it was built from."""
+        from index.advice import fix_command
+
+        return fix_command(self.settings.home, rebuild=rebuild)
 
     def docs(self):
         return self._open_index().catalog.docs()
@@ -93,12 +167,15 @@ class Assistant:
 
         started = time.perf_counter()
         question = self._check_question(question)
+        history = self._check_history(history)
         k = self._check_k(k)
+        allowed = self._allowed(doc_ids, date_from, date_to)
         query = standalone_query(question, history)
         timings: dict[str, float] = {}
-        vector, hits, sentences = self._gather(query, k, self._allowed(doc_ids, date_from, date_to), timings)
+        vector, hits, sentences = self._gather(query, k, allowed, timings)
         t = time.perf_counter()
-        answer = self._extractive().answer(query, vector, hits, sentences)
+        answer = self._extractive().answer(query, vector, hits, sentences,
+                                           unfiltered=self._unfiltered(query, vector, k, allowed))
         timings["answer"] = (time.perf_counter() - t) * 1e3
         timings["total"] = (time.perf_counter() - started) * 1e3
         return Answer(question=question, text=answer.text, citations=answer.citations,
@@ -109,9 +186,11 @@ class Assistant:
         """Yield the answer's text in pieces as it is produced, then the final Answer.
 
         Takes the same arguments as `ask`. In extractive mode the pieces joined equal
-        `Answer.text`. In llm mode they are the model's raw tokens as they arrive; the final
-        Answer carries the verified text and citations, which may differ (dropped citations, or
-        the extractive fallback with a `notice`).
+        `Answer.text`. In llm mode the first item is the instant extractive answer as a draft
+        (an Answer with `draft=True`), then the model's raw tokens as they arrive; the final
+        Answer carries the verified text and citations, which may differ (dropped sentences or
+        citations, an abstention, or the extractive fallback with a `notice`). Closing the
+        iterator stops the LLM.
         """
         if self.answer_mode(kwargs.get("mode")) == "llm":
             kwargs.pop("mode", None)
@@ -131,10 +210,10 @@ class Assistant:
         from rag.followup import standalone_query
 
         query = standalone_query(self._check_question(question), history)
-        retriever = self._open_retriever()
         vector = self.embedder.embed([query])[0] if method != "lexical" else None
-        return retriever.retrieve(query, vector, self._check_k(k), doc_ids=doc_ids, method=method,
-                                  per_doc=per_doc)
+        with self._lock().reading():
+            return self._open_retriever().retrieve(query, vector, self._check_k(k), doc_ids=doc_ids,
+                                                   method=method, per_doc=per_doc)
 
     def answer_hits(self, question: str, hits: Sequence[Hit]) -> Answer:
         """Answer from passages found by any retriever (e.g. rag.baseline) with the offline
@@ -162,16 +241,34 @@ class Assistant:
         return dataclasses.replace(answer, timings_ms={"answer": total, "total": total})
 
     def answer_mode(self, mode: str | None = None) -> str:
-        """The mode `ask` will use: "llm" or "extractive" ("auto": llm when one is configured)."""
+        """The mode `ask` will use: "llm" or "extractive" ("auto": llm when a server is
+        configured or the local model is installed)."""
+        from rag.llm import local_available
+
         mode = mode or self.settings.mode
         if mode not in ("auto", "extractive", "llm"):
             raise ConfigError(f'mode of {mode!r} is not allowed: use "auto", "extractive" or "llm"')
+        s = self.settings
+        has_llm = s.llm_configured or local_available(s)
         if mode == "auto":
-            return "llm" if self.settings.llm_configured else "extractive"
-        if mode == "llm" and not self.settings.llm_model:
-            raise ConfigError("mode llm needs a model: set RAG_LLM_MODEL (and OPENAI_BASE_URL for a "
-                              "local server, OPENAI_API_KEY for OpenAI), or use --mode extractive")
+            return "llm" if has_llm else "extractive"
+        if mode == "llm" and not has_llm:
+            raise ConfigError("mode llm needs an LLM: run `make setup` for the local model, set "
+                              "RAG_LLM_GGUF to a .gguf file, or set RAG_LLM_MODEL and OPENAI_BASE_URL "
+                              "for a server; or use --mode extractive")
         return mode
+
+    def llm(self):
+        """The LLM this assistant answers with (opened, and for the local model loaded, once)."""
+        with self._opening:
+            if self._llm is None:
+                from rag.llm import open_llm
+                from rag.prompt import EVIDENCE_SYSTEM
+
+                self._llm = open_llm(self.settings, notify=self.notify)
+                if hasattr(self._llm, "warm") and self.settings.llm_prompt == "evidence":
+                    self._llm.warm(EVIDENCE_SYSTEM)
+            return self._llm
 
     def _ask_llm(self, question: str, *, history: History = (), k: int | None = None,
                  doc_ids: Sequence[str] | None = None, date_from: str = "", date_to: str = "",
@@ -186,20 +283,29 @@ class Assistant:
 
         started = time.perf_counter()
         question = self._check_question(question)
+        history = self._check_history(history)
         k = self._check_k(k)
+        allowed = self._allowed(doc_ids, date_from, date_to)
         s = self.settings
-        with self._opening:
-            if self._llm is None:
-                from rag.llm import ChatLLM
+        query, spent, down, generator = question, [], "", None
 
-                self._llm = ChatLLM.from_settings(s)
-        generator = GenerativeAnswerer(self._llm, self.embedder, context_window=s.llm_context_window,
-                                       max_answer_tokens=s.llm_max_tokens,
-                                       price=price(s.llm_model, s.llm_price_in, s.llm_price_out),
-                                       weight=self._extractive().idf)  # rare terms weigh more
+        def open_generator():
+            try:
+                llm = self.llm()
+            except LLMUnavailable as exc:   # the model cannot load: answer extractively, say why
+                return None, str(exc)
+            return GenerativeAnswerer(llm, self.embedder, context_window=s.llm_context_window,
+                                      max_answer_tokens=s.llm_max_tokens,
+                                      price=price(s.llm_model, s.llm_price_in, s.llm_price_out),
+                                      weight=self._extractive().idf,  # rare terms weigh more
+                                      prompt=s.llm_prompt, evidence_tokens=s.llm_evidence_tokens), ""
+
         timings: dict[str, float] = {}
-        query, spent, down = question, [], ""
-        if history:
+        if s.llm_configured:   # a server: it resolves a follow-up before retrieval
+            generator, down = open_generator()
+        if history and generator is None:   # the local model: a second call would cost seconds
+            query = standalone_query(question, history)
+        elif history:
             t = time.perf_counter()
             try:
                 query, completion = generator.rewrite(question, history)
@@ -208,35 +314,69 @@ class Assistant:
                 query, down = "", str(exc)
             query = query or standalone_query(question, history)
             timings["rewrite"] = (time.perf_counter() - t) * 1e3
-        vector, hits, sentences = self._gather(query, k, self._allowed(doc_ids, date_from, date_to), timings)
+        vector, hits, sentences = self._gather(query, k, allowed, timings)
+        answerer = self._extractive()
+        drafted: list[Answer] = []
 
         def extractive() -> Answer:
-            return self._extractive().answer(query, vector, hits, sentences)
+            if not drafted:
+                drafted.append(answerer.answer(query, vector, hits, sentences,
+                                               unfiltered=self._unfiltered(query, vector, k, allowed)))
+            return drafted[0]
 
-        if down:   # the LLM just failed on the rewrite: do not wait for it a second time
-            answer = generator.fallback(extractive, down, (), spent)
+        if stream:   # the instant answer first, while the model loads and reads
+            yield dataclasses.replace(extractive(), question=question, query=query, draft=True,
+                                      timings_ms={"total": (time.perf_counter() - started) * 1e3})
+        if not s.llm_configured:
+            generator, down = open_generator()
+        if down:   # the LLM just failed: do not wait for it a second time
+            notice = " ".join(down.split()).rstrip(".") + "; answered extractively instead"
+            answer = (generator.fallback(extractive, down, (), spent) if generator else
+                      dataclasses.replace(extractive(), mode="extractive", notice=notice))
             items: Iterator[str | Answer] = iter([answer])
         else:
-            items = generator.run(question, hits, sentences, history, extractive, stream=stream,
-                                  spent=spent)
-        for item in items:
-            if isinstance(item, Answer):
-                timings.update(item.timings_ms)
-                timings["total"] = (time.perf_counter() - started) * 1e3
-                item = dataclasses.replace(item, question=question, query=query, timings_ms=timings)
-            yield item
+            ranked = answerer.rank(query, vector, hits, sentences) if s.llm_prompt == "evidence" else ()
+            # the local model reads the resolved question: a small model loses "he" and "that" in a
+            # conversation it is shown; a server's model reads the conversation itself
+            asked, turns = (question, history) if s.llm_configured else (query, ())
+            items = generator.run(asked, hits, sentences, turns, extractive, ranked=ranked,
+                                  stream=stream, spent=spent)
+        try:
+            for item in items:
+                if isinstance(item, Answer):
+                    timings.update(item.timings_ms)
+                    timings["total"] = (time.perf_counter() - started) * 1e3
+                    item = dataclasses.replace(item, question=question, query=query, timings_ms=timings)
+                yield item
+        finally:
+            if hasattr(items, "close"):
+                items.close()
 
     def _gather(self, query: str, k: int, doc_ids: Sequence[str] | None,
                 timings: dict[str, float]):
-        """Embed the query, retrieve k passages, read their sentences; time each step."""
-        retriever = self._open_retriever()
+        """Embed the query, retrieve k passages, read their sentences; time each step. What is
+        read is one published state of the index (a writer cannot change it meanwhile)."""
         t0 = time.perf_counter()
         vector = self.embedder.embed([query])[0]
         t1 = time.perf_counter()
-        hits = retriever.retrieve(query, vector, k, doc_ids=doc_ids)
-        sentences = self._index.catalog.sentences(hits)
+        with self._lock().reading():
+            retriever = self._open_retriever()
+            hits = retriever.retrieve(query, vector, k, doc_ids=doc_ids)
+            sentences = retriever.catalog.sentences(hits)
         timings.update(embed=(t1 - t0) * 1e3, retrieve=(time.perf_counter() - t1) * 1e3)
         return vector, hits, sentences
+
+    def _unfiltered(self, query: str, vector, k: int, doc_ids: Sequence[str] | None):
+        """For a filtered question, what the whole index holds (hits, sentences), fetched only
+        if the answerer asks: whether the index answers is judged on it, while the filter picks
+        what may be cited. None without a filter."""
+        if doc_ids is None:
+            return None
+
+        def everywhere():
+            hits = self._open_retriever().retrieve(query, vector, k)
+            return hits, self._index.catalog.sentences(hits)
+        return everywhere
 
     def _extractive(self):
         from rag.extractive import ExtractiveAnswerer
@@ -252,7 +392,7 @@ class Assistant:
             if self._embedder is None:
                 from index.embed import make_embedder
 
-                self._embedder = make_embedder(self.settings)
+                self._embedder = make_embedder(self.settings, self._on_prepare)
             return self._embedder
 
     def identity(self) -> dict:
@@ -264,13 +404,32 @@ class Assistant:
                 "chunk_size": s.chunk_size, "chunk_overlap": s.chunk_overlap,
                 "sentence_vectors": s.sentence_vectors}
 
-    def _open_index(self, create: bool = False):
+    def _lock(self):
+        from index.lock import HomeLock
+
+        return HomeLock(self.settings.home)
+
+    def _open_index(self):
+        """The index as readers see it (one catalog connection shared by threads, a store that
+        is never created by reading), reopened if the catalog file was replaced (a rebuild)."""
+        import os
+
+        path = self.settings.home / "catalog.sqlite"
         with self._opening:
+            try:
+                ino = os.stat(path).st_ino
+            except FileNotFoundError:
+                ino = None
+            if self._index is not None and ino != self._catalog_ino:
+                self._index.catalog.close()
+                self._index = self._view = self._lexical = self._retriever = None
             if self._index is None:
-                self._index = self._index_parts(create)
+                self._index = self._index_parts(create=False, store_create=False)
+                self._catalog_ino = ino
             return self._index
 
-    def _index_parts(self, create: bool):
+    def _index_parts(self, create: bool, store_create: bool, writer: bool = False):
+        from index.advice import fix_command
         from index.catalog import Catalog
         from index.ingest import Index
         from index.store import ChromaStore
@@ -278,65 +437,144 @@ class Assistant:
         home = self.settings.home
         catalog_path = home / "catalog.sqlite"
         if not create and not catalog_path.exists():
-            raise IndexNotBuilt(f"no index in {home}: run `rag ingest` first (or set RAG_HOME)")
+            raise IndexNotBuilt(f"no index in {home}: run {fix_command(home)} first (or set RAG_HOME)"
+                                if (home / "sources.json").exists() else
+                                f"no index in {home}: run `rag ingest` first (or set RAG_HOME)")
         identity = self.identity()
         catalog = Catalog(catalog_path)
-        catalog.check_identity(identity)
+        try:
+            catalog.check_identity(identity, fix=fix_command(home, rebuild=True))
+        except BaseException:
+            catalog.close()
+            raise
         store = ChromaStore(path=home / "chroma", url=self.settings.chroma_url,
-                            collection=self.settings.collection, identity=identity, lazy=True)
-        return Index(catalog, store, home / "lexical")
+                            collection=self.settings.collection, identity=identity, lazy=True,
+                            stamp=catalog.index_id, create=store_create,
+                            fix=fix_command(home, rebuild=True), fresh=writer)
+        return Index(catalog, store, home / "lexical", self._lock())
+
+    @contextmanager
+    def _writer_index(self, create: bool, store_create: bool = True):
+        """The index for one write, on its own catalog connection (its transactions are
+        invisible to this Assistant's readers until committed)."""
+        index = self._index_parts(create, store_create, writer=True)
+        try:
+            yield index
+        finally:
+            index.catalog.close()
+
+    def _repair(self, index, full: bool = False) -> list[str]:
+        """The consistency check, and its repairs; returns the documents to re-embed."""
+        from index.check import check, repair
+
+        return repair(index, check(index, full=full), embedded=not self.settings.chroma_url,
+                      fix=self.fix_command(rebuild=True))
+
+    @staticmethod
+    def _seal(index) -> None:
+        """After a complete write: the store is as the catalog says (see index/check.py)."""
+        fingerprint = index.store.fingerprint()
+        if fingerprint and index.catalog.seal != fingerprint:
+            index.catalog.set_seal(fingerprint)
 
     def _open_retriever(self):
+        """The retriever for the catalog's current state (call it under the read lock)."""
         with self._opening:
-            if self._retriever is None:
-                self._open_retriever_now()
+            index = self._open_index()
+            state = index.catalog.state()
+            if self._retriever is None or state != self._view:
+                index.store.reopen()      # what it read may predate another process's writes
+                self._open_retriever_now(index, state)
             return self._retriever
 
-    def _open_retriever_now(self) -> None:
+    def _open_retriever_now(self, index, state) -> None:
         from index.lexical import LexicalIndex
         from rag.retrieve import HybridRetriever
 
-        index = self._open_index()
-        lexical = LexicalIndex.load(index.lexical_dir)
-        if lexical is None or lexical.generation != index.catalog.generation:
-            raise IndexNotBuilt(f"the index in {self.settings.home} is incomplete (an ingest was "
-                                "interrupted or never ran): run `rag ingest` to finish it")
+        index_id, generation, _, name = state
+        home, fix = self.settings.home, self.fix_command()
+        if not generation:
+            raise IndexNotBuilt(f"the index in {home} is incomplete (an ingest was interrupted or "
+                                f"never ran): run {fix} to finish it")
+        store, catalog = index.store, index.catalog
+        published, _ = catalog.vector_count()
+        if not store.exists() or store.stamp != index_id:
+            raise IndexDiverged(f"the vector store at {store.where} is not the one the index in {home} "
+                                f"was built on (emptied, replaced or another one): run {fix} to repair "
+                                "it (`rag check` lists what disagrees)")
+        if store.count() < published:
+            raise IndexDiverged(f"the vector store at {store.where} is missing vectors of the index in "
+                                f"{home}: run {fix} to repair it (`rag check` lists what disagrees)")
+        try:
+            lexical = LexicalIndex.load(index.lexical_dir, name)
+        except IndexCorrupted as exc:
+            raise IndexDiverged(f"{exc}: run {fix} to repair it (`rag check` lists what disagrees)") from None
+        if lexical.generation != generation:
+            raise IndexDiverged(f"the lexical index in {index.lexical_dir} is stale: run {fix} to repair it")
         if not lexical.n_chunks:
-            raise IndexNotBuilt(f"the index in {self.settings.home} is empty: run `rag ingest` first")
+            raise IndexNotBuilt(f"the index in {home} is empty: run `rag ingest` first")
         s = self.settings
         self._lexical = lexical
-        self._retriever = HybridRetriever(index.store, lexical, index.catalog, fusion=s.fusion,
+        self._retriever = HybridRetriever(store, lexical, catalog, fusion=s.fusion,
                                           rrf_k=s.rrf_k, candidates=s.candidates,
                                           lexical_weight=s.lexical_weight,
-                                          sentence_weight=s.sentence_weight)
+                                          sentence_weight=s.sentence_weight,
+                                          versions=catalog.versions())
+        self._view = state
 
     def _allowed(self, doc_ids: Sequence[str] | None, date_from: str, date_to: str) -> list[str] | None:
+        """The ids the filters leave, or None without filters. An unknown id, a malformed date
+        or filters that leave no article are errors, never a silent "not found"."""
         if not doc_ids and not date_from and not date_to:
             return None
+        date_from, date_to = _check_date(date_from, "--since"), _check_date(date_to, "--until")
+        if date_from and date_to and date_from > date_to:
+            raise BadQuestion(f"the date filter starts ({date_from}) after it ends ({date_to}): "
+                              "swap --since and --until")
         docs = self._open_index().catalog.docs()
+        if doc_ids:
+            known = {d.doc_id for d in docs}
+            unknown = [i for i in dict.fromkeys(doc_ids) if i not in known]
+            if unknown:
+                raise DocumentNotFound(f"no document {', '.join(map(repr, unknown[:3]))} in the index: "
+                                       "`rag docs` lists the ids")
         wanted = set(doc_ids) if doc_ids else None
-        return [d.doc_id for d in docs
-                if (wanted is None or d.doc_id in wanted)
-                and (not date_from or (d.date[:1] != "-" and d.date >= date_from))
-                and (not date_to or (d.date[:1] != "-" and d.date and d.date <= date_to))]
+        allowed = [d.doc_id for d in docs
+                   if (wanted is None or d.doc_id in wanted)
+                   and (not date_from or (d.date[:1] != "-" and d.date >= date_from))
+                   and (not date_to or (d.date[:1] != "-" and d.date and d.date <= date_to))]
+        if not allowed:
+            span = (f"between {date_from} and {date_to}" if date_from and date_to
+                    else f"on or after {date_from}" if date_from else f"on or before {date_to}")
+            raise BadQuestion(f"no {'chosen ' if doc_ids else ''}article is dated {span} (an article "
+                              "with no known year never matches a date filter): `rag docs` lists "
+                              "the dates")
+        return allowed
 
     def _wipe(self) -> None:
-        """Forget the index (not the source files): catalog, lexical index, Chroma collection."""
+        """Forget the index (not the source files, nor the record of them in sources.json):
+        Chroma collection, catalog, lexical index. The caller holds the writer lock."""
+        from index import faults
         from index.store import ChromaStore
 
         home = self.settings.home
-        if self._index is not None:
-            self._index.catalog.close()
-        self._index = self._lexical = self._retriever = None
+        with self._opening:
+            if self._index is not None:
+                self._index.catalog.close()
+            self._index = self._view = self._lexical = self._retriever = None
         ChromaStore(path=home / "chroma", url=self.settings.chroma_url,
-                    collection=self.settings.collection).drop()
-        (home / "catalog.sqlite").unlink(missing_ok=True)
+                    collection=self.settings.collection, create=False, fresh=True).drop()
+        faults.point("rebuild.dropped")
+        for suffix in ("", "-wal", "-shm"):
+            (home / f"catalog.sqlite{suffix}").unlink(missing_ok=True)
         shutil.rmtree(home / "lexical", ignore_errors=True)
+        faults.point("rebuild.wiped")
 
     # -- validation -----------------------------------------------------------------------
     def _check_question(self, question: str) -> str:
         if not isinstance(question, str):
             raise BadQuestion(f"the question must be text, got {type(question).__name__}")
+        _check_text(question, "the question")
         limit = self.settings.max_question_chars
         if len(question) > limit:
             raise BadQuestion(f"the question is {len(question):,} characters; the limit is {limit:,}: "
@@ -351,7 +589,42 @@ class Assistant:
             raise BadQuestion('the question is empty: ask something, e.g. "What does US law require?"')
         return question
 
+    def _check_history(self, history: History) -> list[tuple[str, str]]:
+        turns = list(history or ())
+        for turn in turns:
+            if (not isinstance(turn, (tuple, list)) or len(turn) != 2
+                    or not all(isinstance(t, str) for t in turn)):
+                raise BadQuestion("the history must be (question, answer) pairs of text")
+            for text in turn:
+                _check_text(text, "the history")
+        return turns
+
     def _check_k(self, k: int | None) -> int:
         if k is None:
             return self.settings.top_k
         return self.settings.replace(top_k=k).top_k
+
+
+def _check_text(text: str, what: str) -> None:
+    """Refuse text that cannot be encoded: lone UTF-16 surrogates, which is also what bytes that
+    are not UTF-8 become in a command-line argument."""
+    bad = sorted({f"U+{ord(ch):04X}" for ch in text if "\ud800" <= ch <= "\udfff"})
+    if bad:
+        raise BadQuestion(f"{what} is not valid text: it holds {', '.join(bad[:3])} (bytes that are "
+                          "not UTF-8, or half of a UTF-16 pair); type it again as plain text")
+
+
+def _check_date(value: str, flag: str) -> str:
+    """"" or an ISO date (YYYY-MM-DD) that exists in the calendar."""
+    import datetime
+
+    if not value:
+        return ""
+    try:
+        if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        raise BadQuestion(f"the date filter {value!r} ({flag}) is not a date: use YYYY-MM-DD, "
+                          "e.g. 2025-06-30") from None
+    return value

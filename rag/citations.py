@@ -25,14 +25,24 @@ import numpy as np
 
 from index.records import Span
 from index.sentences import split_sentences
-from index.terms import terms
+from index.terms import terms, words
 from rag.records import Citation, Hit
 
 _NUMS = r"\d{1,4}(?:\s*(?:[,;，、]|[-–])\s*\d{1,4})*"
 MARKER = re.compile(rf"(?:\[\s*(?:(?:sources?|src|ref)\.?\s*)?({_NUMS})\s*\]|【\s*({_NUMS})\s*】)", re.I)
 _MARKERS_AT_START = re.compile(rf"(?:\s*{MARKER.pattern})+", re.I)   # used with .match(text, pos)
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+# "[n]", "[source]", "[citation]": a marker written literally, with no number in it
+_LITERAL = re.compile(r"\s?\[\s*(?:n|x|#|\.\.\.|…|(?:source|citation|ref|passage)s?(?:\s*(?:n|x|#))?)\s*\]", re.I)
+# a capitalised word inside a sentence (names of people, places, bodies): must be in the source
+_CAP = r"(?:[A-Z][\w’'-]*[a-z][\w’'-]*|[A-Z]{2,}[a-z]?)"
+_NAME = re.compile(rf"(?<=[\s(“\"'])({_CAP}(?:\s+{_CAP})*)\b")    # runs: "United States", "Tom Barrack"
 _GENERIC = frozenset(terms("source sources article articles passage report reports according answer"))
+# "<someone> said ...": who said it must be named where it is said
+_SPEECH = re.compile(r"\b(?:said|says|told|tells|stated|added|argued|warned|stressed|insisted|claimed|"
+                     r"noted|announced|explained|according to)\b|[“”‘’\"]")
+_SAID = re.compile(r"^\W*(?P<who>[^,;:]{2,80}?)\s+(?:said|says|told|tells|stated|states|added|argued|"
+                   r"warned|stressed|insisted|claimed|noted|expressed|announced|explained|believes)\b")
 
 
 class Embedder(Protocol):
@@ -66,6 +76,7 @@ class Problem:
 class Thresholds:
     support: float = 0.45         # mean of best cosine and weighted term coverage must reach this
     min_cosine: float = 0.4       # and the best passage sentence must be at least this close
+    recite: float = 0.65          # a claim cited wrongly or not at all is cited to a passage this close
 
 
 @dataclass(frozen=True)
@@ -85,14 +96,17 @@ def parse_markers(text: str) -> list[Marker]:
 
 
 def strip_markers(text: str) -> str:
-    return _tidy(MARKER.sub("", text))
+    return _tidy(MARKER.sub("", _LITERAL.sub("", text)))
 
 
 def verify(text: str, question: str, passages: Sequence[Passage], embedder: Embedder,
-           thresholds: Thresholds = Thresholds(), weight: Callable[[str], float] | None = None) -> Verified:
+           thresholds: Thresholds = Thresholds(), weight: Callable[[str], float] | None = None,
+           strict: bool = False) -> Verified:
     """Check every citation of `text`; `weight(term)` (e.g. IDF) weights term coverage, so terms
-    every article shares count less than the specific ones."""
+    every article shares count less than the specific ones. A claim needs in its source only
+    what it adds to the question, unless `strict`, when all its terms count."""
     by_n = {p.n: p for p in passages}
+    text = _LITERAL.sub("", text)
     units = _units(text)
     asked = set(terms(question))
     claims = [strip_markers(text[s:e]) for s, e, _ in units]
@@ -102,7 +116,8 @@ def verify(text: str, question: str, passages: Sequence[Passage], embedder: Embe
     support: dict[int, tuple[float, Span | None]] = {}   # n -> best (score, sentence)
 
     def check(i: int, n: int) -> tuple[bool, float, Span | None]:
-        return _supports(claims[i], vectors[i], by_n[n], thresholds, weight or (lambda term: 1.0))
+        return _supports(claims[i], vectors[i], by_n[n], thresholds, weight or (lambda term: 1.0),
+                         frozenset() if strict else frozenset(terms(_fold(question))))
 
     for i, (s, e, markers) in enumerate(units):
         cited = [n for m in markers for n in m.numbers]
@@ -112,15 +127,16 @@ def verify(text: str, question: str, passages: Sequence[Passage], embedder: Embe
                 problems.append(Problem(claims[i], n, "out of range"))
             else:
                 valid.append(n)
-        missing = _numbers_in(claims[i]) - _numbers_in(question) - set().union(
-            *(_numbers_in(by_n[n].text) for n in valid)) if valid else set()
+        missing = _unstated(claims[i], question, [by_n[n] for n in valid]) if valid else ""
         good = []
         for n in valid:
             ok, score, span = check(i, n)
             if missing:
-                problems.append(Problem(claims[i], n, "number not in source"))
+                problems.append(Problem(claims[i], n, missing))
             elif not ok:
                 problems.append(Problem(claims[i], n, "unsupported"))
+            elif _misattributed(claims[i], span, by_n[n], question):
+                problems.append(Problem(claims[i], n, "speaker not in source"))
             else:
                 good.append(n)
                 if score > support.get(n, (-1.0, None))[0]:
@@ -130,16 +146,32 @@ def verify(text: str, question: str, passages: Sequence[Passage], embedder: Embe
     states = [_state(i, units, claims, kept_numbers, asked) for i in range(len(units))]
     n_claims = sum(1 for i in range(len(units)) if _is_claim(claims[i], asked))
     removed: set[int] = set()
+    added: dict[int, int] = {}     # a claim whose own citations failed -> the passage that supports it
+
+    def holds(i: int, n: int) -> bool:
+        ok, _, span = check(i, n)
+        return (ok and not _unstated(claims[i], question, [by_n[n]])
+                and not _misattributed(claims[i], span, by_n[n], question))
+
     for i, state in enumerate(states):
-        if state == "uncited":
-            neighbours = _paragraph_citations(i, units, kept_numbers, text)
-            if not any(check(i, n)[0] and not (_numbers_in(claims[i]) - _numbers_in(question)
-                                                 - _numbers_in(by_n[n].text)) for n in neighbours):
+        if state == "uncited" and any(holds(i, n) for n in _paragraph_citations(i, units, kept_numbers, text)):
+            continue
+        if state not in ("uncited", "dropped"):
+            continue
+        # a small model often cites the wrong passage, or none: cite the one that supports it
+        found = [n for n in sorted(by_n, key=lambda n: -check(i, n)[1])
+                 if len(words(claims[i])) >= 4 and holds(i, n) and check(i, n)[1] >= thresholds.recite][:1]
+        if found:
+            added[i] = found[0]
+            kept_numbers[i] = found
+            _, score, span = check(i, found[0])
+            if score > support.get(found[0], (-1.0, None))[0]:
+                support[found[0]] = (score, span)
+        else:
+            if state == "uncited":
                 problems.append(Problem(claims[i], 0, "uncited"))
-                removed.add(i)
-        elif state == "dropped":
             removed.add(i)
-    out_text = _rebuild(text, units, kept_numbers, removed)
+    out_text = _rebuild(text, units, kept_numbers, removed, added)
     used = sorted({n for i, ns in enumerate(kept_numbers) if i not in removed for n in ns})
     citations = tuple(_citation(by_n[n], *support[n]) for n in used)
     return Verified(text=out_text, citations=citations, problems=tuple(problems),
@@ -149,7 +181,8 @@ def verify(text: str, question: str, passages: Sequence[Passage], embedder: Embe
 def describe(problems: Sequence[Problem]) -> str:
     """A short summary for a notice, e.g. 'dropped citation [9] (out of range); removed 1 uncited sentence'."""
     parts = []
-    for reason in ("out of range", "unsupported", "number not in source"):
+    for reason in ("out of range", "unsupported", "number not in source", "name not in source",
+                   "speaker not in source"):
         ns = sorted({p.n for p in problems if p.reason == reason})
         if ns:
             marks = "".join(f"[{n}]" for n in ns)
@@ -162,23 +195,25 @@ def describe(problems: Sequence[Problem]) -> str:
 
 # -- support ------------------------------------------------------------------------------------
 def support_score(claim: str, vector: np.ndarray, passage: Passage,
-                  weight: Callable[[str], float]) -> tuple[float, float, Span | None]:
+                  weight: Callable[[str], float], asked: frozenset[str] = frozenset()) -> tuple[float, float, Span | None]:
     """(best cosine to a passage sentence, weighted share of the claim's terms in the passage,
-    that best sentence)."""
+    that best sentence). Terms the question already has count only when the claim adds none:
+    what a claim must find in its source is what it says beyond the question."""
     best, span = -1.0, None
     for sentence, vec in passage.sentences:
         score = float(vector @ vec)
         if score > best:
             best, span = score, sentence
     claim_terms = set(terms(_fold(claim))) - _GENERIC
+    claim_terms = (claim_terms - asked) or claim_terms
     total = sum(weight(t) for t in claim_terms)
     found = sum(weight(t) for t in claim_terms & set(terms(_fold(passage.text))))
     return max(best, 0.0), (found / total if total else 0.0), span
 
 
 def _supports(claim: str, vector: np.ndarray, passage: Passage, t: Thresholds,
-              weight: Callable[[str], float]) -> tuple[bool, float, Span | None]:
-    cosine, coverage, span = support_score(claim, vector, passage, weight)
+              weight: Callable[[str], float], asked: frozenset[str]) -> tuple[bool, float, Span | None]:
+    cosine, coverage, span = support_score(claim, vector, passage, weight, asked)
     score = 0.5 * cosine + 0.5 * coverage
     return score >= t.support and cosine >= t.min_cosine, score, span
 
@@ -225,6 +260,38 @@ def _paragraph_citations(i: int, units, kept_numbers, text: str) -> list[int]:
     return []
 
 
+def _misattributed(claim: str, span: Span | None, passage: Passage, question: str) -> bool:
+    """"X said Y" where the sentence that says Y (or the one before it, which may introduce the
+    speaker) does not name X: a small model lends one person's words to another. A speaker the
+    question names ("what did the official say?") may stand for an unnamed one, if Y's sentence
+    reports speech ("said", a quotation)."""
+    said = _SAID.match(strip_markers(claim))
+    names = _NAME.findall(" " + said.group("who")) if said else []
+    if not names or span is None:
+        return False
+    order = [sp for sp, _ in passage.sentences]
+    at = next((k for k, sp in enumerate(order) if sp.start == span.start), None)
+    near = set(terms(_fold(span.text + (" " + order[at - 1].text if at else ""))))
+    unnamed = [name for name in names if not set(terms(_fold(name))) <= near]
+    if not unnamed:
+        return False
+    asked = set(terms(_fold(question)))
+    reported = bool(_SPEECH.search(span.text))
+    return not (reported and all(set(terms(_fold(name))) <= asked for name in unnamed))
+
+
+def _unstated(claim: str, question: str, cited: Sequence[Passage]) -> str:
+    """Why the claim states a number or a name that neither the question nor what it cites has
+    ("" when it states none)."""
+    if _numbers_in(claim) - _numbers_in(question) - set().union(*(_numbers_in(p.text) for p in cited)):
+        return "number not in source"
+    known = set(terms(_fold(question + " " + " ".join(p.text + " " + p.hit.title for p in cited))))
+    for name in _NAME.findall(strip_markers(claim)):
+        if not set(terms(_fold(name))) <= known:
+            return "name not in source"
+    return ""
+
+
 def _numbers_in(text: str) -> set[str]:
     return {m.group(0).replace(",", "").rstrip(".") for m in _NUMBER.finditer(strip_markers(text))}
 
@@ -250,11 +317,19 @@ def _units(text: str) -> list[tuple[int, int, list[Marker]]]:
     return units
 
 
-def _rebuild(text: str, units, kept_numbers, removed: set[int]) -> str:
+def _rebuild(text: str, units, kept_numbers, removed: set[int], added: dict[int, int]) -> str:
     edits: list[tuple[int, int, str]] = []
     for i, (s, e, markers) in enumerate(units):
         if i in removed:
             edits.append((s, e, ""))
+            continue
+        if i in added:
+            edits.extend((m.start, m.end, "") for m in markers)
+            body = _LITERAL.sub("", MARKER.sub("", text[s:e])).rstrip()
+            at = s + len(text[s:e].rstrip())
+            if body[-1:] in ".!?":
+                at = text.rindex(body[-1], s, e)
+            edits.append((at, at, f" [{added[i]}]"))
             continue
         keep = list(kept_numbers[i])
         for m in markers:

@@ -72,12 +72,24 @@ def assistant_from(ctx: click.Context, **overrides):
     from rag.settings import Settings
 
     settings = Settings.load(config_file=ctx.obj["config_file"], home=ctx.obj["home"], **overrides)
-    return Assistant(settings)
+    return Assistant(settings, on_prepare=show_preparation,
+                     notify=lambda message: click.echo(message, err=True))
+
+
+def show_preparation(event) -> None:
+    """The local model's one-time preparation on stderr: what each step does as it starts, then
+    how long it all took."""
+    if event.seconds is None:
+        click.echo(f"{event.doing} once (about {event.expected_s} s; kept in {event.folder})"
+                   if event.step == "prepare" else f"  {event.doing} …", err=True)
+    elif event.step == "prepare":
+        click.echo(f"embedding model ready in {event.seconds:.1f} s", err=True)
 
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--rebuild", is_flag=True, help="Forget the index and build it again from these files.")
+@click.option("--rebuild", is_flag=True, help="Forget the index and build it again from these files "
+              "(default: the ones it was built from).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
 def ingest(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, as_json: bool) -> None:
@@ -88,7 +100,10 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, as_json: 
     ingested folder are removed. Examples:
       rag ingest
       rag ingest ~/news/ extra/article.html
-      rag ingest --rebuild
+      rag ingest --rebuild              # from the files and folders it was built from
+
+    Runs `rag check` (quick) first and repairs what it finds. Waits for another ingest, delete
+    or upload on the same home to finish; questions are answered meanwhile.
     """
     from tqdm import tqdm
 
@@ -120,8 +135,8 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, as_json: 
 @click.option("--since", "date_from", default="", help="Only articles dated on/after YYYY-MM-DD.")
 @click.option("--until", "date_to", default="", help="Only articles dated on/before YYYY-MM-DD.")
 @click.option("--mode", type=click.Choice(["auto", "extractive", "llm"]), default=None,
-              help="extractive (offline) or llm (OPENAI_BASE_URL / RAG_LLM_MODEL). Default: auto, "
-                   "llm when one is configured.")
+              help="extractive (instant, no LLM) or llm (a configured server, else the local "
+                   "model). Default: auto, llm when either is there.")
 @click.pass_context
 def ask(ctx: click.Context, question: str, as_json: bool, k: int | None, doc_ids: tuple[str, ...],
         date_from: str, date_to: str, mode: str | None) -> None:
@@ -132,7 +147,9 @@ def ask(ctx: click.Context, question: str, as_json: bool, k: int | None, doc_ids
       rag ask "What does US law require?"
       rag ask "Why was Turkey removed from the F-35 programme?" --json
       rag ask "What did Hakan Fidan say?" -k 3 --doc 004_e39b010501edc06a
-      RAG_LLM_MODEL=llama3.1 OPENAI_BASE_URL=http://localhost:11434/v1 rag ask "..." --mode llm
+      rag ask "What does US law require?" --mode extractive
+      RAG_LLM_GGUF=~/models/my-model.gguf rag ask "..."
+      RAG_LLM_MODEL=llama3.1 OPENAI_BASE_URL=http://localhost:11434/v1 rag ask "..."
     """
     assistant = assistant_from(ctx, mode=mode)
     kwargs = dict(k=k, doc_ids=list(doc_ids) or None, date_from=date_from, date_to=date_to)
@@ -150,7 +167,7 @@ def ask(ctx: click.Context, question: str, as_json: bool, k: int | None, doc_ids
 @main.command()
 @click.option("-k", "k", type=int, default=None, help="Number of passages to retrieve.")
 @click.option("--mode", type=click.Choice(["auto", "extractive", "llm"]), default=None,
-              help="extractive (offline) or llm. Default: auto, llm when one is configured.")
+              help="extractive (instant, no LLM) or llm. Default: auto, llm when one is there.")
 @click.pass_context
 def chat(ctx: click.Context, k: int | None, mode: str | None) -> None:
     """Chat in the terminal; follow-up questions use the conversation so far.
@@ -207,16 +224,63 @@ def delete(ctx: click.Context, doc_id: str) -> None:
     click.echo(f"deleted {doc_id}")
 
 
-def _print_stream(items):
-    """Print the model's tokens as they come, then the verified answer if it differs."""
+@main.command()
+@click.option("--quick", is_flag=True, help="Compare counts, stamps and generations only (what every "
+              "ingest runs first); list vector ids only when counts differ.")
+@click.option("--repair", is_flag=True, help="Fix what it finds from the catalog's own text (reads no "
+              "source file), then check again.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def check(ctx: click.Context, quick: bool, repair: bool, as_json: bool) -> None:
+    """Check that the catalog, vector store and lexical index agree, document by document.
+
+    \b
+    Also checks that the vector store is the one the index was built on (its collection is
+    stamped with the index's id). Exit 0 when they agree; otherwise the problems, then one
+    line naming the fix, and exit 1. Every `rag ingest` runs the quick check first and
+    repairs what it finds; `rag ask` refuses an index that disagrees. Examples:
+      rag check
+      rag check --json
+      rag check --repair               # when the source files are no longer at hand
+    """
+    assistant = assistant_from(ctx)
+    report = assistant.check(full=not quick, repair=repair)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        for line in report.problems():
+            click.echo(f"- {line}")
+        state = "agree" if report.ok else "disagree"
+        click.echo(f"{report.documents} documents, {report.chunks} chunks, {report.vectors} vectors: "
+                   f"catalog, vector store and lexical index {state} ({report.seconds:.2f}s)")
+    if not report.ok:
+        click.echo(f"error: the index in {assistant.settings.home} disagrees with itself: run "
+                   f"{assistant.fix_command()} to repair it (or `rag check --repair`)", err=True)
+        sys.exit(1)
+
+
+def _print_stream(items, live: bool | None = None):
+    """Print the instant draft (on stderr), then, on a terminal (`live`), the model's tokens as
+    they come and the verified answer if it differs; into a pipe or a file, only the verified
+    answer (an unverified claim never reaches a script). Ctrl-C closes `items`, which stops the
+    model."""
+    live = sys.stdout.isatty() if live is None else live
     shown: list[str] = []
     answer = None
-    for item in items:
-        if isinstance(item, str):
-            click.echo(item, nl=False)
-            shown.append(item)
-        else:
-            answer = item
+    try:
+        for item in items:
+            if isinstance(item, str):
+                if not live:
+                    continue
+                click.echo(item, nl=False)
+                shown.append(item)
+            elif item.draft:
+                click.secho(f"draft (instant, extractive; the LLM is reading): {item.text}\n",
+                            err=True, dim=True)
+            else:
+                answer = item
+    finally:
+        items.close()
     draft = "".join(shown).strip()
     if draft:
         click.echo()

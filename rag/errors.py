@@ -34,6 +34,10 @@ class IndexCorrupted(RagError):
     """The catalog or lexical index on disk cannot be read."""
 
 
+class IndexDiverged(RagError):
+    """The catalog, the vector store and the lexical index disagree (`rag check` says how)."""
+
+
 class StoreUnavailable(RagError):
     """The Chroma server cannot be reached."""
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from index.records import Span
 from index.terms import terms, words
-from rag.answer_type import expected_kind, supplies
+from rag.answer_type import expected_kind, says, supplies, wanted
 from rag.records import Answer, Citation, Hit
 
 ABSTAIN_TEXT = "The corpus does not contain an answer to this question."
@@ -45,6 +45,8 @@ class Thresholds:
     rank_bonus: float = 0.08       # added to a sentence from the first passage, halved for the second ...
     duplicate_cos: float = 0.86    # two sentences this similar are the same claim
     conflict_cos: float = 0.45     # two stances this similar are about the same thing
+    shape_bonus: float = 0.15      # added to a sentence that says what the question's shape wants
+                                   # (a cause for why, an obligation for "what does X require")
 
 
 @dataclass(frozen=True)
@@ -65,14 +67,35 @@ class ExtractiveAnswerer:
         self.max_sentences, self.t = max_sentences, thresholds
 
     def answer(self, question: str, vector: np.ndarray, hits: Sequence[Hit],
-               sentences: Sequence[tuple[Span, np.ndarray]]) -> Answer:
+               sentences: Sequence[tuple[Span, np.ndarray]], *,
+               unfiltered: Callable[[], tuple[Sequence[Hit], Sequence[tuple[Span, np.ndarray]]]] | None = None,
+               ) -> Answer:
+        """`unfiltered`: when `hits` were found under a filter, gets what the whole index finds
+        (hits, sentences). A filter narrows what may be cited, not whether the index answers the
+        question: either may show that it does, and the best sentence cited must still reach
+        `min_score`."""
         weights = {t: self.idf(t) for t in set(terms(question))}
-        kind = expected_kind(question)
-        candidates = [c for c in self._score(weights, vector, hits, sentences)
-                      if supplies(kind, c.span.text + " " + " ".join(c.bullets), question)]
-        if not candidates or not self._answerable(candidates, weights):
+        candidates = self._candidates(question, weights, vector, hits, sentences)
+        answerable = bool(candidates) and self._answerable(candidates, weights)
+        if not answerable and candidates and unfiltered is not None and candidates[0].score >= self.t.min_score:
+            wider = self._candidates(question, weights, vector, *unfiltered())
+            answerable = bool(wider) and self._answerable(wider, weights)
+        if not answerable:
             return Answer(question=question, text=ABSTAIN_TEXT, abstained=True)
         return _compose(question, self._choose(candidates), candidates, self.t)
+
+    def rank(self, question: str, vector: np.ndarray, hits: Sequence[Hit],
+             sentences: Sequence[tuple[Span, np.ndarray]]) -> list[Span]:
+        """The sentences best first, by the same score the answer is chosen by (an LLM's evidence)."""
+        weights = {t: self.idf(t) for t in set(terms(question))}
+        return [c.span for c in self._score(weights, vector, hits, sentences, question)]
+
+    def _candidates(self, question: str, weights: dict[str, float], vector: np.ndarray,
+                    hits: Sequence[Hit], sentences: Sequence[tuple[Span, np.ndarray]]) -> list[_Candidate]:
+        """Sentences that could answer, best first: scored, and of the kind the question asks for."""
+        kind = expected_kind(question)
+        return [c for c in self._score(weights, vector, hits, sentences, question)
+                if supplies(kind, c.span.text + " " + " ".join(c.bullets), question)]
 
     def _answerable(self, candidates: list[_Candidate], weights: dict[str, float]) -> bool:
         """Close enough in meaning, or sharing most of the question's weighty terms."""
@@ -88,8 +111,9 @@ class ExtractiveAnswerer:
         return math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
 
     def _score(self, weights: dict[str, float], vector: np.ndarray, hits: Sequence[Hit],
-               sentences: Sequence[tuple[Span, np.ndarray]]) -> list[_Candidate]:
+               sentences: Sequence[tuple[Span, np.ndarray]], question: str = "") -> list[_Candidate]:
         total = sum(weights.values()) or 1.0
+        markers = wanted(question)
 
         def coverage(covered) -> float:
             return sum(weights[t] for t in covered) / total
@@ -109,6 +133,8 @@ class ExtractiveAnswerer:
             rank = hit_of(span)
             score = (0.55 * float(vector @ vec) + 0.35 * coverage(covered) + 0.1 * context
                      + self.t.rank_bonus / (1 + rank))
+            if says(markers, span.text, question):
+                score += self.t.shape_bonus   # a why-question wants the cause, not the aftermath
             if len(words(span.text)) < 4 or not span.text.rstrip("”’\"')").endswith((".", "!", "?", ":")):
                 score *= 0.8   # headings, list items and stubs rarely answer on their own
             out.append(_Candidate(span, vec, hits[rank], float(vector @ vec), covered, score))

@@ -1,13 +1,15 @@
-"""The LLM answerer: prompt -> OpenAI-compatible LLM -> verified Answer, plain or streamed.
+"""The LLM answerer: prompt -> LLM (a server or the local model) -> verified Answer, plain or streamed.
 
 Given the retrieved hits (and their stored sentences), it builds the numbered-source prompt
-(prompt.py), calls the LLM (llm.py), and checks every citation of the reply (citations.py). What
-the user gets:
+(prompt.py: the best sentences within a token budget, or whole chunks), calls the LLM (rag/llm/),
+and checks every sentence and citation of the reply (citations.py). What the user gets:
 - a verified answer (mode "llm"), with a notice when citations or sentences had to be dropped;
 - an abstention (abstained, no citations) when the model says the sources lack the answer;
-- the extractive answer (mode "extractive") with a one-line notice naming the cause when the LLM
-  fails (unreachable, bad key, timeout, cut stream, malformed reply) or its answer has no valid
-  citation. An unverified LLM answer is never returned.
+- the extractive answer (mode "extractive", itself an abstention when the offline answerer
+  finds nothing) with a one-line notice naming the cause when nothing the model wrote survives
+  verification (invented names, numbers, unsupported claims), or when the LLM fails
+  (unreachable, busy, bad key, timeout, cut stream, malformed reply). An unverified LLM answer
+  is never returned.
 It also rewrites a follow-up into a standalone search query. It does not retrieve, and knows
 nothing of Chroma or the catalog: the Assistant passes hits, sentences and a fallback in.
 """
@@ -22,11 +24,12 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from index.records import Span
-from rag.citations import Passage, Thresholds, describe, parse_markers, verify
+from rag.answer_type import expected_kind, supplies
+from rag.citations import Passage, Thresholds, describe, parse_markers, strip_markers, verify
 from rag.errors import LLMUnavailable
-from rag.llm import ChatLLM, Completion
+from rag.llm import ChatModel, Completion
 from rag.prices import cost_usd
-from rag.prompt import NOT_FOUND, Prompt, Tokens, build_prompt, rewrite_messages
+from rag.prompt import NOT_FOUND, Prompt, Tokens, build_evidence_prompt, build_prompt, rewrite_messages
 from rag.records import Answer, Hit
 
 History = Sequence[tuple[str, str]]
@@ -41,13 +44,16 @@ _NOT_FOUND = re.compile(
 
 
 class GenerativeAnswerer:
-    def __init__(self, llm: ChatLLM, embedder, *, context_window: int = 8192,
-                 max_answer_tokens: int = 512, price: tuple[float, float] | None = None,
+    def __init__(self, llm: ChatModel, embedder, *, context_window: int = 8192,
+                 max_answer_tokens: int = 256, price: tuple[float, float] | None = None,
                  thresholds: Thresholds = Thresholds(),
-                 weight: Callable[[str], float] | None = None) -> None:
-        """`weight(term)` (IDF over the index) lets rare terms count more in support checks."""
+                 weight: Callable[[str], float] | None = None, prompt: str = "evidence",
+                 evidence_tokens: int = 320) -> None:
+        """`weight(term)` (IDF over the index) lets rare terms count more in support checks;
+        `prompt` is "evidence" (the best sentences, within `evidence_tokens`) or "chunks"."""
         self.llm, self.embedder, self.weight = llm, embedder, weight
         self.context_window, self.max_answer_tokens = context_window, max_answer_tokens
+        self.prompt_style, self.evidence_tokens = prompt, evidence_tokens
         self.price, self.thresholds = price, thresholds
         self.tokens = Tokens(llm.model)
 
@@ -67,29 +73,42 @@ class GenerativeAnswerer:
         return query, completion
 
     # -- answering ----------------------------------------------------------------------------
+    def prompt(self, question: str, hits: Sequence[Hit], ranked: Sequence[Span],
+               sentences: Sequence[tuple[Span, np.ndarray]], history: History) -> Prompt:
+        if self.prompt_style == "evidence":
+            return build_evidence_prompt(question, hits, ranked, [s for s, _ in sentences], history,
+                                         model=self.llm.model, budget=self.evidence_tokens)
+        return build_prompt(question, hits, history, model=self.llm.model,
+                            context_window=self.context_window, max_answer_tokens=self.max_answer_tokens)
+
     def run(self, question: str, hits: Sequence[Hit], sentences: Sequence[tuple[Span, np.ndarray]],
-            history: History, fallback: Callable[[], Answer], *, stream: bool = False,
-            spent: Sequence[Completion] = ()) -> Iterator[str | Answer]:
+            history: History, fallback: Callable[[], Answer], *, ranked: Sequence[Span] = (),
+            stream: bool = False, spent: Sequence[Completion] = ()) -> Iterator[str | Answer]:
         """Yield text deltas (only when `stream`) as the LLM writes, then the final Answer.
 
-        `fallback` computes the extractive answer; `spent` are earlier calls (the rewrite) whose
-        tokens count towards this answer's usage."""
+        `ranked` are the sentences best first (the evidence prompt reads them); `fallback`
+        computes the extractive answer; `spent` are earlier calls (the rewrite) whose tokens
+        count towards this answer's usage. Closing the iterator stops the LLM."""
         timings: dict[str, float] = {}
         if not hits:
             yield self.fallback(fallback, "no passage matched, so the LLM was not asked", (), spent)
             return
-        prompt = build_prompt(question, hits, history, model=self.llm.model,
-                              context_window=self.context_window,
-                              max_answer_tokens=self.max_answer_tokens)
+        prompt = self.prompt(question, hits, ranked, sentences, history)
         started = time.perf_counter()
         completion: Completion | None = None
         try:
             if stream:
-                for item in self.llm.stream(prompt.messages, max_tokens=self.max_answer_tokens):
-                    if isinstance(item, Completion):
-                        completion = item
-                    else:
-                        yield item
+                deltas = self.llm.stream(prompt.messages, max_tokens=self.max_answer_tokens)
+                try:
+                    for item in deltas:
+                        if isinstance(item, Completion):
+                            completion = item
+                        else:
+                            if "first_token" not in timings:
+                                timings["first_token"] = (time.perf_counter() - started) * 1e3
+                            yield item
+                finally:
+                    deltas.close()      # a consumer that stops reading stops the LLM
             else:
                 completion = self.llm.complete(prompt.messages, max_tokens=self.max_answer_tokens)
         except LLMUnavailable as exc:
@@ -108,16 +127,24 @@ class GenerativeAnswerer:
             (span, vec) for span, vec in sentences
             if span.doc_id == s.hit.doc_id and s.hit.start <= span.start and span.end <= s.end))
             for s in prompt.sources]
-        text = completion.text.strip()
-        checked = verify(text, question, passages, self.embedder, self.thresholds, self.weight)
+        text = join_initials(completion.text.strip(), " ".join(s.text for s in prompt.sources))
+        # where the offline answerer finds the question unanswerable, a claim gets no credit for
+        # the words it shares with the question ("X won the 2022 World Cup" needs them in a source)
+        strict = fallback().abstained
+        checked = verify(text, question, passages, self.embedder, self.thresholds, self.weight,
+                         strict=strict)
         usage = self._usage(prompt, completion, spent)
         if not checked.citations:
             if _NOT_FOUND.search(text) or not text:
                 return Answer(question=question, text=ABSTAIN_TEXT, abstained=True, mode="llm",
                               usage=usage)
             why = describe(checked.problems) if parse_markers(text) else "it cited no source"
-            return self.fallback(fallback, f"the LLM's answer had no valid citation ({why})",
-                                  (prompt,), spent, completion)
+            return self.fallback(fallback, "nothing the LLM wrote could be verified against the "
+                                           f"sources ({why or 'unsupported'})", (prompt,), spent, completion)
+        kind = expected_kind(question)
+        if not supplies(kind, strip_markers(checked.text), question):
+            return self.fallback(fallback, f"the LLM's answer names no {kind}, which the question "
+                                           "asks for", (prompt,), spent, completion)
         notes = []
         if checked.problems:
             notes.append("citations checked: " + describe(checked.problems))
@@ -146,8 +173,23 @@ class GenerativeAnswerer:
                 completion_tokens += completion.completion_tokens or self.tokens.count(completion.text)
         usage: dict[str, float] = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                                    "llm_calls": len(spent) + (prompt is not None)}
+        cached = sum(c.cached_tokens for c in (*spent, *([completion] if completion else [])))
+        if cached:
+            usage["cached_tokens"] = cached
         cost = cost_usd(prompt_tokens, completion_tokens, self.price)
         if cost is not None:
             usage["cost_usd"] = round(cost, 6)
         return usage
 
+
+_SPACED_INITIALS = re.compile(r"\b(?:[A-Z]\. ){1,3}[A-Z]\.")
+
+
+def join_initials(text: str, sources: str) -> str:
+    """"U. S." back to "U.S." where the sources write it so (some small models space out
+    initials they read unspaced)."""
+    def join(m: re.Match) -> str:
+        joined = m.group(0).replace(" ", "")
+        return joined if joined in sources else m.group(0)
+
+    return _SPACED_INITIALS.sub(join, text)

@@ -48,6 +48,7 @@ class Answer:
     query: str = ""               # the standalone search query (after follow-up resolution)
     timings_ms: dict[str, float] = field(default_factory=dict)
     usage: dict[str, float] = field(default_factory=dict)
+    draft: bool = False           # the instant extractive answer shown while an LLM writes
 
     def to_dict(self) -> dict:
         out = {"question": self.question, "answer": self.text, "abstained": self.abstained,
@@ -59,4 +60,6 @@ class Answer:
             out["query"] = self.query
         if self.usage:
             out["usage"] = self.usage
+        if self.draft:
+            out["draft"] = True
         return out

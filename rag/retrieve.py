@@ -28,8 +28,13 @@ _CHUNKS_PER_DOC = 3   # candidates fetched per wanted document when ranking docu
 class HybridRetriever:
     def __init__(self, store: ChromaStore, lexical: LexicalIndex, catalog: Catalog, *,
                  fusion: str = "rrf", rrf_k: int = 60, candidates: int = 30,
-                 lexical_weight: float = 0.5, sentence_weight: float = 0.5) -> None:
+                 lexical_weight: float = 0.5, sentence_weight: float = 0.5,
+                 versions: dict[str, str] | None = None) -> None:
+        """`versions` (doc_id -> content hash, the published documents): the store's vector ids
+        carry a version, and only vectors of the published version of a document are used (the
+        store may also hold an ingest's not yet published vectors, or stray ones)."""
         self.store, self.lexical, self.catalog = store, lexical, catalog
+        self.versions = versions
         self.fusion, self.rrf_k, self.candidates = fusion, rrf_k, candidates
         self.lexical_weight, self.sentence_weight = lexical_weight, sentence_weight
 
@@ -39,7 +44,7 @@ class HybridRetriever:
         """The k best chunks; with `per_doc`, the k best documents, each as its best chunk
         (a document scores the max of its chunks in each list before fusion)."""
         n = max(self.candidates, k) * (_CHUNKS_PER_DOC if per_doc else 1)
-        dense = self.store.query(vector, n, doc_ids) if method != "lexical" else []
+        dense = self._dense(vector, n, doc_ids) if method != "lexical" else []
         if dense and self.sentence_weight:
             dense = self._with_sentences(dense, vector)
         lexical = self.lexical.search(terms(query), n, doc_ids) if method != "dense" else []
@@ -54,6 +59,17 @@ class HybridRetriever:
                     lexical=lx.get(cid, 0.0))
                 for cid, score in fused if cid in rows
                 for chunk, title, date in [rows[cid]]]
+
+    def _dense(self, vector: np.ndarray, n: int, doc_ids: Sequence[str] | None) -> list[tuple[str, float]]:
+        found = self.store.query(vector, n, doc_ids)
+        if self.versions is None:
+            return found
+        out = []
+        for vid, score in found:
+            cid, _, version = vid.partition("@")
+            if self.versions.get(_doc_of(cid)) == version:
+                out.append((cid, score))
+        return out
 
     def _with_sentences(self, dense: list[tuple[str, float]], vector: np.ndarray) -> list[tuple[str, float]]:
         """Rescore dense candidates: (1 - w) x the chunk's own similarity + w x its best sentence's."""

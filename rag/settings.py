@@ -56,11 +56,21 @@ class Settings:
     rrf_k: int = 60
     lexical_weight: float = 0.35  # BM25 share in "weighted"/"minmax" fusion (dense gets the rest)
     sentence_weight: float = 0.5  # best sentence's share of a chunk's dense score (0: chunk only)
-    # answering: "auto" picks "llm" when an LLM is configured, "extractive" otherwise
+    # answering: "auto" picks "llm" when an LLM server is configured or the local model is
+    # installed, "extractive" otherwise
     mode: str = "auto"
     max_question_chars: int = 2000
     max_answer_sentences: int = 4
-    # LLM (OpenAI-compatible)
+    # the local LLM (llama.cpp in this process), used when no server is configured:
+    # "" = the bundled model, a path = your own GGUF file, "off" = none
+    llm_gguf: str = ""
+    llm_threads: int = 0              # CPU threads for the local model; 0 = every core (1 on a busy machine)
+    llm_busy_wait_s: float = 30.0     # a question waits this long for the local model, then "busy"
+    # the LLM's prompt: "evidence" = the best sentences with their neighbours, within
+    # llm_evidence_tokens; "chunks" = whole retrieved chunks packed into the context window
+    llm_prompt: str = "evidence"
+    llm_evidence_tokens: int = 320
+    # LLM server (OpenAI-compatible)
     llm_base_url: str = ""
     llm_model: str = ""
     llm_api_key_env: str = "OPENAI_API_KEY"
@@ -68,7 +78,7 @@ class Settings:
     llm_timeout_s: float = 30.0
     llm_max_retries: int = 2          # retries for HTTP 429/5xx, with exponential backoff
     llm_max_wait_s: float = 120.0     # bound on one LLM call in total (retries, waits, streaming)
-    llm_max_tokens: int = 512         # room kept for the answer in the context window
+    llm_max_tokens: int = 256         # cap on the answer's length (and room kept for it)
     llm_price_in: float = 0.0         # USD per million prompt tokens; 0: use the built-in table
     llm_price_out: float = 0.0        # USD per million completion tokens
     config_file: Path | None = field(default=None, compare=False)
@@ -100,6 +110,12 @@ class Settings:
         _check(self.llm_timeout_s > 0, "llm_timeout_s", self.llm_timeout_s, "use > 0 seconds")
         _check(self.llm_max_wait_s > 0, "llm_max_wait_s", self.llm_max_wait_s, "use > 0 seconds")
         _check(self.llm_max_retries >= 0, "llm_max_retries", self.llm_max_retries, "use >= 0")
+        _check(self.llm_prompt in ("evidence", "chunks"), "llm_prompt", self.llm_prompt,
+               'use "evidence" or "chunks"')
+        _check(self.llm_threads >= 0, "llm_threads", self.llm_threads, "use >= 0 (0: every core)")
+        _check(self.llm_busy_wait_s >= 0, "llm_busy_wait_s", self.llm_busy_wait_s, "use >= 0 seconds")
+        _check(self.llm_evidence_tokens >= 64, "llm_evidence_tokens", self.llm_evidence_tokens,
+               "use at least 64 tokens")
         _check(16 <= self.llm_max_tokens < self.llm_context_window, "llm_max_tokens",
                self.llm_max_tokens, f"use 16 <= max tokens < llm_context_window ({self.llm_context_window})")
         if self.embed_backend == "openai" and self.sentence_vectors == "in_chunk":

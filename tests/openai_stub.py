@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator
 
@@ -27,12 +27,13 @@ class Reply:
     status: int = 200
     stall_s: float = 0.0          # wait this long before answering (a stall) ...
     stall_after: int = 0          # ... or, streamed, after this many text chunks
-    cut_after: int = 0            # streamed: drop the connection after this many text chunks ...
+    cut_after: int = 0            # drop the connection after this many text chunks (streamed) or body bytes ...
     cut_cleanly: bool = False     # ... or end the body properly, but with no finish reason or [DONE]
     raw: str | None = None        # send this body as-is (e.g. malformed JSON, a bad SSE event)
     headers: dict[str, str] = field(default_factory=dict)
     usage: tuple[int, int] | None = None   # (prompt, completion) tokens to report, if any
     chunk_chars: int = 6          # streamed: characters per SSE chunk
+    chunk_delay_s: float = 0.001  # streamed: pause between chunks (a model writing)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class OpenAIStub:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.embed: Callable[[list[str]], list[list[float]]] | None = None  # serves /v1/embeddings
+        self.disconnects: list[float] = []   # monotonic times a streaming client went away
         stub = self
 
         class Handler(_Handler):
@@ -133,16 +135,33 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(reply.status, {"error": {"message": f"stub status {reply.status}",
                                                        "type": "stub_error"}}, reply.headers)
         model = body.get("model", "")
+        finish = "stop"
+        cap = body.get("max_tokens")
+        if isinstance(cap, int) and len(reply.text.split()) > cap:   # as a server caps generation
+            usage = (reply.usage[0], cap) if reply.usage else None
+            reply = replace(reply, text=" ".join(reply.text.split()[:cap]), usage=usage)
+            finish = "length"
         if body.get("stream"):
-            return self._stream(reply, model)
+            return self._stream(reply, model, finish, bool((body.get("stream_options") or {}).get("include_usage")))
         prompt_tokens, completion_tokens = reply.usage or (0, 0)
         out = {"id": "chatcmpl-stub", "object": "chat.completion", "created": int(time.time()),
                "model": model,
-               "choices": [{"index": 0, "finish_reason": "stop",
+               "choices": [{"index": 0, "finish_reason": finish,
                             "message": {"role": "assistant", "content": reply.text}}]}
         if reply.usage:
             out["usage"] = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                             "total_tokens": prompt_tokens + completion_tokens}
+        if reply.cut_after:   # announce the whole body, send its start, hang up
+            data = json.dumps(out).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[:reply.cut_after])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
         self._json(200, out, reply.headers)
 
     # -- writing ------------------------------------------------------------------------------
@@ -151,14 +170,22 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, data: bytes, content_type: str, headers: dict[str, str]) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", content_type)
+        if "Content-Type" not in headers:
+            self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 
-    def _stream(self, reply: Reply, model: str) -> None:
+    def _stream(self, reply: Reply, model: str, finish: str, include_usage: bool) -> None:
+        try:
+            self._stream_now(reply, model, finish, include_usage)
+        except (BrokenPipeError, ConnectionResetError):
+            self.owner.disconnects.append(time.monotonic())
+            self.close_connection = True
+
+    def _stream_now(self, reply: Reply, model: str, finish: str, include_usage: bool) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")
@@ -188,8 +215,12 @@ class _Handler(BaseHTTPRequestHandler):
             if reply.stall_after and i == reply.stall_after and self.owner._stop.wait(reply.stall_s):
                 return
             event(chunk({"content": piece}))
-            time.sleep(0.001)
-        event(chunk({}, "stop"))
+            time.sleep(reply.chunk_delay_s)
+        event(chunk({}, finish))
+        if include_usage and reply.usage:
+            event({"id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": 0, "model": model,
+                   "choices": [], "usage": {"prompt_tokens": reply.usage[0], "completion_tokens": reply.usage[1],
+                                            "total_tokens": sum(reply.usage)}})
         event("[DONE]")
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()

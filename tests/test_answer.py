@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from rag.errors import BadQuestion, DocumentNotFound
+
 GOLD = Path(__file__).resolve().parent.parent / "evals" / "gold.jsonl"
 
 
@@ -94,9 +96,63 @@ def test_article_filter_keeps_hits_inside_the_chosen_articles(corpus_assistant):
     assert {c.doc_id for c in answer.citations} <= set(only)
 
 
-def test_date_filter_uses_stated_dates(corpus_assistant):
-    answer = corpus_assistant.ask("What did Turkey say about the S-400?", date_from="2000-01-01")
-    assert answer.abstained  # no article states a full date with a year
+@pytest.mark.parametrize("question", ["What does US law require?",
+                                      "Why was Turkey removed from the F-35 programme?",
+                                      "What did Hakan Fidan say?"])
+def test_filtering_to_an_article_the_answer_cites_still_answers_from_it(corpus_assistant, question):
+    first = corpus_assistant.ask(question).citations[0]
+    only = corpus_assistant.ask(question, doc_ids=[first.doc_id])
+    assert not only.abstained, f"filtering to {first.doc_id} lost the answer it gave unfiltered"
+    assert (first.doc_id, first.start) in {(c.doc_id, c.start) for c in only.citations}
+    assert {c.doc_id for c in only.citations} == {first.doc_id}
+
+
+def test_a_filter_never_makes_an_off_corpus_question_answerable(corpus_assistant):
+    question = "Who won the 2024 Champions League final?"
+    for doc in corpus_assistant.docs():
+        assert corpus_assistant.ask(question, doc_ids=[doc.doc_id]).abstained
+
+
+@pytest.mark.parametrize("filters, error, fragment", [
+    ({"doc_ids": ["nope"]}, DocumentNotFound, "no document 'nope'"),
+    ({"doc_ids": ["004_e39b010501edc06a", "nope"]}, DocumentNotFound, "no document 'nope'"),
+    ({"date_from": "2025-13-01"}, BadQuestion, "YYYY-MM-DD"),
+    ({"date_to": "20250101"}, BadQuestion, "YYYY-MM-DD"),
+    ({"date_from": "2025-02-30"}, BadQuestion, "not a date"),
+    ({"date_from": "2025-06-01", "date_to": "2025-01-01"}, BadQuestion, "after it ends"),
+    ({"date_from": "2000-01-01"}, BadQuestion, "no known year"),   # no article states its year
+])
+def test_a_filter_that_cannot_match_is_an_error_not_a_silent_abstention(corpus_assistant, filters,
+                                                                        error, fragment):
+    with pytest.raises(error, match=fragment):
+        corpus_assistant.ask("What did Turkey say about the S-400?", **filters)
+
+
+def test_date_filter_uses_stated_dates(make_assistant, tmp_path):
+    from conftest import write_articles
+
+    folder = write_articles(tmp_path / "dated", {
+        "dam.txt": "Ankara, March 3, 2025 - The Blue River dam in Kestrel Valley was finished after six "
+                   "years of work. It supplies power to 400,000 homes.",
+        "tram.txt": "Port Amber, June 9, 2025 - The city council voted to build a new tram line. The line "
+                    "will run 14 kilometres from the harbour to the university."})
+    assistant = make_assistant()
+    assistant.ingest([folder])
+    answer = assistant.ask("How many homes does the Blue River dam power?", date_to="2025-04-01")
+    assert {c.doc_id for c in answer.citations} == {"dam"}
+    answer = assistant.ask("How many homes does the Blue River dam power?", date_from="2025-04-01")
+    assert {c.doc_id for c in answer.citations} <= {"tram"}
+
+
+@pytest.mark.parametrize("question, history", [
+    ("What \udcff happened?", ()),                       # a byte that is not UTF-8, from a terminal
+    ("What \ud800 happened?", ()),                       # half of a UTF-16 pair, from JSON
+    ("And the US?", [("Who is \udc80 Fidan?", "Turkey's foreign minister.")]),
+])
+def test_text_that_is_not_valid_unicode_is_refused_in_one_line(corpus_assistant, question, history):
+    with pytest.raises(BadQuestion, match="not valid text") as refused:
+        corpus_assistant.ask(question, history=history)
+    assert "\n" not in str(refused.value)
 
 
 def test_answer_reports_per_stage_timings(corpus_assistant):
@@ -113,3 +169,32 @@ def test_stream_yields_text_then_the_final_answer(corpus_assistant):
     final = parts[-1]
     assert "".join(parts[:-1]) == final.text
     assert final.citations
+
+
+def test_a_why_question_is_answered_with_the_cause_not_the_aftermath(make_assistant, tmp_path):
+    from conftest import write_articles
+
+    folder = write_articles(tmp_path / "mill", {
+        "mill.txt": "The Amber mill was shut down in May and its forty workers were sent home. Its "
+                    "owners sold the building to the town. The Amber mill was shut down because the "
+                    "river that turned its wheel dried up in a long drought.",
+        "owl.txt": "A rare orange owl was seen in the Kestrel Valley forest last week. Birdwatchers "
+                   "counted three nests near the river."})
+    assistant = make_assistant()
+    assistant.ingest([folder])
+    answer = assistant.ask("Why was the Amber mill shut down?", mode="extractive")
+    assert answer.text.startswith("The Amber mill was shut down because the river"), answer.text
+
+
+def test_what_a_rule_requires_is_answered_with_the_obligation(make_assistant, tmp_path):
+    from conftest import write_articles
+
+    folder = write_articles(tmp_path / "harbour", {
+        "harbour.txt": "The harbour treaty of Port Amber sets out the rules the two river towns agreed "
+                       "on in 1990. Under the harbour treaty, every ship must pay a mooring fee unless it "
+                       "flies the flag of a river town.",
+        "owl.txt": "A rare orange owl was seen in the Kestrel Valley forest last week."})
+    assistant = make_assistant()
+    assistant.ingest([folder])
+    answer = assistant.ask("What does the harbour treaty require?", mode="extractive")
+    assert answer.text.startswith("Under the harbour treaty, every ship must pay"), answer.text

@@ -184,3 +184,36 @@ def test_serve_load_benchmark_counts_failures_as_errors(tmp_path):
 
     result, problems = load(f"http://127.0.0.1:{free_port()}", clients=2, per_client=2, timeout=5)
     assert result["errors"] == 4 and result["requests"] == 4 and problems
+
+
+def test_a_client_that_disconnects_mid_stream_stops_the_llm_within_a_second(corpus_assistant, tmp_path):
+    """The server's LLM is a slow real HTTP server (400 words, 50 ms apart): when our client goes
+    away after two deltas, the server must close its own stream to the LLM at once."""
+    import time
+
+    from openai import OpenAI
+
+    from openai_stub import OpenAIStub, Reply
+    from tests.serving import copy_home
+
+    stub = OpenAIStub()
+    stub.script(Reply(" ".join(f"word{i}" for i in range(400)), chunk_chars=6, chunk_delay_s=0.05))
+    served = start(copy_home(corpus_assistant.settings.home, tmp_path / "home"), free_port(),
+                   env={"OPENAI_BASE_URL": stub.url, "RAG_LLM_MODEL": "m", "RAG_LLM_MAX_TOKENS": "1000"})
+    try:
+        client = OpenAI(base_url=served.url + "/v1", api_key="unused", max_retries=0)
+        stream = client.chat.completions.create(model="newsrag-llm", stream=True,
+                                                messages=[{"role": "user", "content": QUESTION}])
+        seen = 0
+        for chunk in stream:
+            seen += bool(chunk.choices and chunk.choices[0].delta.content)
+            if seen == 2:
+                break
+        gone = time.monotonic()
+        stream.close()
+        while not stub.disconnects and time.monotonic() < gone + 5:
+            time.sleep(0.02)
+        assert stub.disconnects and stub.disconnects[0] - gone < 1.0
+    finally:
+        served.stop()
+        stub.close()

@@ -145,3 +145,14 @@ def test_the_checked_in_benchmarks_page_shows_exactly_what_the_checked_in_json_s
     monkeypatch.chdir(Path(__file__).resolve().parent.parent)
     assert "<!-- from docs/bench/bench-ingest.json -->" in Path("BENCHMARKS.md").read_text()
     assert render("docs/bench", "--check", "BENCHMARKS.md") == 0
+
+
+def test_split_benchmark_times_ours_beside_the_plain_rule_and_a_whole_ingest(tmp_path):
+    report = _bench("split", "--sizes", "3000", "--cap", "60", "--ingest-up-to", "3000",
+                    "--out", str(tmp_path / "split.json"))
+    row = report["sizes"]["3000"]
+    assert row["prose"]["split"]["sentences"] == row["prose"]["split_plain"]["sentences"] > 10
+    assert row["stops"]["split"]["sentences"] == 1
+    assert all(_positive(row[k]["split_plain"]["seconds"]) for k in ("prose", "stops"))
+    assert _positive(row["text_stages"]["seconds"]) and row["text_stages"]["chunks"] >= 1
+    assert row["ingest"]["chunks_embedded"] == row["text_stages"]["chunks"]

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from index.chunk import chunk_document, count_tokens, holders, sentence_pieces
 from index.load import load
 from index.records import Document
@@ -84,3 +86,27 @@ def test_sentence_splitter_keeps_abbreviations_inside_sentences():
     spans = split_sentences(text)
     assert [text[s:e] for s, e in spans] == ["The U.S. Ambassador spoke.", "Mr. Barrack said no.",
                                              "It was 3.5 billion."]
+
+
+TRICKY = ["He said approx. 300 were there. Then e.g. Ankara replied.", "Wait... What?! No. Yes.",
+          "J. R. R. Tolkien wrote it. Sept. 5 came. Gen. Smith left.", "xapprox. Next one.",
+          "“Done.” Then (Later.) [Yes.] 'Quote.' Another.", "U.S.-made jets. U.K. said so. U.N. Done.",
+          "A.  B.\tC.\n\nD. e. F", ". . . A ! ! ? B", "No. 5 is next. Inc. Co. vs. Jr. St. Louis."]
+
+
+def test_sentence_splitter_agrees_with_the_plain_rule_on_the_corpus_and_on_tricky_text():
+    from evals.bench_split import plain_split
+
+    texts = [load(p).text for p in sorted(CORPUS.glob("*.txt"))] + TRICKY
+    for text in texts:
+        assert split_sentences(text, 7) == [(s + 7, e + 7) for s, e in plain_split(text)], text[:80]
+
+
+@pytest.mark.timeout(60)   # a hang guard, not a benchmark: these take well under a second
+def test_sentence_splitter_handles_one_very_long_line():
+    prose = " ".join(" ".join(load(p).text.split()) for p in sorted(CORPUS.glob("*.txt")))
+    per_copy = len(split_sentences(prose))
+    line = " ".join([prose] * (1_000_000 // len(prose) + 1))       # about 1 MB, no line break
+    assert len(split_sentences(line)) == per_copy * (1_000_000 // len(prose) + 1)
+    assert split_sentences("." * 200_000) == [(0, 200_000)]      # a run of stops is one end
+    assert len(split_sentences("Yes!! " * 100_000)) == 100_000

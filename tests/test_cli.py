@@ -3,6 +3,7 @@
 import json
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +11,9 @@ from conftest import BIN, ROOT, write_articles
 
 
 def rag(*args, home, env=None, input=None):
-    run_env = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "OPENAI_"))}
+    # the developer's settings do not leak in; the test session's model cache does (one export)
+    run_env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("RAG_", "OPENAI_")) or k in ("RAG_MODEL_CACHE", "RAG_LLM_GGUF")}
     run_env.update(env or {})
     return subprocess.run([str(BIN / "rag"), "--home", str(home), *args], capture_output=True,
                           text=True, env=run_env, input=input, timeout=300)
@@ -60,6 +63,9 @@ def test_off_corpus_question_abstains_with_exit_zero(cli_home):
     (["ask", "What happened?", "-k", "0"], "k >= 1"),
     (["delete", "no-such-doc"], "rag docs"),
     (["ingest", "/no/such/folder"], "no such file"),
+    (["ask", b"What \xff happened?"], "not valid text"),
+    (["ask", "What does US law require?", "--doc", "nope"], "rag docs"),
+    (["ask", "What does US law require?", "--since", "2025-13-01"], "YYYY-MM-DD"),
 ])
 def test_bad_input_is_one_line_on_stderr_and_exit_one(cli_home, args, needle):
     result = rag(*args, home=cli_home)
@@ -67,6 +73,40 @@ def test_bad_input_is_one_line_on_stderr_and_exit_one(cli_home, args, needle):
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
     assert needle in result.stderr
     assert "Traceback" not in result.stderr
+
+
+BAD_FILES = {"binary.txt": b"\x00\x01\x02 binary", "fake.pdf": b"%PDF-1.4 not really a pdf",
+             "notes.docx": b"PK\x03\x04 a word file", "latin1.md": "Caf\u00e9 news".encode("latin-1")}
+
+
+@pytest.mark.parametrize("name, needle", [("binary.txt", "binary"), ("fake.pdf", "PDF"),
+                                          ("notes.docx", "unsupported"), ("latin1.md", "UTF-8"),
+                                          ("pipe.txt", "not a regular file"),
+                                          (b"n\xffme.txt", "file name")])
+def test_a_named_file_that_cannot_be_ingested_is_one_line_and_exit_one(tmp_path, name, needle):
+    folder = write_articles(tmp_path / "a")
+    path = os.path.join(os.fsencode(tmp_path), name) if isinstance(name, bytes) else tmp_path / name
+    if name == "pipe.txt":
+        os.mkfifo(path)          # reading it would wait for a writer for ever
+    else:
+        with open(path, "wb") as f:
+            f.write(BAD_FILES.get(name, b"A readable article about the Blue River dam and its power."))
+    result = rag("ingest", str(folder / "alpha.txt"), path, home=tmp_path / "h")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
+    assert needle in result.stderr and "Traceback" not in result.stderr
+    assert "alpha" not in rag("docs", home=tmp_path / "h").stdout   # nothing half-done
+
+
+def test_files_found_in_a_folder_that_cannot_be_ingested_are_skipped_with_a_note(tmp_path):
+    folder = write_articles(tmp_path / "a")
+    for name, data in BAD_FILES.items():
+        (folder / name).write_bytes(data)
+    result = rag("ingest", str(folder), home=tmp_path / "h")
+    assert result.returncode == 0, result.stderr
+    assert "3 added" in result.stdout and f"{len(BAD_FILES)} skipped" in result.stdout
+    notes = result.stderr.splitlines()
+    assert len(notes) == len(BAD_FILES) and all(n.startswith("skipped ") for n in notes)
 
 
 def test_never_built_index_says_run_ingest(tmp_path):
@@ -105,3 +145,19 @@ def test_cli_reference_is_current():
     rendered = subprocess.run([str(BIN / "python"), "-m", "rag.clidoc"], capture_output=True, text=True,
                               check=True, cwd=ROOT).stdout
     assert (ROOT / "docs" / "cli.md").read_text() == rendered, "run: python -m rag.clidoc > docs/cli.md"
+
+
+def test_model_preparation_is_shown_on_stderr_step_by_step_with_its_time(capsys):
+    from index.onnx_export import STEPS, Preparing
+    from rag.cli import show_preparation
+
+    folder = Path(".rag/models")
+    for step, seconds in (("prepare", None), ("export", None), ("export", 9.0), ("quantise", None),
+                          ("quantise", 21.0), ("prepare", 30.4)):
+        show_preparation(Preparing(step, STEPS[step][0], seconds, 30, folder))
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        "preparing the embedding model once (about 30 s; kept in .rag/models)",
+        f"  {STEPS['export'][0]} …", f"  {STEPS['quantise'][0]} …",
+        "embedding model ready in 30.4 s"]

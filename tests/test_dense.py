@@ -10,10 +10,12 @@ QUESTION = "How many passengers used the new ferry?"
 
 
 def _stored(assistant):
+    """The index, its chunks, their vectors (by chunk id: the store's ids are chunk id @ version)
+    and the sentences with theirs."""
     index = assistant._open_index()
-    ids = index.store.ids()
-    chunks = {cid: chunk for cid, (chunk, _, _) in index.catalog.chunks(ids).items()}
-    return index, chunks, index.store.vectors(ids), index.catalog.sentences(chunks.values())
+    vectors = {vid.partition("@")[0]: v for vid, v in index.store.vectors(index.store.ids()).items()}
+    chunks = {cid: chunk for cid, (chunk, _, _) in index.catalog.chunks(list(vectors)).items()}
+    return index, chunks, vectors, index.catalog.sentences(chunks.values())
 
 
 @pytest.mark.parametrize("mode", ["alone", "in_chunk"])

@@ -226,3 +226,41 @@ def test_a_repeated_text_is_embedded_once_and_gets_the_same_vector(onnx_embedder
     assert seen == [2]
     assert np.array_equal(vectors[0], vectors[2]) and np.array_equal(vectors[0], vectors[3])
     assert float(vectors[0] @ vectors[1]) < 0.99
+
+
+def test_a_failed_preparation_says_which_step_failed_and_leaves_nothing_behind(tmp_path, monkeypatch):
+    # the quantisation step runs in a child process; here it reads an fp32 "model" that is not one
+    from index.onnx_export import ensure_model, model_path
+    from rag.errors import EmbeddingUnavailable
+
+    fp32 = model_path(tmp_path / "cache", "fp32")
+    fp32.parent.mkdir(parents=True)
+    fp32.write_text("not a model")
+    monkeypatch.chdir(tmp_path)
+    seen = []
+    with pytest.raises(EmbeddingUnavailable, match="failed while quantising it to int8"):
+        ensure_model(tmp_path / "cache", "int8", on_prepare=seen.append)
+    assert sorted(p.name for p in fp32.parent.iterdir()) == ["model-fp32.onnx"]   # no .export-* left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]
+    assert [(e.step, e.seconds is None) for e in seen] == [("prepare", True), ("quantise", True)]
+
+
+def test_preparing_reports_each_step_as_it_starts_and_ends(tmp_path, monkeypatch):
+    # the steps themselves (torch export, NNCF) are replaced by writing the file; the order of the
+    # events and the files moved into place are what is tested
+    import index.onnx_export as export
+
+    def fake_step(target, step, fp32):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(step)
+
+    monkeypatch.setattr(export, "_atomic", fake_step)
+    seen = []
+    path = export.ensure_model(tmp_path, "int8", on_prepare=seen.append)
+    assert path.read_text() == "quantise" and export.model_path(tmp_path, "fp32").read_text() == "export"
+    assert [(e.step, e.seconds is None) for e in seen] == [
+        ("prepare", True), ("export", True), ("export", False), ("quantise", True), ("quantise", False),
+        ("prepare", False)]
+    assert seen[0].expected_s == sum(s for _, s in (export.STEPS["export"], export.STEPS["quantise"]))
+    seen.clear()
+    assert export.ensure_model(tmp_path, "int8", on_prepare=seen.append) == path and seen == []

@@ -53,6 +53,9 @@ def test_semantic_similarity_is_the_cosine_of_the_embeddings():
 def test_answer_sentences_keep_their_own_citation_marks():
     got = m.answer_sentences("Reports differ. Turkey keeps them. [1][2] Russia wants money. [3]")
     assert got == [("Reports differ.", []), ("Turkey keeps them.", [1, 2]), ("Russia wants money.", [3])]
+    # an initial is not a sentence end
+    assert m.answer_sentences("The U.S. envoy came [1]. He left.") == [("The U.S. envoy came .", [1]),
+                                                                        ("He left.", [])]
 
 
 def _word_support(sentence, passages):

@@ -17,8 +17,8 @@ FLOORS = {"accuracy": 0.62, "key_fact_recall": 0.62, "hit@3": 0.94, "mrr": 0.78,
 @pytest.fixture(scope="module")
 def eval_run(corpus_assistant, tmp_path_factory):
     out = tmp_path_factory.mktemp("eval")
-    args = ["--home", str(corpus_assistant.settings.home), "eval", "--report", str(out / "report"),
-            "--json"] + [a for k, v in FLOORS.items() for a in ("--fail-under", f"{k}={v}")]
+    args = ["--home", str(corpus_assistant.settings.home), "eval", "--split", "all", "--report",
+            str(out / "report"), "--json"] + [a for k, v in FLOORS.items() for a in ("--fail-under", f"{k}={v}")]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     return result, out
 

@@ -44,7 +44,7 @@ def test_changed_file_replaces_its_chunks(make_assistant, tiny_corpus):
     report = assistant.ingest([tiny_corpus])
     assert report.updated == ["alpha"] and report.added == []
     new = snapshot(assistant)
-    alpha_ids = [i for i in new["chroma"] if i.startswith("alpha:")]
+    alpha_ids = [i.partition("@")[0] for i in new["chroma"] if i.startswith("alpha:")]
     assert alpha_ids == ["alpha:0"]                        # the stale alpha:1.. are gone
     assert len([i for i in old["chroma"] if i.startswith("alpha:")]) > 1
     answer = assistant.ask("When was the Blue River dam closed for repairs?")
@@ -132,26 +132,31 @@ def test_killed_mid_ingest_then_rerun_equals_a_clean_run(tmp_path, make_assistan
     proc = subprocess.Popen([str(BIN / "rag"), "ingest", str(corpus)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
-    committed = 0
+    staged = 0
     while time.time() < deadline and proc.poll() is None:
         try:
             with sqlite3.connect(killed_home / "catalog.sqlite", timeout=1) as db:
-                committed = db.execute("SELECT count(*) FROM docs").fetchone()[0]
+                staged = db.execute("SELECT count(*) FROM stage_docs").fetchone()[0]
         except sqlite3.Error:
-            committed = 0
-        if committed > 0:
+            staged = 0
+        if staged > 0:
             break
         time.sleep(0.05)
     assert proc.poll() is None, "ingest finished before it could be killed; use more articles"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert 0 < committed < MANY
+    assert 0 < staged < MANY
+    with sqlite3.connect(killed_home / "catalog.sqlite") as db:      # readers saw none of it
+        assert db.execute("SELECT count(*) FROM docs").fetchone()[0] == 0
+        staged = db.execute("SELECT count(*) FROM stage_docs").fetchone()[0]
+        staged_chunks = db.execute("SELECT count(*) FROM stage_chunks").fetchone()[0]
 
     resumed = make_assistant(home=killed_home)
     report = resumed.ingest([corpus])
-    assert len(report.added) == MANY - committed and len(report.unchanged) == committed
+    assert len(report.added) == MANY                     # published now, all at once
     clean = make_assistant(home=tmp_path / "clean")
-    clean.ingest([corpus])
+    clean_report = clean.ingest([corpus])
+    assert report.embedded == clean_report.embedded - staged_chunks   # staged ones were not re-embedded
     assert snapshot(resumed) == snapshot(clean)
     a, b = resumed._open_index().store, clean._open_index().store
     some = a.ids()[:: len(a.ids()) // 5]

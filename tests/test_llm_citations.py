@@ -61,24 +61,30 @@ def test_supported_citation_is_kept_with_the_exact_supporting_sentence(passages,
 
 
 @pytest.mark.parametrize("marker", ["[0]", "[99]", "[4]"])
-def test_out_of_range_citation_is_dropped_not_mapped_to_another_source(passages, embedder, marker):
+def test_out_of_range_citation_is_dropped_and_the_claim_cited_to_what_supports_it(passages, embedder, marker):
     text = f"The dam was finished in 2021 [1]. It supplies power to 400,000 homes {marker}."
     checked = verify(text, QUESTION, passages, embedder)
     assert [c.n for c in checked.citations] == [1]
     assert marker not in checked.text
     assert [(p.n, p.reason) for p in checked.problems] == [(int(marker[1:-1]), "out of range")]
-    # a sentence whose only citation pointed nowhere is not backed: it goes
+    # not mapped to a nearby number: checked against every passage, and only [1] states it
+    assert checked.text == "The dam was finished in 2021 [1]. It supplies power to 400,000 homes [1]."
+
+
+def test_out_of_range_claim_that_no_passage_supports_is_removed(passages, embedder):
+    text = "The dam was finished in 2021 [1]. It was painted blue by Governor Hale [7]."
+    checked = verify(text, QUESTION, passages, embedder)
     assert checked.text == "The dam was finished in 2021 [1]." and checked.removed == 1
 
 
-def test_citation_to_a_passage_that_does_not_support_the_sentence_is_dropped(passages, embedder):
+def test_citation_to_a_passage_that_does_not_support_the_sentence_is_moved_to_one_that_does(passages, embedder):
     text = ("The dam in Kestrel Valley was finished in 2021 [1]. "
             "Birdwatchers counted three owl nests near the river [2].")
     checked = verify(text, QUESTION, passages, embedder)
-    assert [c.n for c in checked.citations] == [1]
-    assert "owl" not in checked.text and "[2]" not in checked.text
+    assert [c.n for c in checked.citations] == [1, 3]
+    assert checked.text.endswith("near the river [3].") and "[2]" not in checked.text
     assert ("unsupported" in {p.reason for p in checked.problems})
-    assert checked.removed == 1
+    assert "three nests" in checked.citations[1].snippet
 
 
 def test_two_sources_cited_together_keep_only_the_one_that_supports(passages, embedder):
@@ -107,15 +113,35 @@ def test_a_number_the_source_does_not_state_is_not_supported(passages, embedder)
     assert [p.reason for p in checked.problems] == ["number not in source"]
 
 
-def test_uncited_claim_alone_is_removed(passages, embedder):
-    checked = verify("Mayor Lena Ostrova wants trams by 2027.", QUESTION, passages, embedder)
+def test_uncited_claim_that_a_passage_supports_gets_that_citation(passages, embedder):
+    checked = verify("Mayor Lena Ostrova said the first trams should run in 2027.", QUESTION, passages,
+                     embedder)
+    assert checked.text == "Mayor Lena Ostrova said the first trams should run in 2027 [2]."
+    assert [c.doc_id for c in checked.citations] == ["beta.txt"]
+
+
+def test_uncited_claim_alone_that_nothing_supports_is_removed(passages, embedder):
+    checked = verify("Mayor Lena Ostrova wants a harbour bridge by 2031.", QUESTION, passages, embedder)
     assert not checked.citations and checked.text == ""
     assert [p.reason for p in checked.problems] == ["uncited"]
     assert describe(checked.problems) == "removed 1 uncited sentence"
 
 
-def test_uncited_sentence_not_supported_by_its_paragraph_citation_is_removed(passages, embedder):
-    text = "The Port Amber council approved a tram line. The dam was finished in 2021 [1]."
+def test_a_name_the_source_does_not_state_is_not_supported(passages, embedder):
+    checked = verify("The dam in Kestrel Valley was opened by Governor Hale [1].", QUESTION, passages,
+                     embedder)
+    assert not checked.citations
+    assert "name not in source" in {p.reason for p in checked.problems}
+
+
+@pytest.mark.parametrize("literal", ["[n]", "[source]", "[Source n]", "[citation]"])
+def test_a_literal_placeholder_marker_is_removed_and_the_claim_still_checked(passages, embedder, literal):
+    checked = verify(f"The dam in Kestrel Valley was finished in 2021 {literal}.", QUESTION, passages, embedder)
+    assert checked.text == "The dam in Kestrel Valley was finished in 2021 [1]."
+
+
+def test_uncited_sentence_not_supported_by_any_passage_is_removed(passages, embedder):
+    text = "The Port Amber council approved a harbour bridge. The dam was finished in 2021 [1]."
     checked = verify(text, QUESTION, passages, embedder)
     assert checked.text == "The dam was finished in 2021 [1]."
 
@@ -134,3 +160,23 @@ def test_describe_names_dropped_numbers_and_reasons():
                      Problem("c", 2, "unsupported"), Problem("d", 0, "uncited")])
     assert text == ("dropped citations [0][9] (out of range); dropped citation [2] (unsupported); "
                     "removed 1 uncited sentence")
+
+
+def test_initials_a_small_model_spaced_out_are_joined_back_only_as_the_sources_write_them():
+    from rag.generative import join_initials
+
+    sources = "The U.S. envoy flew to Washington, D.C. on Monday."
+    assert join_initials("The U. S. envoy met J. K. Smith in Washington, D. C. today.", sources) == \
+        "The U.S. envoy met J. K. Smith in Washington, D.C. today."
+
+
+def test_words_lent_to_a_person_who_did_not_say_them_are_dropped(passages, embedder):
+    # beta.txt: "... voted on Tuesday to build a new tram line. The line will run 14 kilometres ...
+    # Mayor Lena Ostrova said the first trams should run in 2027."
+    question = "What did Lena Ostrova say?"
+    lent = "Lena Ostrova said the line will run 14 kilometres from the harbour to the university [2]."
+    checked = verify(lent, question, passages, embedder)
+    assert checked.citations == () and "speaker not in source" in {p.reason for p in checked.problems}
+    own = "Lena Ostrova said the first trams should run in 2027 [2]."
+    checked = verify(own, question, passages, embedder)
+    assert [c.n for c in checked.citations] == [2] and not checked.problems

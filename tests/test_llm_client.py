@@ -184,3 +184,16 @@ def test_no_key_configured_still_reaches_a_local_server(openai_stub, monkeypatch
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     openai_stub.script("fine")
     assert ChatLLM(openai_stub.url, "m", timeout_s=1).complete(MESSAGES).text == "fine"
+
+
+def test_a_plain_reply_cut_half_way_is_named_so_not_a_connection_error(llm, openai_stub):
+    openai_stub.script(Reply("This whole reply never arrives: the server stops sending.", cut_after=40))
+    message, _ = _fails(lambda: llm.complete(MESSAGES))
+    assert "half-way" in message and "connection error" not in message
+
+
+def test_an_html_page_for_a_streamed_request_is_named_so_not_a_cut_stream(llm, openai_stub):
+    page = "<!doctype html><html><body><h1>Sign in to the proxy</h1></body></html>"
+    openai_stub.script(Reply(raw=page, headers={"Content-Type": "text/html; charset=utf-8"}))
+    message, _ = _fails(lambda: llm.stream(MESSAGES))
+    assert "text/html" in message and "half-way" not in message

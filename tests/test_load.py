@@ -48,6 +48,13 @@ def test_pdf_text_is_extracted(tmp_path):
     assert "talks went well" in doc.text and "discuss the jets" in doc.text
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-8-sig"])
+def test_unicode_with_a_byte_order_mark_is_read(tmp_path, encoding):
+    path = tmp_path / "bom.txt"
+    path.write_bytes(("\ufeff" if encoding == "utf-16-be" else "").encode(encoding) + ARTICLE.encode(encoding))
+    assert load(path).text == ARTICLE
+
+
 @pytest.mark.parametrize("name,content,reason", [
     ("binary.txt", b"\x00\x01\x02\x03" * 100, "binary"),
     ("latin1.txt", "caf\xe9 cr\xe8me br\xfbl\xe9e ".encode("latin-1") * 20, "UTF-8"),

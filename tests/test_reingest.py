@@ -44,3 +44,19 @@ def test_answers_from_an_int8_index_cite_exact_source_text(tmp_path, tiny_corpus
     for c in answer.citations:
         assert assistant.document(c.doc_id).text[c.start:c.end] == c.snippet
     assert any("2021" in c.snippet for c in answer.citations)
+
+
+def test_reingest_of_unchanged_folder_checks_the_index_without_opening_the_vector_store(tmp_path, tiny_corpus):
+    """The check every ingest runs first trusts the embedded store's seal (index/check.py): an
+    unchanged re-ingest, in a fresh process, never imports chromadb; an emptied store is noticed."""
+    import shutil
+    import subprocess
+    import sys
+
+    _onnx_assistant(tmp_path / "home").ingest([tiny_corpus])
+    script = ("import sys; from rag import Assistant; r = Assistant(home=sys.argv[1]).ingest([sys.argv[2]]); "
+              "print(len(r.unchanged), len(r.repaired), 'chromadb' in sys.modules)")
+    run = [sys.executable, "-c", script, str(tmp_path / "home"), str(tiny_corpus)]
+    assert subprocess.run(run, capture_output=True, text=True, check=True).stdout.split() == ["3", "0", "False"]
+    shutil.rmtree(tmp_path / "home" / "chroma")
+    assert subprocess.run(run, capture_output=True, text=True, check=True).stdout.split() == ["3", "3", "True"]

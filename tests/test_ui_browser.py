@@ -1,5 +1,7 @@
 """The web UI in real Chromium (Playwright, /usr/bin/chromium) against a real `rag serve`:
-streamed cited answers, citation passages, upload -> answer -> delete, inert XSS, phone + dark.
+streamed cited answers, citation passages, upload -> answer -> delete, inert XSS, phone + dark,
+a page that runs under its Content-Security-Policy, and pages of other origins that cannot make
+the server answer a question.
 
 Screenshots go to a temporary folder (printed with -s); set RAG_SCREENSHOTS to keep them.
 """
@@ -8,12 +10,14 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from pathlib import Path
 
 import pytest
 
 from evals.perf_common import free_port
-from tests.serving import copy_home, start
+from openai_stub import openai_stub  # noqa: F401  (fixture)
+from tests.serving import copy_home, gradio_fn, start
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
@@ -187,3 +191,136 @@ def test_layout_fits_phone_and_laptop_in_light_and_dark(browser, server, shots, 
     assert light_text == (theme == "dark"), text_color
     page.screenshot(path=str(shots / f"{theme}-{size[0]}x{size[1]}.png"), full_page=True)
     context.close()
+
+
+CSP_WATCH = """window.__csp = [];
+document.addEventListener('securitypolicyviolation',
+    (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"""
+
+
+def test_the_page_runs_under_its_content_security_policy(browser, server, tmp_path):
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    context.add_init_script(CSP_WATCH)
+    page = context.new_page()
+    response = page.goto(server.url + "/", wait_until="domcontentloaded")
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    page.wait_for_selector("#rag-question textarea", timeout=60_000)
+    ask(page, "What does US law require?")
+    page.locator("#rag-chat .rag-answer .rag-cite").first.click()
+    path = tmp_path / "owl.txt"
+    path.write_text("A rare orange owl was seen in the Kestrel Valley forest last week. Birdwatchers "
+                    "counted three nests near the river.", encoding="utf-8")
+    assert "Added owl.txt" in upload(page, path)
+    assert page.evaluate("window.__csp") == []
+    context.close()
+
+
+ATTACK = """async ({url, fn, trigger}) => {
+    const question = "What does US law require?";
+    const bodies = {
+        "/api/ask": JSON.stringify({question}),
+        "/v1/chat/completions": JSON.stringify({model: "newsrag", messages: [{role: "user", content: question}]}),
+        "/gradio_api/queue/join": JSON.stringify({data: [question, [], "llm", 4, [], []], fn_index: fn,
+                                                  trigger_id: trigger, session_hash: "attacker1", event_data: null}),
+    };
+    const seen = [];
+    for (const [path, body] of Object.entries(bodies)) {
+        for (const [mode, type] of [["no-cors", "text/plain"], ["cors", "application/json"]]) {
+            try {
+                const r = await fetch(url + path, {method: "POST", mode, credentials: "include", body,
+                                                   headers: {"Content-Type": type}});
+                seen.push(`${path} ${mode}: ${r.type} ${r.status}`);
+            } catch (e) { seen.push(`${path} ${mode}: ${e}`); }
+        }
+        // an HTML form needs no script permission at all: text/plain whose text is JSON
+        const frame = document.createElement("iframe");
+        frame.name = "sink" + seen.length;
+        document.body.appendChild(frame);
+        const form = document.createElement("form");
+        Object.assign(form, {method: "POST", action: url + path, enctype: "text/plain", target: frame.name});
+        const field = document.createElement("input");
+        field.name = body.slice(0, -1) + ', "x": "';
+        field.value = '"}';
+        form.appendChild(field);
+        document.body.appendChild(form);
+        form.submit();
+    }
+    await new Promise((done) => setTimeout(done, 3000));
+    return seen;
+}"""
+
+
+@pytest.fixture(scope="module")
+def elsewhere():
+    """Another web server on this machine (another app, a dev server, a page that got in), whose
+    page the browser lets reach 127.0.0.1: a page of a public site it would not (Chromium's
+    local network access rules), so that case tests the browser, not this server."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"<!doctype html><title>elsewhere</title><p>another site</p>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            return
+
+    site = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=site.serve_forever, daemon=True)
+    thread.start()
+    yield site.server_address[1]
+    site.shutdown()
+    site.server_close()
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1"])
+def test_a_page_of_another_origin_cannot_make_the_server_answer(browser, corpus_assistant, tmp_path,
+                                                                openai_stub, elsewhere, host):
+    """Every question the server answers calls its LLM (here a stub that records each call), so
+    an empty record means no attempt got a question answered; the server's own page then does."""
+    home = copy_home(corpus_assistant.settings.home, tmp_path / "home")
+    served = start(home, free_port(), env={"RAG_LLM_MODEL": "stub-model", "RAG_LLM_MAX_RETRIES": "0",
+                                           "OPENAI_BASE_URL": openai_stub.url})
+    try:
+        fn, trigger = gradio_fn(served.url, "rag-question", "submit")
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(f"http://{host}:{elsewhere}/page.html")
+        seen = page.evaluate(ATTACK, {"url": served.url, "fn": fn, "trigger": trigger})
+        assert openai_stub.requests == [], f"a page of {host}:{elsewhere} made the server answer: {seen}"
+
+        page.goto(served.url + "/", wait_until="domcontentloaded")       # the server's own page
+        page.wait_for_selector("#rag-question textarea", timeout=60_000)
+        ask(page, "What does US law require?")
+        for _ in range(600):      # the instant extractive draft can show before the LLM is asked
+            if openai_stub.requests:
+                break
+            page.wait_for_timeout(100)
+        assert openai_stub.requests, "the server's own page should reach the LLM"
+        context.close()
+    finally:
+        served.stop()
+
+
+def test_with_a_token_the_page_logs_in_then_answers(browser, corpus_assistant):
+    token = "browser-token-for-tests"
+    served = start(corpus_assistant.settings.home, free_port(), env={"RAG_UI_TOKEN": token})
+    try:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(served.url + "/", wait_until="domcontentloaded")
+        password = page.locator("input[type=password]")
+        password.wait_for(timeout=60_000)
+        page.locator("input:not([type=password]), textarea").first.fill("anyone")
+        password.fill(token)
+        page.get_by_role("button", name=re.compile("log ?in", re.I)).click()
+        page.wait_for_selector("#rag-question textarea", timeout=60_000)
+        ask(page, "What does US law require?")
+        assert page.locator("#rag-chat .rag-answer .rag-cite").count() >= 1
+        context.close()
+    finally:
+        served.stop()

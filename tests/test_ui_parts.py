@@ -197,10 +197,10 @@ def test_threads_asking_a_fresh_assistant_at_once_open_its_index_once(make_assis
     assistant = make_assistant()            # nothing opened yet
     loads, real_load = [], LexicalIndex.load
 
-    def slow_load(root):                     # widens the window in which threads could race
+    def slow_load(root, name):               # widens the window in which threads could race
         loads.append(root)
         time.sleep(0.2)
-        return real_load(root)
+        return real_load(root, name)
 
     monkeypatch.setattr(LexicalIndex, "load", staticmethod(slow_load))
     answers, errors = at_once(lambda: assistant.ask("When was the Blue River dam finished?"), 4)

@@ -5,7 +5,10 @@
   (or `chat.completion.chunk` events) whose content is the answer text with `[n]` markers, plus
   two extra top-level fields: `citations` (a list of `Citation.to_dict()`) and `rag`
   (`abstained`, `mode`, `notice`, `query`, `timings_ms`). When streaming they come in the final
-  chunk, the one with `finish_reason: "stop"`. Extra request fields: `k`, `doc_ids`.
+  chunk, the one with `finish_reason: "stop"`, whose `rag.answer` is the verified text (the
+  streamed content is the model's raw text). In llm mode the first chunk after the role carries
+  `rag_draft`: the instant extractive answer with its citations, shown until the LLM's text
+  replaces it. A client that disconnects stops the generation. Extra request fields: `k`, `doc_ids`.
 - `GET /v1/models`: `newsrag`, `newsrag-extractive` and, when an LLM is configured,
   `newsrag-llm`; the model picks the answer mode.
 - `POST /api/ask` takes `{"question", "history", "k", "doc_ids", "mode"}` and returns exactly
@@ -25,15 +28,17 @@ import uuid
 from typing import Any, Iterator
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.routing import APIRoute
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from rag.errors import (BadQuestion, ConfigError, DocumentNotFound, IndexNotBuilt, LLMUnavailable,
-                        RagError)
+from rag.errors import (BadQuestion, ConfigError, DocumentNotFound, IndexDiverged, IndexNotBuilt,
+                        LLMUnavailable, RagError)
 from rag.records import Answer
 from ui.auth import Auth
 from ui.service import Service
 
 MODEL = "newsrag"
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 MAX_HISTORY_TURNS = 20
 log = logging.getLogger("rag.serve")
 
@@ -75,14 +80,14 @@ def add_routes(app: FastAPI, service: Service, auth: Auth) -> None:
         if body.get("stream"):
             pieces = service.stream(question, history=history, **options)
             first = _guarded(lambda: next(pieces))   # fail before the 200 if the question is bad
-            return StreamingResponse(_sse(first, pieces, cid, created, model),
+            return StreamingResponse(_closing(_sse(first, pieces, cid, created, model)),
                                      media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         answer = _guarded(lambda: service.ask(question, history=history, **options))
         return {"id": cid, "object": "chat.completion", "created": created, "model": model,
                 "choices": [{"index": 0, "finish_reason": "stop",
                              "message": {"role": "assistant", "content": answer.text}}],
-                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                "usage": _usage(answer),
                 **_extras(answer)}
 
     @api.post("/api/ask")
@@ -98,6 +103,19 @@ def add_routes(app: FastAPI, service: Service, auth: Auth) -> None:
         return _guarded(lambda: service.ask(question, history=history, **options)).to_dict()
 
     app.include_router(api)
+    routes = {r.path: ", ".join(sorted(r.methods)) for r in (*app.routes, *api.routes)
+              if isinstance(r, APIRoute)}
+
+    @app.api_route("/v1/{rest:path}", methods=_METHODS, include_in_schema=False)
+    @app.api_route("/api/{rest:path}", methods=_METHODS, include_in_schema=False)
+    def unknown(request: Request) -> None:
+        path, method = request.url.path.rstrip("/"), request.method
+        if path in routes:
+            raise APIError(405, f"{path} takes {routes[path]}, not {method}", code="method_not_allowed")
+        raise APIError(404, f"there is no {method} {request.url.path[:80]} here; the API is "
+                            + ", ".join(f"{m} {r}" for r, m in routes.items()), code="not_found")
+
+    app.add_exception_handler(Exception, _internal_error)
 
 
 # -- request parsing ---------------------------------------------------------------------------
@@ -106,7 +124,9 @@ def _json_body():
         try:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise APIError(400, "the request body is not valid JSON") from None
+            raise APIError(400, "the request body is not valid JSON (in UTF-8)") from None
+        except RecursionError:
+            raise APIError(400, "the request body nests too deeply to be a request") from None
         if not isinstance(body, dict):
             raise APIError(400, "the request body must be a JSON object")
         return body
@@ -185,6 +205,8 @@ def _guarded(call):
         raise APIError(400, str(exc)) from None
     except IndexNotBuilt as exc:
         raise APIError(503, str(exc), "server_error", "index_not_built") from None
+    except IndexDiverged as exc:
+        raise APIError(503, str(exc), "server_error", "index_diverged") from None
     except LLMUnavailable as exc:
         raise APIError(502, str(exc), "server_error", "llm_unavailable") from None
     except RagError as exc:
@@ -194,8 +216,40 @@ def _guarded(call):
 def _extras(answer: Answer) -> dict:
     d = answer.to_dict()
     return {"citations": d["citations"],
-            "rag": {"abstained": answer.abstained, "mode": answer.mode, "notice": answer.notice,
-                    "query": answer.query, "timings_ms": d["timings_ms"]}}
+            "rag": {"answer": answer.text, "abstained": answer.abstained, "mode": answer.mode,
+                    "notice": answer.notice, "query": answer.query, "timings_ms": d["timings_ms"]}}
+
+
+def _usage(answer: Answer) -> dict:
+    """OpenAI's usage object: the LLM's tokens for this answer (0 for an extractive one)."""
+    prompt, completion = int(answer.usage.get("prompt_tokens", 0)), int(answer.usage.get("completion_tokens", 0))
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+async def _closing(events: Iterator[str]):
+    """Serve a blocking event iterator from worker threads, and close it when the client goes
+    away (Starlette cancels the response): closing the answer's stream stops the LLM. Without
+    this the iterator would wait, suspended, for the garbage collector."""
+    import threading
+
+    import anyio
+
+    lock = threading.Lock()            # close() waits for a next() still running in its thread
+
+    def step() -> str | None:
+        with lock:
+            return next(events, None)
+
+    def close() -> None:
+        with lock:
+            events.close()
+
+    try:
+        while (event := await anyio.to_thread.run_sync(step)) is not None:
+            yield event
+    finally:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(close)
 
 
 def _sse(first, pieces: Iterator, cid: str, created: int, model: str) -> Iterator[str]:
@@ -208,10 +262,13 @@ def _sse(first, pieces: Iterator, cid: str, created: int, model: str) -> Iterato
     piece = first
     try:
         while True:
-            if isinstance(piece, Answer):
+            if isinstance(piece, Answer) and piece.draft:   # no content: clients join content
+                yield chunk({}, None, rag_draft={"answer": piece.text, **_extras(piece)})
+            elif isinstance(piece, Answer):
                 yield chunk({}, "stop", **_extras(piece))
                 break
-            yield chunk({"content": piece})
+            else:
+                yield chunk({"content": piece})
             piece = next(pieces)
     except StopIteration:
         pass
@@ -221,6 +278,11 @@ def _sse(first, pieces: Iterator, cid: str, created: int, model: str) -> Iterato
         log.exception("stream failed")
         yield f"data: {json.dumps({'error': {'message': 'internal error; see the server log', 'type': 'server_error'}})}\n\n"
     yield "data: [DONE]\n\n"
+
+
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    """A bug, not bad input: the traceback goes to the server log (uvicorn writes it)."""
+    return await _api_error(request, APIError(500, "internal error; see the server log", "server_error"))
 
 
 async def _api_error(request: Request, exc: APIError) -> JSONResponse:

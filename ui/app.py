@@ -56,13 +56,18 @@ def build(service: Service) -> gr.Blocks:
                                              autofocus=True, submit_btn=False)
                             send = gr.Button("Ask", variant="primary", scale=1, min_width=80,
                                              elem_id="rag-send")
+                            stop = gr.Button("Stop", variant="secondary", scale=1, min_width=70,
+                                             elem_id="rag-stop")
                         gr.Examples(EXAMPLES, inputs=[box], label="Try")
                     with gr.Column(scale=2, min_width=300):
                         with gr.Accordion("Settings", open=False, elem_id="rag-settings"):
                             mode = gr.Radio(modes, value=modes[0], label="Answer mode",
-                                            info=None if len(modes) > 1 else
-                                            "Extractive: quotes sentences. Configure an LLM "
-                                            "(RAG_LLM_MODEL) to get written answers.")
+                                            info="llm: written by the model, every sentence checked "
+                                                 "against its source; extractive: instant quotes."
+                                            if len(modes) > 1 else
+                                            "Extractive: quotes sentences. Install the local LLM "
+                                            "(make setup) or set RAG_LLM_GGUF / RAG_LLM_MODEL to "
+                                            "get written answers.")
                             k = gr.Slider(1, 20, value=top_k, step=1, label="Passages to read")
                             only = gr.Dropdown([], value=[], multiselect=True, label="Only these articles",
                                                elem_id="rag-filter")
@@ -87,8 +92,10 @@ def build(service: Service) -> gr.Blocks:
 
         ask_inputs = [box, chat, mode, k, only, history]
         ask_outputs = [box, chat, sources, history]
-        box.submit(respond, ask_inputs, ask_outputs, api_name="chat", concurrency_limit=4)
-        send.click(respond, ask_inputs, ask_outputs, api_visibility="private", concurrency_limit=4)
+        asked = [box.submit(respond, ask_inputs, ask_outputs, api_name="chat", concurrency_limit=4),
+                 send.click(respond, ask_inputs, ask_outputs, api_visibility="private", concurrency_limit=4)]
+        # cancelling the event closes the answer's stream, which stops the LLM at its next token
+        stop.click(None, None, None, cancels=asked, api_visibility="private")
 
         def listing():
             docs = service.docs()
@@ -141,7 +148,10 @@ def _respond(service: Service, message, messages, mode, k, only, turns):
     try:
         for piece in service.stream(question, history=turns, k=int(k), doc_ids=list(only or []) or None,
                                     mode=mode or None):
-            if isinstance(piece, Answer):
+            if isinstance(piece, Answer) and piece.draft:
+                messages[-1] = {"role": "assistant", "content": render.draft_html(piece, turn)}
+                yield "", messages, gr.update(), turns
+            elif isinstance(piece, Answer):
                 answer = piece
             else:
                 text += piece

@@ -44,6 +44,12 @@ def pending_html(text: str) -> str:
     return f'<div class="rag-answer rag-streaming">{esc(text)}</div>'
 
 
+def draft_html(answer: Answer, turn: int) -> str:
+    """The instant extractive answer, marked as a draft, while the LLM reads the sources."""
+    return (f'<div class="rag-draft"><div class="rag-draft-label">Draft · instant, quoted from the '
+            f'sources · the LLM is writing its answer…</div>{answer_html(answer, turn)}</div>')
+
+
 def error_html(message: str) -> str:
     return f'<div class="rag-error" role="alert"><b>Could not answer.</b> {esc(message)}</div>'
 

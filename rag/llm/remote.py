@@ -1,4 +1,4 @@
-"""The OpenAI-compatible chat adapter: one plain call and one streamed call, nothing more.
+"""The OpenAI-compatible server backend: one plain call and one streamed call, nothing more.
 
 It talks to any server that speaks `/v1/chat/completions` (OpenAI, vLLM, llama.cpp server, Ollama,
 LM Studio) through the `openai` client, with every setting passed explicitly: base URL, model
@@ -8,7 +8,8 @@ bounded by `max_wait_s` in total, so nothing hangs. Every failure becomes `LLMUn
 one-line message naming the cause and what to check; the API key is read from the environment at
 the moment of the call and never appears in a message, a log line or a returned value.
 
-It does not build prompts, count tokens or judge answers (see prompt.py and generative.py).
+It does not build prompts, count tokens or judge answers (see rag/prompt.py and rag/generative.py).
+Closing the stream's iterator closes the HTTP response, which stops the server's generation.
 """
 
 from __future__ import annotations
@@ -17,28 +18,18 @@ import json
 import random
 import socket
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from rag.errors import ConfigError, LLMUnavailable
+from rag.llm.records import Completion, Message
 from rag.settings import api_key
 
 if TYPE_CHECKING:
     from rag.settings import Settings
 
-Message = dict[str, str]
 NO_KEY = "no-key-set"
 RETRYABLE = frozenset({408, 409, 429, 500, 502, 503, 504})
-
-
-@dataclass(frozen=True)
-class Completion:
-    text: str
-    finish_reason: str = ""       # "stop", "length", ...; "" when the server did not say
-    prompt_tokens: int = 0        # as reported by the server; 0 when it did not report usage
-    completion_tokens: int = 0
-    attempts: int = 1
 
 
 class ChatLLM:
@@ -129,6 +120,11 @@ class ChatLLM:
         finally:
             stream.close()
         if not finish:
+            kind = getattr(getattr(stream, "response", None), "headers", {}).get("content-type", "")
+            if "event-stream" not in kind:   # an error or login page, not a stream that broke
+                raise LLMUnavailable(f"the LLM at {self.where} answered a streamed request with "
+                                     f"{kind.split(';')[0] or 'no content type'}, not an event stream: "
+                                     "check OPENAI_BASE_URL / RAG_LLM_BASE_URL (a proxy's page?)")
             raise LLMUnavailable(f"the LLM's stream from {self.where} stopped half-way (it ended "
                                  "without a finish reason): try again, or check the server")
         yield Completion(text="".join(parts), finish_reason=finish,
@@ -155,9 +151,10 @@ class ChatLLM:
                                      f"{self.max_wait_s:g}s in total ({attempt - 1} attempts): "
                                      "check the server, or raise RAG_LLM_MAX_WAIT_S")
             try:
+                extra = {"stream_options": {"include_usage": True}} if stream else {}
                 reply = client.with_options(timeout=min(self.timeout_s, remaining)).chat.completions.create(
                     model=self.model, messages=list(messages), max_tokens=max_tokens,
-                    temperature=temperature, stream=stream)
+                    temperature=temperature, stream=stream, **extra)
                 return reply, attempt
             except openai.APIStatusError as exc:
                 wait = self._backoff(attempt, exc.response.headers.get("retry-after"))
@@ -213,6 +210,9 @@ class ChatLLM:
             if _caused_by(exc, ConnectionRefusedError) or "connection refused" in _chain_text(exc):
                 return LLMUnavailable(f"cannot connect to the LLM at {where} (connection refused): "
                                       "is the server running? check OPENAI_BASE_URL / RAG_LLM_BASE_URL")
+            if any(m in _chain_text(exc) for m in ("complete message body", "incomplete chunked read")):
+                return LLMUnavailable(f"the LLM at {where} stopped its reply half-way (the connection "
+                                      "closed before the whole body came): try again, or check the server")
             return LLMUnavailable(f"cannot reach the LLM at {where} (connection error): "
                                   "check OPENAI_BASE_URL / RAG_LLM_BASE_URL and your network")
         if isinstance(exc, (json.JSONDecodeError, ValueError)):

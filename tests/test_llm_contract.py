@@ -1,0 +1,123 @@
+"""One contract, two backends: the OpenAI-protocol adapter against a real local HTTP server, and
+the local llama.cpp backend running the real tiny SmolLM2-135M GGUF. Both give a whole reply
+with its finish reason and token usage, stream deltas that join to the reply, obey the token
+cap, and stop generating within a second when the reader closes the stream."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from conftest import smollm2
+from openai_stub import Reply, openai_stub  # noqa: F401  (fixture)
+from rag.errors import LLMUnavailable
+from rag.llm import ChatLLM, Completion
+from rag.llm.local import LocalLLM
+
+ASK = [{"role": "system", "content": "You are a helpful assistant."},
+       {"role": "user", "content": "Describe the four seasons of the year, one after the other, in detail."}]
+LONG = " ".join(f"Word{i}" for i in range(400))
+
+
+@pytest.fixture(scope="module")
+def local():
+    return LocalLLM(smollm2(), threads=2, context=2048)
+
+
+@pytest.fixture(params=["remote", "local"])
+def backend(request, openai_stub, local):
+    """(the adapter, a function that readies it to answer at length)"""
+    if request.param == "remote":
+        llm = ChatLLM(openai_stub.url, "any-model", timeout_s=5, max_wait_s=20)
+        return llm, lambda: openai_stub.script(Reply(LONG, usage=(31, 400), chunk_chars=4,
+                                                     chunk_delay_s=0.01))
+    return local, lambda: None
+
+
+def test_complete_gives_text_finish_reason_and_usage(backend):
+    llm, ready = backend
+    ready()
+    reply = llm.complete(ASK, max_tokens=24)
+    assert isinstance(reply, Completion) and reply.text.strip()
+    assert reply.finish_reason in ("stop", "length")
+    assert reply.prompt_tokens > 0 and 0 < reply.completion_tokens <= 400
+
+
+def test_stream_yields_deltas_then_the_completion_they_join_to(backend):
+    llm, ready = backend
+    ready()
+    *deltas, done = llm.stream(ASK, max_tokens=24)
+    assert len(deltas) >= 3 and all(isinstance(d, str) for d in deltas)
+    assert isinstance(done, Completion) and done.text == "".join(deltas)
+    assert done.prompt_tokens > 0 and done.completion_tokens > 0     # usage, streamed too
+
+
+def test_the_token_cap_ends_the_answer_with_finish_reason_length(backend):
+    llm, ready = backend
+    ready()
+    reply = llm.complete(ASK, max_tokens=5)
+    assert reply.finish_reason == "length" and reply.completion_tokens <= 5
+
+
+def test_closing_the_stream_stops_generation_within_a_second(backend, openai_stub):
+    llm, ready = backend
+    ready()
+    stream = llm.stream(ASK, max_tokens=300)
+    assert isinstance(next(stream), str) and isinstance(next(stream), str)
+    closed = time.monotonic()
+    stream.close()
+    if isinstance(llm, ChatLLM):          # the server saw the client go, long before its 400 words
+        deadline = closed + 1.0
+        while not openai_stub.disconnects and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert openai_stub.disconnects and openai_stub.disconnects[0] - closed < 1.0
+    else:                                 # the model is free for the next question at once
+        reply = llm.complete(ASK, max_tokens=2)
+        assert reply.completion_tokens <= 2 and time.monotonic() - closed < 1.0 + 0.5
+
+
+def test_a_second_question_waits_for_the_local_model_then_hears_it_is_busy(local):
+    impatient = LocalLLM(smollm2(), threads=2, context=2048, busy_wait_s=0.5)   # the same loaded model
+    assert impatient._m is local._m
+    stream = local.stream(ASK, max_tokens=300)
+    next(stream)                          # holds the model's one slot
+    try:
+        started = time.monotonic()
+        with pytest.raises(LLMUnavailable, match="busy") as caught:
+            impatient.complete(ASK, max_tokens=2)
+        assert 0.4 < time.monotonic() - started < 2.0 and "\n" not in str(caught.value)
+    finally:
+        stream.close()
+
+
+def test_the_local_model_leaves_other_threads_running_while_it_generates(local):
+    ticks = []
+    stop = threading.Event()
+
+    def tick():
+        while not stop.is_set():
+            ticks.append(time.monotonic())
+            time.sleep(0.01)
+
+    ticker = threading.Thread(target=tick)
+    ticker.start()
+    try:
+        local.complete(ASK, max_tokens=48)
+    finally:
+        stop.set()
+        ticker.join()
+    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    assert len(ticks) > 20 and max(gaps) < 0.5         # the GIL was not held while it generated
+
+
+def test_a_file_that_is_not_gguf_is_a_one_line_error(tmp_path):
+    from rag.llm.gguf import model_file
+
+    bad = tmp_path / "model.gguf"
+    bad.write_bytes(b"PK\x03\x04 not a model")
+    with pytest.raises(LLMUnavailable, match="not a GGUF model file: set RAG_LLM_GGUF"):
+        model_file(str(bad), tmp_path)
+    with pytest.raises(LLMUnavailable, match="does not exist"):
+        model_file(str(tmp_path / "missing.gguf"), tmp_path)
