@@ -77,6 +77,7 @@ class Thresholds:
     support: float = 0.45         # mean of best cosine and weighted term coverage must reach this
     min_cosine: float = 0.4       # and the best passage sentence must be at least this close
     recite: float = 0.65          # a claim cited wrongly or not at all is cited to a passage this close
+    on_topic: float = 0.3         # where the question looks unanswerable, the answer must be this close to it
 
 
 @dataclass(frozen=True)

@@ -145,6 +145,9 @@ class GenerativeAnswerer:
         if not supplies(kind, strip_markers(checked.text), question):
             return self.fallback(fallback, f"the LLM's answer names no {kind}, which the question "
                                            "asks for", (prompt,), spent, completion)
+        if strict and not self._about(question, checked.text):
+            return self.fallback(fallback, "the LLM's answer is not about the question", (prompt,),
+                                 spent, completion)
         notes = []
         if checked.problems:
             notes.append("citations checked: " + describe(checked.problems))
@@ -152,6 +155,12 @@ class GenerativeAnswerer:
             notes.append(f"the answer was cut at {self.max_answer_tokens} tokens (RAG_LLM_MAX_TOKENS)")
         return Answer(question=question, text=checked.text, citations=checked.citations, mode="llm",
                       notice="; ".join(notes), usage=usage)
+
+    def _about(self, question: str, text: str) -> bool:
+        """The answer is close in meaning to the question (a model that cannot answer may recite
+        passages verbatim, which the citation check alone accepts)."""
+        q, a = self.embedder.embed([question, strip_markers(text)])
+        return float(q @ a) >= self.thresholds.on_topic
 
     def fallback(self, fallback: Callable[[], Answer], cause: str, prompts: Sequence[Prompt],
                   spent: Sequence[Completion], completion: Completion | None = None) -> Answer:

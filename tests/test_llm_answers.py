@@ -167,6 +167,19 @@ def test_a_verified_answer_without_the_kind_of_thing_asked_for_gives_the_extract
     assert answer.notice.startswith("the LLM's answer names no number, which the question asks for")
 
 
+def test_passages_recited_for_a_question_they_do_not_touch_give_the_abstention(make_llm, openai_stub):
+    # a model that cannot answer may copy sentences verbatim: each is "supported", none is an answer
+    openai_stub.script(citing(1, 2))
+    question = "What is a good recipe for baklava?"
+    answer = make_llm().ask(question)
+    assert _extractive(make_llm, question).abstained                          # the premise
+    assert answer.abstained and answer.mode == "extractive" and answer.citations == ()
+    assert answer.notice.startswith("the LLM's answer is not about the question")
+    # the same recital for a question it does answer is kept
+    openai_stub.script(citing(1))
+    assert make_llm().ask(Q).mode == "llm"
+
+
 @pytest.mark.parametrize("reply", [
     "The sources do not contain the answer.",
     "I'm sorry, but the provided sources do not mention who won the 1998 World Cup.",
