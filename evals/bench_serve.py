@@ -27,7 +27,7 @@ from pathlib import Path
 
 import click
 
-from evals.perf_common import free_port, stop_process
+from evals.perf_common import free_port, stop_process, wait_until_up
 
 GOLD = Path(__file__).resolve().parent / "gold.jsonl"
 
@@ -145,16 +145,10 @@ def start_server(home: Path | None) -> tuple[subprocess.Popen, str]:
     env = {k: v for k, v in os.environ.items() if k != "RAG_UI_TOKEN"}
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 180
-    while True:
-        try:
-            urllib.request.urlopen(url + "/healthz", timeout=2)
-            return proc, url
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                raise click.ClickException(f"rag serve did not start: {proc.stderr.read()[-800:]}")
-            time.sleep(0.3)
+    if not wait_until_up(url + "/healthz", proc, 180):
+        proc.kill()
+        raise click.ClickException(f"rag serve did not start: {proc.stderr.read()[-800:]}")
+    return proc, url
 
 
 @click.command("serve")

@@ -15,6 +15,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -27,6 +28,20 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_until_up(url: str, proc: subprocess.Popen, timeout: float, *, poll: float = 0.3,
+                  request_timeout: float = 2) -> bool:
+    """True once `url` answers; False if `proc` exits or `timeout` seconds pass first."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=request_timeout)
+            return True
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                return False
+            time.sleep(poll)
 
 
 def stop_process(proc: subprocess.Popen, timeout: float = 15) -> None:

@@ -12,11 +12,9 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
-from evals.perf_common import free_port, in_fresh_process, machine, stop_process
+from evals.perf_common import free_port, in_fresh_process, machine, stop_process, wait_until_up
 
 
 class ChromaServer:
@@ -32,16 +30,9 @@ class ChromaServer:
         self.proc = subprocess.Popen([chroma, "run", "--path", str(path), "--host", "127.0.0.1",
                                       "--port", str(self.port)], stdout=self.log, stderr=subprocess.STDOUT,
                                      env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=1)
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.time() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"chroma server did not start; see {self.log.name}")
-                time.sleep(0.2)
+        if not wait_until_up(f"{self.url}/api/v2/heartbeat", self.proc, 60, poll=0.2, request_timeout=1):
+            self.stop()
+            raise RuntimeError(f"chroma server did not start; see {self.log.name}")
 
     def peak_rss_mib(self) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():

@@ -64,7 +64,7 @@ def run(folder: Path, *, model_cache: Path | None = None, serve: bool = True) ->
 
 def _api(folder: Path, env: dict) -> dict:
     """One chat completion from a `rag serve` started for it (and stopped)."""
-    from evals.perf_common import free_port, stop_process
+    from evals.perf_common import free_port, stop_process, wait_until_up
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -74,15 +74,8 @@ def _api(folder: Path, env: dict) -> dict:
         proc = subprocess.Popen([str(RAG), "serve", "--port", str(port)], cwd=folder, env=env,
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 180
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/healthz", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(f"rag serve did not start:\n{log.read_text()[-2000:]}") from None
-                time.sleep(0.3)
+        if not wait_until_up(f"{url}/healthz", proc, 180):
+            raise RuntimeError(f"rag serve did not start:\n{log.read_text()[-2000:]}")
         post = urllib.request.Request(f"{url}/v1/chat/completions", data=json.dumps(request).encode(),
                                       headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(post, timeout=60) as reply:

@@ -38,28 +38,24 @@ class HomeLock:
         with self._flock("write.lock", fcntl.LOCK_EX):
             yield
 
-    @contextmanager
     def publishing(self):
         """Exclusive against readers, while a writer changes what they see."""
-        if self._depth("read.lock", fcntl.LOCK_EX):
-            yield
-            return
-        with self._flock("turn.lock", fcntl.LOCK_EX):
-            lock = self._flock("read.lock", fcntl.LOCK_EX)
-            lock.__enter__()
-        try:
-            yield
-        finally:
-            lock.__exit__(None, None, None)
+        return self._read_lock(fcntl.LOCK_EX)
 
-    @contextmanager
     def reading(self):
         """Shared: what a reader reads does not change under it."""
+        return self._read_lock(fcntl.LOCK_SH)
+
+    @contextmanager
+    def _read_lock(self, mode: int):
+        """`read.lock` in `mode`, taken through the turnstile (held in the same mode only while
+        read.lock is acquired); nothing to take when this thread already publishes, as a
+        writer sees its own changes."""
         if self._depth("read.lock", fcntl.LOCK_EX):
-            yield                      # this thread is the writer: it sees its own changes
+            yield
             return
-        with self._flock("turn.lock", fcntl.LOCK_SH):
-            lock = self._flock("read.lock", fcntl.LOCK_SH)
+        with self._flock("turn.lock", mode):
+            lock = self._flock("read.lock", mode)
             lock.__enter__()
         try:
             yield

@@ -8,13 +8,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from evals.perf_common import stop_process
+from evals.perf_common import stop_process, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 RAG = Path(sys.executable).parent / "rag"
@@ -47,16 +46,10 @@ def start(home: Path, port: int, *args: str, host: str = "127.0.0.1", env: dict 
                                  "--port", str(port), *args], stdout=out, stderr=subprocess.STDOUT,
                                 env=full_env, cwd=str(home.parent))
     url = f"http://{host}:{port}"
-    deadline = time.time() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/healthz", timeout=2)
-            return Served(url, home, proc, log)
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                raise RuntimeError(f"rag serve did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
+    if not wait_until_up(f"{url}/healthz", proc, timeout):
+        proc.kill()
+        raise RuntimeError(f"rag serve did not start:\n{log.read_text()[-3000:]}")
+    return Served(url, home, proc, log)
 
 
 # -- Gradio events over plain HTTP, as a browser (or an attacker) sends them ------------------

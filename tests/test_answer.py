@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import write_articles
 from rag.errors import BadQuestion, DocumentNotFound
 
 GOLD = Path(__file__).resolve().parent.parent / "evals" / "gold.jsonl"
@@ -55,6 +56,13 @@ def test_us_law_question_cites_the_legal_condition(corpus_assistant):
     answer = corpus_assistant.ask("What does US law require?")
     assert not answer.abstained
     assert any(re.search(r"\b(law|legal)\b", c.snippet) for c in answer.citations)
+
+
+def _indexed(make_assistant, folder, articles: dict[str, str]):
+    """A new assistant with `articles` written to `folder` and indexed."""
+    assistant = make_assistant()
+    assistant.ingest([write_articles(folder, articles)])
+    return assistant
 
 
 @pytest.mark.parametrize("question", [
@@ -129,15 +137,11 @@ def test_a_filter_that_cannot_match_is_an_error_not_a_silent_abstention(corpus_a
 
 
 def test_date_filter_uses_stated_dates(make_assistant, tmp_path):
-    from conftest import write_articles
-
-    folder = write_articles(tmp_path / "dated", {
+    assistant = _indexed(make_assistant, tmp_path / "dated", {
         "dam.txt": "Ankara, March 3, 2025 - The Blue River dam in Kestrel Valley was finished after six "
                    "years of work. It supplies power to 400,000 homes.",
         "tram.txt": "Port Amber, June 9, 2025 - The city council voted to build a new tram line. The line "
                     "will run 14 kilometres from the harbour to the university."})
-    assistant = make_assistant()
-    assistant.ingest([folder])
     answer = assistant.ask("How many homes does the Blue River dam power?", date_to="2025-04-01")
     assert {c.doc_id for c in answer.citations} == {"dam"}
     answer = assistant.ask("How many homes does the Blue River dam power?", date_from="2025-04-01")
@@ -172,29 +176,21 @@ def test_stream_yields_text_then_the_final_answer(corpus_assistant):
 
 
 def test_a_why_question_is_answered_with_the_cause_not_the_aftermath(make_assistant, tmp_path):
-    from conftest import write_articles
-
-    folder = write_articles(tmp_path / "mill", {
+    assistant = _indexed(make_assistant, tmp_path / "mill", {
         "mill.txt": "The Amber mill was shut down in May and its forty workers were sent home. Its "
                     "owners sold the building to the town. The Amber mill was shut down because the "
                     "river that turned its wheel dried up in a long drought.",
         "owl.txt": "A rare orange owl was seen in the Kestrel Valley forest last week. Birdwatchers "
                    "counted three nests near the river."})
-    assistant = make_assistant()
-    assistant.ingest([folder])
     answer = assistant.ask("Why was the Amber mill shut down?", mode="extractive")
     assert answer.text.startswith("The Amber mill was shut down because the river"), answer.text
 
 
 def test_what_a_rule_requires_is_answered_with_the_obligation(make_assistant, tmp_path):
-    from conftest import write_articles
-
-    folder = write_articles(tmp_path / "harbour", {
+    assistant = _indexed(make_assistant, tmp_path / "harbour", {
         "harbour.txt": "The harbour treaty of Port Amber sets out the rules the two river towns agreed "
                        "on in 1990. Under the harbour treaty, every ship must pay a mooring fee unless it "
                        "flies the flag of a river town.",
         "owl.txt": "A rare orange owl was seen in the Kestrel Valley forest last week."})
-    assistant = make_assistant()
-    assistant.ingest([folder])
     answer = assistant.ask("What does the harbour treaty require?", mode="extractive")
     assert answer.text.startswith("Under the harbour treaty, every ship must pay"), answer.text
