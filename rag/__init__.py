@@ -10,7 +10,7 @@ Names are imported lazily so `import rag` stays cheap (the CLI's cold start depe
 
 from __future__ import annotations
 
-__all__ = ["Assistant", "Answer", "Citation", "Hit", "Settings", "errors"]
+__all__ = ["Assistant", "Answer", "Citation", "Conversations", "Hit", "Settings", "errors"]
 
 
 def __getattr__(name: str):
@@ -22,6 +22,10 @@ def __getattr__(name: str):
         from rag import records
 
         return getattr(records, name)
+    if name == "Conversations":
+        from rag.conversations import Conversations
+
+        return Conversations
     if name == "Settings":
         from rag.settings import Settings
 

@@ -52,3 +52,11 @@ class LLMUnavailable(RagError):
 
 class DocumentNotFound(RagError):
     """No document with that id is in the index."""
+
+
+class ConversationNotFound(RagError):
+    """No saved conversation with that id."""
+
+
+class ConversationStoreError(RagError):
+    """The saved conversations' file cannot be read or written."""

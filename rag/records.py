@@ -36,6 +36,12 @@ class Citation:
         return {"n": self.n, "doc_id": self.doc_id, "title": self.title, "snippet": self.snippet,
                 "start": self.start, "end": self.end, "score": round(self.score, 4)}
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "Citation":
+        return cls(n=int(d["n"]), doc_id=str(d["doc_id"]), title=str(d.get("title", "")),
+                   snippet=str(d["snippet"]), start=int(d["start"]), end=int(d["end"]),
+                   score=float(d.get("score", 0.0)))
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -63,3 +69,13 @@ class Answer:
         if self.draft:
             out["draft"] = True
         return out
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Answer":
+        """The inverse of `to_dict` (a saved answer read back)."""
+        return cls(question=str(d["question"]), text=str(d["answer"]),
+                   citations=tuple(Citation.from_dict(c) for c in d.get("citations", ())),
+                   abstained=bool(d.get("abstained", False)), mode=str(d.get("mode", "extractive")),
+                   notice=str(d.get("notice", "")), query=str(d.get("query", "")),
+                   timings_ms=dict(d.get("timings_ms", {})), usage=dict(d.get("usage", {})),
+                   draft=bool(d.get("draft", False)))

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from index import faults
+from rag.conversations import Conversations
 from rag.errors import BadDocument, DocumentNotFound, RagError
 from rag.records import Answer
 from ui.uploads import DEFAULT_MAX_BYTES, check_size, safe_name
@@ -45,6 +46,7 @@ class Service:
         self.uploads_dir = Path(assistant.settings.home).resolve() / "uploads"
         self.staging_dir = self.uploads_dir.parent / ".upload-tmp"
         self.max_upload_bytes = max_upload_bytes
+        self.conversations = Conversations(assistant.settings.home)
 
     # -- reads ----------------------------------------------------------------------------
     def warm(self) -> str:
