@@ -1,8 +1,9 @@
 """Read files into cleaned Documents: .txt, .md, .html/.htm and .pdf.
 
-Finding files, reading them and extracting title and date live here; cleaning rules live in
-clean.py. A file that cannot be used raises BadDocument with its name and the reason; callers
-report it and go on with the rest.
+Finding files, reading them and extracting the title live here; cleaning rules live in clean.py,
+date rules in dates.py (given the raw file's parts too: HTML meta tags, front matter, PDF
+metadata, the file name). A file that cannot be used raises BadDocument with its name and the
+reason; callers report it and go on with the rest.
 """
 
 from __future__ import annotations
@@ -14,17 +15,22 @@ import stat
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from index.dates import (
+    DATELINE,
+    choose,
+    find_date,
+    front_matter_date,
+    html_dates,
+    name_date,
+    pdf_dates,
+)
 from index.records import Document
 from rag.errors import BadDocument
 
+__all__ = ["SUPPORTED", "find_date", "find_files", "guess_title", "load"]
+
 SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 MAX_FILE_BYTES = 20 * 1024 * 1024
-_MONTHS = ("january february march april may june july august september october november "
-           "december").split()
-_MONTH = r"(January|February|March|April|May|June|July|August|September|October|November|December)"
-_DATELINE = re.compile(rf"^[A-Z][A-Za-z .'-]{{1,40}},\s+{_MONTH}\s+(\d{{1,2}})(?:,\s*(\d{{4}}))?\s*[-–—]")
-_DATE_FULL = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}}),\s*(\d{{4}})\b")
-_DATE_ISO = re.compile(r"\b(20\d\d|19\d\d)-(\d\d)-(\d\d)\b")
 
 
 def find_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -52,18 +58,24 @@ def load(path: Path) -> Document:
         raise BadDocument(f"{path.name}: unsupported format {suffix or '(none)'}; "
                           f"use one of {', '.join(SUPPORTED)}")
     data = _read(path)
+    page_dates: list[str] = []   # what an HTML page declares: its publisher's word
+    pdf_meta: list[str] = []     # a PDF's CreationDate/ModDate: often when it was exported
+    title = ""
     if suffix == ".pdf":
-        raw, title = _pdf_text(path, data), ""
+        raw, pdf_meta = _pdf_text(path, data)
+    elif suffix in (".html", ".htm"):
+        raw, title, page_dates = _html_text(_decode(path, data))
     else:
         raw = _decode(path, data)
-        raw, title = _html_text(raw) if suffix in (".html", ".htm") else (raw, "")
     text = clean(raw)
     if len(re.findall(r"\w", text)) < 20:
         raise BadDocument(f"{path.name}: has no readable text; nothing was ingested from it")
     if suffix in (".md", ".markdown"):
         title = _markdown_title(text) or title
+    stated = front_matter_date(raw) or find_date(text)
+    date = choose(stated, [*page_dates, name_date(path.stem), *pdf_meta])
     return Document(doc_id=path.stem, title=title or guess_title(text), text=text,
-                    source=str(path.resolve()), date=find_date(text),
+                    source=str(path.resolve()), date=date,
                     content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16])
 
 
@@ -98,10 +110,12 @@ def _decode(path: Path, data: bytes) -> str:
     raise BadDocument(f"{path.name}: is not valid UTF-8 text; re-save it as UTF-8")
 
 
-def _html_text(html: str) -> tuple[str, str]:
+def _html_text(html: str) -> tuple[str, str, list[str]]:
+    """The page's text, title and declared publication dates (read before cleaning drops them)."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(html, "html.parser")
+    dates = html_dates(soup)
     for tag in soup(["script", "style", "noscript", "nav", "footer", "header", "aside", "form"]):
         tag.decompose()
     title = ""
@@ -112,10 +126,11 @@ def _html_text(html: str) -> tuple[str, str]:
               for el in soup.find_all(["h1", "h2", "h3", "h4", "p", "li", "blockquote", "pre"])
               if not el.find_parent(["p", "li", "blockquote"])]
     text = "\n".join(b for b in blocks if b) or soup.get_text("\n", strip=True)
-    return text, title
+    return text, title, dates
 
 
-def _pdf_text(path: Path, data: bytes) -> str:
+def _pdf_text(path: Path, data: bytes) -> tuple[str, list[str]]:
+    """The PDF's text and the dates its metadata gives (CreationDate, then ModDate)."""
     import io
     import logging
 
@@ -125,10 +140,14 @@ def _pdf_text(path: Path, data: bytes) -> str:
     logging.getLogger("pypdf").setLevel(logging.CRITICAL)
     try:
         reader = PdfReader(io.BytesIO(data))
-        return "\n".join(page.extract_text() or "" for page in reader.pages)
+        text = "\n".join(page.extract_text() or "" for page in reader.pages)
     except Exception as exc:   # a damaged PDF can fail anywhere inside the parser
         raise BadDocument(f"{path.name}: is not a readable PDF ({type(exc).__name__}: "
                           f"{str(exc)[:100] or 'no detail'}); export it again") from None
+    try:
+        return text, pdf_dates(reader.metadata)
+    except Exception:   # damaged metadata costs the date only, not the text
+        return text, []
 
 
 def _markdown_title(text: str) -> str:
@@ -141,7 +160,7 @@ def guess_title(text: str, limit: int = 120) -> str:
     from index.sentences import split_sentences
 
     first_line = text.split("\n", 1)[0].strip().lstrip("# ")
-    if match := _DATELINE.match(first_line):
+    if match := DATELINE.match(first_line):
         first_line = first_line[match.end():].strip()
         first_line = first_line[:1].upper() + first_line[1:]
     if len(first_line.split()) <= 16 and not first_line.endswith((".", "!", "?")):
@@ -152,17 +171,3 @@ def guess_title(text: str, limit: int = 120) -> str:
         title = title[:limit].rsplit(" ", 1)[0] + "…"
     return title
 
-
-def find_date(text: str) -> str:
-    """The publication date the text states near its start, as ISO or "--MM-DD"; else ""."""
-    head = text[:400]
-    if match := _DATELINE.match(head):
-        month = _MONTHS.index(match.group(1).lower()) + 1
-        year = match.group(3)
-        return f"{year}-{month:02d}-{int(match.group(2)):02d}" if year else f"--{month:02d}-{int(match.group(2)):02d}"
-    if match := _DATE_FULL.search(head[:200]):
-        month = _MONTHS.index(match.group(1).lower()) + 1
-        return f"{match.group(3)}-{month:02d}-{int(match.group(2)):02d}"
-    if match := _DATE_ISO.search(head[:200]):
-        return "-".join(match.groups())
-    return ""

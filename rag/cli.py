@@ -6,6 +6,7 @@ Expected failures (rag.errors) become one line on stderr and exit code 1; no tra
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -176,43 +177,145 @@ def chat(ctx: click.Context, k: int | None, mode: str | None) -> None:
     Type a question and press Enter; an empty line or Ctrl-D quits. Example:
       > Who is Hakan Fidan?
       > What did he tell Reuters?
+
+    \b
+    On a terminal, the line can be edited (GNU readline) and Up/Down recall
+    earlier questions, also those of earlier chats: the last 1000 are kept in
+    <home>/chat_history.
     """
     assistant = assistant_from(ctx, mode=mode)
+    lines = _QuestionHistory.on_terminal(assistant.settings.home / "chat_history")
     history: list[tuple[str, str]] = []
     click.echo("Ask about the corpus (empty line or Ctrl-D to quit).")
-    while True:
+    try:
+        while True:
+            try:
+                question = input("> ").strip()
+            except EOFError:
+                break
+            if not question:
+                break
+            if lines:
+                lines.add(question)
+            try:
+                if assistant.answer_mode() == "llm":
+                    answer = _print_stream(assistant.stream(question, history=history, k=k))
+                else:
+                    answer = assistant.ask(question, history=history, k=k)
+                    _print_answer(answer)
+            except RagError as exc:
+                click.echo(f"error: {exc}", err=True)
+                continue
+            history.append((question, answer.text))
+    finally:
+        if lines:
+            lines.save()
+
+
+class _QuestionHistory:
+    """Line editing and Up/Down recall for `rag chat` through the stdlib's GNU readline (which
+    `input()` then uses): the questions of earlier chats are loaded from `path`, this chat's are
+    appended to it at exit, the file keeps the last LINES. A file that cannot be read or written
+    costs one warning on stderr, never the chat. Only for a terminal; knows nothing of answers."""
+
+    LINES = 1000
+
+    @classmethod
+    def on_terminal(cls, path: Path) -> _QuestionHistory | None:
+        """The history, when stdin is a terminal and this Python has readline; else None."""
+        if not sys.stdin.isatty():
+            return None
         try:
-            question = input("> ").strip()
-        except EOFError:
-            break
-        if not question:
-            break
+            import readline   # imported only here: on import it takes over input() for good
+        except ImportError:
+            return None
+        return cls(path, readline)
+
+    def __init__(self, path: Path, readline) -> None:
+        self.path, self.added, self.warned, self._rl = path, 0, False, readline
+        readline.set_auto_history(False)        # questions only: no blank lines, no duplicates
+        readline.set_history_length(self.LINES)
+        readline.clear_history()
         try:
-            if assistant.answer_mode() == "llm":
-                answer = _print_stream(assistant.stream(question, history=history, k=k))
-            else:
-                answer = assistant.ask(question, history=history, k=k)
-                _print_answer(answer)
-        except RagError as exc:
-            click.echo(f"error: {exc}", err=True)
-            continue
-        history.append((question, answer.text))
+            readline.read_history_file(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            self._warn("read", exc)
+
+    def add(self, question: str) -> None:
+        n = self._rl.get_current_history_length()
+        if n and self._rl.get_history_item(n) == question:
+            return
+        self._rl.add_history(question)
+        self.added += 1
+
+    def save(self) -> None:
+        """Append this chat's questions (another chat's, saved meanwhile, are kept), then cut the
+        file to its last LINES."""
+        if not self.added:
+            return
+        try:
+            self.path.touch()                   # readline appends only to a file that exists
+            self._rl.append_history_file(min(self.added, self.LINES), self.path)
+        except OSError as exc:
+            self._warn("write", exc)
+
+    def _warn(self, verb: str, exc: OSError) -> None:
+        if not self.warned:
+            self.warned = True
+            click.echo(f"warning: cannot {verb} the chat history {self.path} "
+                       f"({exc.strerror or exc}); going on without it", err=True)
 
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def docs(ctx: click.Context, as_json: bool) -> None:
-    """List the indexed articles: id, date, chunks, title."""
+    """List the indexed articles: id, date, chunks, title.
+
+    \b
+    A table as wide as the terminal (long titles end in "…"; ids are never
+    cut), then a count of documents and chunks. --json prints every field:
+    doc_id, title, source, date, n_chunks, ingested_at, content_hash.
+    Example (80 columns):
+      $ rag docs
+      id                    date     chunks  title
+      000_cf5d388b463733b1  -             5  The S-400 air defense system that Turke…
+      001_5b2322aeebde9bcc  --12-14       4  Turkey has firmly maintained its positi…
+      …
+      5 documents, 26 chunks
+    """
     from dataclasses import asdict
 
     rows = assistant_from(ctx).docs()
     if as_json:
         click.echo(json.dumps([asdict(d) for d in rows], ensure_ascii=False, indent=2))
         return
-    for d in rows:
-        click.echo(f"{d.doc_id}  {d.date or '-':10}  {d.n_chunks:3} chunks  {d.title}")
-    click.echo(f"{len(rows)} documents")
+    for line in docs_table(rows, shutil.get_terminal_size().columns):
+        click.echo(line)
+
+
+def docs_table(rows, width: int) -> list[str]:
+    """`rag docs` as lines: a header, one row per document with its columns padded to the widest
+    cell (the chunk count right-aligned) and its title cut with "…" to fit `width` (never below
+    a few characters, never the id), then a summary line with correct plurals."""
+    cells = [("id", "date", "chunks", "title")]
+    cells += [(d.doc_id, d.date or "-", str(d.n_chunks), d.title or "-") for d in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(3)]
+    room = max(width - sum(widths) - 2 * 3 - 1, 8)     # 2 spaces between columns; no last column
+    lines = []
+    for doc_id, date, chunks, title in cells if rows else []:
+        if len(title) > room:
+            title = title[:room - 1].rstrip() + "…"
+        lines.append(f"{doc_id:<{widths[0]}}  {date:<{widths[1]}}  {chunks:>{widths[2]}}  {title}")
+    total = sum(d.n_chunks for d in rows)
+    lines.append(f"{_count(len(rows), 'document')}, {_count(total, 'chunk')}")
+    return lines
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 @main.command()

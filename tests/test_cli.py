@@ -161,3 +161,57 @@ def test_model_preparation_is_shown_on_stderr_step_by_step_with_its_time(capsys)
         "preparing the embedding model once (about 30 s; kept in .rag/models)",
         f"  {STEPS['export'][0]} …", f"  {STEPS['quantise'][0]} …",
         "embedding model ready in 30.4 s"]
+
+
+DOCS_FIELDS = {"doc_id": "string", "title": "string", "source": "string", "date": "string",
+               "n_chunks": "integer", "ingested_at": "string", "content_hash": "string"}
+DOCS_SCHEMA = {   # what `rag docs --json` printed before its table came: it must not change
+    "type": "array",
+    "items": {"type": "object", "properties": {k: {"type": t} for k, t in DOCS_FIELDS.items()},
+              "required": list(DOCS_FIELDS), "additionalProperties": False}}
+
+
+def test_docs_is_a_table_that_fits_the_terminal_and_json_is_unchanged(tmp_path):
+    long_id = "a_long_article_name_never_cut"
+    folder = write_articles(tmp_path / "a", {
+        "alpha.txt": "Café owners in Port Amber met on Monday. They asked for longer opening hours.",
+        f"{long_id}.txt": "The tram line that the city council of Port Amber approved on Tuesday will run "
+                          "fourteen kilometres from the harbour to the university. Work starts in May.",
+        "b.txt": "Owls are back. A rare orange owl was seen in the Kestrel Valley forest last week."})
+    home = tmp_path / "h"
+    assert rag("ingest", str(folder), home=home).returncode == 0
+    result = rag("docs", home=home, env={"COLUMNS": "70"})
+    assert result.returncode == 0, result.stderr
+    header, *rows, summary = result.stdout.splitlines()
+    assert header.split() == ["id", "date", "chunks", "title"] and len(rows) == 3
+    assert summary == "3 documents, 3 chunks"
+    starts = [header.index(name) for name in ("date", "title")]
+    ends = header.index("chunks") + len("chunks")                  # the number column is right-aligned
+    for row in rows:
+        assert all(row[s - 2:s] == "  " and row[s] != " " for s in starts), (header, row)
+        assert row[ends - 1].isdigit() and row[ends] == " ", (header, row)
+        assert len(row) < 70
+    by_id = {row.split()[0]: row for row in rows}
+    assert set(by_id) == {"alpha", "b", long_id}                   # the id whole, at offset 0
+    assert by_id[long_id].endswith("…") and "The tram line" in by_id[long_id]
+    assert by_id["alpha"].endswith("…") and "Café owners" in by_id["alpha"]
+    assert by_id["b"].endswith("Owls are back.")                   # a short title as it is
+
+    printed = rag("docs", "--json", home=home).stdout
+    import jsonschema
+    listed = json.loads(printed)
+    jsonschema.validate(listed, DOCS_SCHEMA)
+    assert printed == json.dumps(listed, ensure_ascii=False, indent=2) + "\n"   # same layout, "é" kept
+    assert {d["doc_id"]: d["n_chunks"] for d in listed} == {"alpha": 1, "b": 1, long_id: 1}
+
+
+@pytest.mark.parametrize("chunks, summary", [([], "0 documents, 0 chunks"), ([1], "1 document, 1 chunk"),
+                                             ([1, 1], "2 documents, 2 chunks"), ([2], "1 document, 2 chunks"),
+                                             ([1200, 300], "2 documents, 1,500 chunks")])
+def test_docs_summary_counts_with_the_right_plurals(chunks, summary):
+    from index.catalog import DocInfo
+    from rag.cli import docs_table
+
+    rows = [DocInfo(f"d{i}", "A title", "d.txt", "", n, "", "") for i, n in enumerate(chunks)]
+    lines = docs_table(rows, 80)
+    assert lines[-1] == summary and len(lines) == (len(rows) + 2 if rows else 1)

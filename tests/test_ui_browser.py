@@ -220,7 +220,7 @@ ATTACK = """async ({url, fn, trigger}) => {
     const bodies = {
         "/api/ask": JSON.stringify({question}),
         "/v1/chat/completions": JSON.stringify({model: "newsrag", messages: [{role: "user", content: question}]}),
-        "/gradio_api/queue/join": JSON.stringify({data: [question, [], "llm", 4, [], []], fn_index: fn,
+        "/gradio_api/queue/join": JSON.stringify({data: [question, [], "", "llm", 4, [], "", ""], fn_index: fn,
                                                   trigger_id: trigger, session_hash: "attacker1", event_data: null}),
     };
     const seen = [];

@@ -1,4 +1,5 @@
-"""The HTTP API: an OpenAI-compatible chat endpoint, a JSON ask endpoint, models, health.
+"""The HTTP API: an OpenAI-compatible chat endpoint, a JSON ask endpoint, saved conversations,
+models, health.
 
 - `POST /v1/chat/completions` (plain and `stream=true`): the last user message is the question,
   earlier user/assistant turns are the history. The reply is a standard `chat.completion`
@@ -8,15 +9,28 @@
   chunk, the one with `finish_reason: "stop"`, whose `rag.answer` is the verified text (the
   streamed content is the model's raw text). In llm mode the first chunk after the role carries
   `rag_draft`: the instant extractive answer with its citations, shown until the LLM's text
-  replaces it. A client that disconnects stops the generation. Extra request fields: `k`, `doc_ids`.
+  replaces it. A client that disconnects stops the generation. Extra request fields: `k`, `doc_ids`,
+  `conversation_id`. `usage` counts the LLM's tokens for this answer (the server's report, else
+  tiktoken's count; 0 for an extractive answer). With `stream_options: {"include_usage": true}`
+  (only with `stream: true`, as OpenAI rules) every chunk carries `"usage": null` and one more
+  chunk before `[DONE]` has `"choices": []` and the usage.
 - `GET /v1/models`: `newsrag`, `newsrag-extractive` and, when an LLM is configured,
   `newsrag-llm`; the model picks the answer mode.
 - `POST /api/ask` takes `{"question", "history", "k", "doc_ids", "mode"}` and returns exactly
   `Answer.to_dict()`, the object `rag ask --json` prints.
+- Saving: a request to either with `conversation_id` (a saved conversation's id, or "new" to start
+  one titled with the question) saves the question and its final Answer as a turn, and the reply
+  (streamed: its `finish_reason: "stop"` chunk) carries `conversation_id`. Without it nothing is
+  saved. The history still comes from the request, not from the saved turns.
+- `GET /v1/conversations` (newest first, without turns), `GET /v1/conversations/{id}` (with its
+  turns, each answer as `Answer.to_dict()`), `DELETE /v1/conversations/{id}`: the conversations
+  the web UI keeps (rag/conversations.py), for other front ends. They know no users: whoever has
+  the token sees them all.
 - `GET /healthz`: always open; says whether the index can answer.
 
 Errors use OpenAI's shape, `{"error": {"message", "type", "code"}}`, with the library's one-line
-message. It does not do embeddings, completions (legacy), tools or images.
+message. It does not do embeddings, completions (legacy), tools or images, and it does not
+rename conversations or edit their turns.
 """
 
 from __future__ import annotations
@@ -25,14 +39,15 @@ import json
 import logging
 import time
 import uuid
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from rag.errors import (BadQuestion, ConfigError, DocumentNotFound, IndexDiverged, IndexNotBuilt,
-                        LLMUnavailable, RagError)
+from rag.conversations import Conversations
+from rag.errors import (BadQuestion, ConfigError, ConversationNotFound, ConversationStoreError,
+                        DocumentNotFound, IndexDiverged, IndexNotBuilt, LLMUnavailable, RagError)
 from rag.records import Answer
 from ui.auth import Auth
 from ui.service import Service
@@ -40,14 +55,16 @@ from ui.service import Service
 MODEL = "newsrag"
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 MAX_HISTORY_TURNS = 20
+NEW_CONVERSATION = "new"
 log = logging.getLogger("rag.serve")
 
 
 class APIError(Exception):
     def __init__(self, status: int, message: str, kind: str = "invalid_request_error",
-                 code: str | None = None) -> None:
+                 code: str | None = None, param: str | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.kind, self.code = status, message, kind, code
+        self.param = param
 
 
 def add_routes(app: FastAPI, service: Service, auth: Auth) -> None:
@@ -76,19 +93,21 @@ def add_routes(app: FastAPI, service: Service, auth: Auth) -> None:
         mode = _mode_for(model, service.modes)
         question, history = _conversation(body.get("messages"))
         options = _options(body, mode)
+        include_usage = _include_usage(body)
+        save = _saver(service.conversations, body.get("conversation_id"))
         created, cid = int(time.time()), f"chatcmpl-{uuid.uuid4().hex[:24]}"
         if body.get("stream"):
             pieces = service.stream(question, history=history, **options)
             first = _guarded(lambda: next(pieces))   # fail before the 200 if the question is bad
-            return StreamingResponse(_closing(_sse(first, pieces, cid, created, model)),
-                                     media_type="text/event-stream",
+            events = _sse(first, pieces, cid, created, model, include_usage=include_usage, save=save)
+            return StreamingResponse(_closing(events), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         answer = _guarded(lambda: service.ask(question, history=history, **options))
         return {"id": cid, "object": "chat.completion", "created": created, "model": model,
                 "choices": [{"index": 0, "finish_reason": "stop",
                              "message": {"role": "assistant", "content": answer.text}}],
                 "usage": _usage(answer),
-                **_extras(answer)}
+                **_extras(answer), **_saved(save, answer)}
 
     @api.post("/api/ask")
     def ask(body: dict = _json_body()) -> dict:
@@ -100,20 +119,41 @@ def add_routes(app: FastAPI, service: Service, auth: Auth) -> None:
         if mode is not None and mode not in service.modes:
             raise APIError(400, f"mode {mode!r} is not available here; use one of {service.modes}")
         options = _options(body, mode)
-        return _guarded(lambda: service.ask(question, history=history, **options)).to_dict()
+        save = _saver(service.conversations, body.get("conversation_id"))
+        answer = _guarded(lambda: service.ask(question, history=history, **options))
+        return {**answer.to_dict(), **_saved(save, answer)}
+
+    @api.get("/v1/conversations")
+    def list_conversations() -> dict:
+        found = _guarded(service.conversations.list)
+        return {"object": "list", "data": [c.to_dict(with_turns=False) for c in found]}
+
+    @api.get("/v1/conversations/{conversation_id}")
+    def get_conversation(conversation_id: str) -> dict:
+        return _guarded(lambda: service.conversations.get(conversation_id)).to_dict()
+
+    @api.delete("/v1/conversations/{conversation_id}")
+    def delete_conversation(conversation_id: str) -> dict:
+        _guarded(lambda: service.conversations.delete(conversation_id))
+        return {"id": conversation_id, "object": "conversation.deleted", "deleted": True}
 
     app.include_router(api)
-    routes = {r.path: ", ".join(sorted(r.methods)) for r in (*app.routes, *api.routes)
-              if isinstance(r, APIRoute)}
+    routes: dict[str, tuple[Any, set[str]]] = {}      # path template -> (its regex, its methods)
+    for r in (*app.routes, *api.routes):
+        if isinstance(r, APIRoute):
+            routes.setdefault(r.path, (r.path_regex, set()))[1].update(r.methods)
 
     @app.api_route("/v1/{rest:path}", methods=_METHODS, include_in_schema=False)
     @app.api_route("/api/{rest:path}", methods=_METHODS, include_in_schema=False)
     def unknown(request: Request) -> None:
         path, method = request.url.path.rstrip("/"), request.method
-        if path in routes:
-            raise APIError(405, f"{path} takes {routes[path]}, not {method}", code="method_not_allowed")
-        raise APIError(404, f"there is no {method} {request.url.path[:80]} here; the API is "
-                            + ", ".join(f"{m} {r}" for r, m in routes.items()), code="not_found")
+        for template, (regex, methods) in routes.items():
+            if regex.match(request.scope["path"].rstrip("/")) and method not in methods:
+                raise APIError(405, f"{template} takes {', '.join(sorted(methods))}, not {method}",
+                               code="method_not_allowed")
+        raise APIError(404, f"there is no {method} {path[:80]} here; the API is "
+                            + ", ".join(f"{'/'.join(sorted(m))} {r}" for r, (_, m) in routes.items()),
+                       code="not_found")
 
     app.add_exception_handler(Exception, _internal_error)
 
@@ -196,6 +236,52 @@ def _options(body: dict, mode: str | None) -> dict:
     return options
 
 
+def _include_usage(body: dict) -> bool:
+    """OpenAI's `stream_options: {"include_usage": bool}`, allowed only with `stream: true`."""
+    options = body.get("stream_options")
+    if options is None:
+        return False
+    if not isinstance(options, dict):
+        raise APIError(400, 'stream_options must be an object, like {"include_usage": true}; got '
+                            f"{_shown(options)}", param="stream_options")
+    if not body.get("stream"):
+        raise APIError(400, 'stream_options is only allowed with "stream": true',
+                       param="stream_options")
+    include = options.get("include_usage", False)
+    if not isinstance(include, bool):
+        raise APIError(400, f"stream_options.include_usage must be true or false, got {_shown(include)}",
+                       param="stream_options.include_usage")
+    return include
+
+
+def _saver(conversations: Conversations, conversation_id: Any) -> Callable[[Answer], str] | None:
+    """What saves an answer to the conversation a request names (None: it names none). An
+    unknown id fails here, before the question is answered."""
+    if conversation_id is None:
+        return None
+    if not isinstance(conversation_id, str):
+        raise APIError(400, f'conversation_id must be a saved conversation\'s id (text) or "new", '
+                            f"got {_shown(conversation_id)}", param="conversation_id")
+    if conversation_id != NEW_CONVERSATION:
+        _guarded(lambda: conversations.get(conversation_id))
+
+    def save(answer: Answer) -> str:
+        target = (conversations.start(answer.question).id if conversation_id == NEW_CONVERSATION
+                  else conversation_id)
+        conversations.add_turn(target, answer.question, answer)
+        return target
+    return save
+
+
+def _saved(save: Callable[[Answer], str] | None, answer: Answer) -> dict:
+    """The reply's `conversation_id` field, once the answer is saved ({} when not asked to)."""
+    return {"conversation_id": _guarded(lambda: save(answer))} if save else {}
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value)[:60]
+
+
 # -- answers ------------------------------------------------------------------------------------
 def _guarded(call):
     """Run `call`, turning the library's typed errors into API errors."""
@@ -203,6 +289,10 @@ def _guarded(call):
         return call()
     except (BadQuestion, ConfigError, DocumentNotFound) as exc:
         raise APIError(400, str(exc)) from None
+    except ConversationNotFound as exc:
+        raise APIError(404, str(exc), code="conversation_not_found") from None
+    except ConversationStoreError as exc:
+        raise APIError(503, str(exc), "server_error", "conversation_store_unavailable") from None
     except IndexNotBuilt as exc:
         raise APIError(503, str(exc), "server_error", "index_not_built") from None
     except IndexDiverged as exc:
@@ -223,7 +313,11 @@ def _extras(answer: Answer) -> dict:
 def _usage(answer: Answer) -> dict:
     """OpenAI's usage object: the LLM's tokens for this answer (0 for an extractive one)."""
     prompt, completion = int(answer.usage.get("prompt_tokens", 0)), int(answer.usage.get("completion_tokens", 0))
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion,
+                             "total_tokens": prompt + completion}
+    if answer.usage.get("cached_tokens"):
+        usage["prompt_tokens_details"] = {"cached_tokens": int(answer.usage["cached_tokens"])}
+    return usage
 
 
 async def _closing(events: Iterator[str]):
@@ -252,11 +346,20 @@ async def _closing(events: Iterator[str]):
             await anyio.to_thread.run_sync(close)
 
 
-def _sse(first, pieces: Iterator, cid: str, created: int, model: str) -> Iterator[str]:
-    def chunk(delta: dict, finish: str | None = None, **extra) -> str:
-        body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+def _sse(first, pieces: Iterator, cid: str, created: int, model: str, *, include_usage: bool = False,
+         save: Callable[[Answer], str] | None = None) -> Iterator[str]:
+    """The answer as `chat.completion.chunk` events. With `include_usage`, every chunk says
+    `"usage": null` and a last one, with no choices, the answer's usage (OpenAI's way); with
+    `save`, the final answer is saved before its chunk, which then names the conversation."""
+    usage = {"usage": None} if include_usage else {}
+
+    def event(body: dict) -> str:
         return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+    def chunk(delta: dict, finish: str | None = None, **extra) -> str:
+        return event({"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
+                      "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **usage,
+                      **extra})
 
     yield chunk({"role": "assistant", "content": ""})
     piece = first
@@ -265,7 +368,11 @@ def _sse(first, pieces: Iterator, cid: str, created: int, model: str) -> Iterato
             if isinstance(piece, Answer) and piece.draft:   # no content: clients join content
                 yield chunk({}, None, rag_draft={"answer": piece.text, **_extras(piece)})
             elif isinstance(piece, Answer):
-                yield chunk({}, "stop", **_extras(piece))
+                saved = {"conversation_id": save(piece)} if save else {}
+                yield chunk({}, "stop", **_extras(piece), **saved)
+                if include_usage:
+                    yield event({"id": cid, "object": "chat.completion.chunk", "created": created,
+                                 "model": model, "choices": [], "usage": _usage(piece)})
                 break
             else:
                 yield chunk({"content": piece})
@@ -286,5 +393,5 @@ async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _api_error(request: Request, exc: APIError) -> JSONResponse:
-    return JSONResponse({"error": {"message": exc.message, "type": exc.kind, "param": None,
+    return JSONResponse({"error": {"message": exc.message, "type": exc.kind, "param": exc.param,
                                    "code": exc.code}}, status_code=exc.status)

@@ -1,14 +1,18 @@
-"""The web UI (Gradio Blocks): chat with streamed, cited answers; sources; documents; settings.
+"""The web UI (Gradio Blocks): saved chats, streamed cited answers, sources, documents.
 
-Layout: a Chat tab (the conversation, example questions, a settings drawer and the sources
-panel, which stacks under the chat on a phone) and a Documents tab (the indexed articles,
-upload, delete). Citation markers in an answer show the quoted passage on hover and, when
-clicked, open it under the answer and in the sources panel (ui/static/app.js).
+Layout: a sidebar with the saved conversations (new, open, rename, delete); a Chat tab (the
+conversation with Stop, Regenerate and Edit, example questions that ask on click, a settings
+drawer, and the sources panel, which stacks under the chat on a phone); a Documents tab (the
+indexed articles, upload, delete after a confirmation). Citation markers show the quoted
+passage in a popover on hover or focus and, when clicked, open it under the answer and in the
+sources panel; Copy and Copy as Markdown give plain text (ui/static/app.js).
 
-All HTML comes from ui/render.py, which escapes every piece of text. Expected failures
-(rag.errors) become a message in the chat or the documents tab; anything else is logged on the
-server and shown as "internal error", never as a stack trace. The one event a program may call
-through gradio_client is `/chat` (message, chat, mode, k, articles) -> (box, chat, sources).
+All HTML comes from ui/render.py, which escapes every piece of text; the handlers are in
+ui/chat.py. Expected failures (rag.errors) become a message in the chat or the documents tab;
+anything else is logged on the server and shown as "internal error", never as a stack trace.
+The one event a program may call through gradio_client is `/chat`
+(message, turns, conversation, mode, k, articles, from, to) -> (box, chat, sources, turns,
+conversation, list).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pathlib import Path
 import gradio as gr
 
 from rag.errors import RagError
-from rag.records import Answer
+from ui import chat as handlers
 from ui import render
 from ui.service import Service
 from ui.uploads import ALLOWED
@@ -30,15 +34,31 @@ EXAMPLES = [
     "Why was Turkey removed from the F-35 programme?",
     "What did Hakan Fidan say?",
 ]
+NO_DATES = ("No indexed article states a full date (with its year), so there is nothing to "
+            "filter by date.")
 log = logging.getLogger("rag.serve")
 
 
 def build(service: Service) -> gr.Blocks:
     modes = service.modes
     top_k = service.assistant.settings.top_k
+    empty_sources = render.sources_html([], {}, {})
 
     with gr.Blocks(title="newsrag", fill_width=False) as demo:
-        history = gr.State([])
+        turns, conv = gr.State([]), gr.State("")
+        saved = gr.BrowserState("", storage_key="newsrag-conversation")
+        with gr.Sidebar(label="Chats", open=True, elem_id="rag-sidebar", width=280):
+            new = gr.Button("New chat", variant="primary", elem_id="rag-new", size="sm")
+            listed = gr.Radio([], value=None, label="Saved chats", elem_id="rag-convs",
+                              show_label=True)
+            with gr.Accordion("Rename or delete this chat", open=False, elem_id="rag-conv-edit"):
+                title = gr.Textbox(label="New title", max_lines=1, elem_id="rag-title")
+                rename = gr.Button("Rename", size="sm", elem_id="rag-rename")
+                drop = gr.Button("Delete chat", variant="stop", size="sm", elem_id="rag-drop")
+                with gr.Row(visible=False, elem_id="rag-drop-confirm") as drop_confirm:
+                    drop_yes = gr.Button("Yes, delete it", variant="stop", size="sm", elem_id="rag-drop-yes")
+                    drop_no = gr.Button("Keep it", size="sm", elem_id="rag-drop-no")
+            conv_status = gr.HTML(elem_id="rag-conv-status")
         gr.HTML('<div class="rag-header"><h1>newsrag</h1><p>Answers from your news articles, '
                 'each sentence with its source. Runs offline.</p></div>')
         with gr.Tabs():
@@ -47,7 +67,7 @@ def build(service: Service) -> gr.Blocks:
                     with gr.Column(scale=3, min_width=320):
                         chat = gr.Chatbot(elem_id="rag-chat", height=520, show_label=False,
                                           sanitize_html=True, latex_delimiters=[],
-                                          feedback_options=None, buttons=["copy"],
+                                          feedback_options=None, buttons=[],
                                           placeholder="Ask about the articles in the index. "
                                                       "Answers cite their sources as [1], [2]…")
                         with gr.Row(elem_id="rag-ask-row"):
@@ -58,7 +78,12 @@ def build(service: Service) -> gr.Blocks:
                                              elem_id="rag-send")
                             stop = gr.Button("Stop", variant="secondary", scale=1, min_width=70,
                                              elem_id="rag-stop")
-                        gr.Examples(EXAMPLES, inputs=[box], label="Try")
+                        with gr.Row(elem_id="rag-turn-actions"):
+                            regen = gr.Button("↻ Regenerate", size="sm", elem_id="rag-regen")
+                            edit = gr.Button("✎ Edit last question", size="sm", elem_id="rag-edit")
+                        with gr.Row(elem_id="rag-examples"):
+                            gr.HTML('<span class="rag-try">Try:</span>', padding=False)
+                            tries = [gr.Button(q, size="sm", elem_classes=["rag-example"]) for q in EXAMPLES]
                     with gr.Column(scale=2, min_width=300):
                         with gr.Accordion("Settings", open=False, elem_id="rag-settings"):
                             mode = gr.Radio(modes, value=modes[0], label="Answer mode",
@@ -71,9 +96,13 @@ def build(service: Service) -> gr.Blocks:
                             k = gr.Slider(1, 20, value=top_k, step=1, label="Passages to read")
                             only = gr.Dropdown([], value=[], multiselect=True, label="Only these articles",
                                                elem_id="rag-filter")
-                        sources = gr.HTML(render.sources_html(None, {}, {}, 0), elem_id="rag-sources",
-                                          show_label=False, container=True, padding=True,
-                                          max_height=640)
+                            with gr.Row(visible=False, elem_id="rag-dates") as dated:
+                                since = gr.Textbox(label="From (YYYY-MM-DD)", max_lines=1, elem_id="rag-since")
+                                until = gr.Textbox(label="To (YYYY-MM-DD)", max_lines=1, elem_id="rag-until")
+                            no_dates = gr.HTML(f'<div class="rag-meta">{render.esc(NO_DATES)}</div>',
+                                               elem_id="rag-no-dates")
+                        sources = gr.HTML(empty_sources, elem_id="rag-sources", show_label=False,
+                                          container=True, padding=True, max_height=640)
             with gr.Tab("Documents", id="docs"):
                 table = gr.HTML(elem_id="rag-doc-table")
                 with gr.Row(equal_height=False):
@@ -85,44 +114,122 @@ def build(service: Service) -> gr.Blocks:
                     with gr.Column(min_width=300):
                         doomed = gr.Dropdown([], label="Article to delete", elem_id="rag-delete-pick")
                         remove = gr.Button("Delete from the index", variant="stop", elem_id="rag-delete")
+                        with gr.Row(visible=False, elem_id="rag-delete-confirm") as remove_confirm:
+                            remove_yes = gr.Button("Yes, delete it", variant="stop", size="sm",
+                                                   elem_id="rag-delete-yes")
+                            remove_no = gr.Button("Cancel", size="sm", elem_id="rag-delete-no")
                 status = gr.HTML(elem_id="rag-doc-status")
 
-        def respond(message, messages, mode, k, only, turns):
-            yield from _respond(service, message, messages, mode, k, only, turns)
+        # -- asking -------------------------------------------------------------------------
+        def respond(message, turns, conv, mode, k, only, since, until):
+            yield from handlers.respond(service, message, turns, conv, mode, k, only, since, until)
 
-        ask_inputs = [box, chat, mode, k, only, history]
-        ask_outputs = [box, chat, sources, history]
-        asked = [box.submit(respond, ask_inputs, ask_outputs, api_name="chat", concurrency_limit=4),
-                 send.click(respond, ask_inputs, ask_outputs, api_visibility="private", concurrency_limit=4)]
+        def regenerate(turns, conv, mode, k, only, since, until):
+            question, turns = handlers.take_back(service, turns, conv)
+            yield from handlers.respond(service, question, turns, conv, mode, k, only, since, until)
+
+        def edit_last(turns, conv):
+            question, turns = handlers.take_back(service, turns, conv)
+            return question, handlers.messages(turns), handlers.sources(service, turns), turns
+
+        settings = [mode, k, only, since, until]
+        answered = [box, chat, sources, turns, conv, listed]
+        asked = [box.submit(respond, [box, turns, conv, *settings], answered, api_name="chat",
+                            concurrency_limit=4),
+                 send.click(respond, [box, turns, conv, *settings], answered,
+                            api_visibility="private", concurrency_limit=4),
+                 regen.click(regenerate, [turns, conv, *settings], answered,
+                             api_visibility="private", concurrency_limit=4)]
+        asked += [b.click(respond, [b, turns, conv, *settings], answered, api_visibility="private",
+                          concurrency_limit=4) for b in tries]
+        # the browser remembers which chat to reopen after a reload
+        conv.change(lambda c: c, [conv], [saved], api_visibility="private", queue=False)
         # cancelling the event closes the answer's stream, which stops the LLM at its next token
         stop.click(None, None, None, cancels=asked, api_visibility="private")
+        edit.click(edit_last, [turns, conv], [box, chat, sources, turns], api_visibility="private")
 
+        # -- conversations ------------------------------------------------------------------
+        def show(conv_id, note=""):
+            conv_id, loaded, missing = handlers.opened(service, conv_id)
+            note = note or missing
+            return (handlers.messages(loaded), handlers.sources(service, loaded), loaded, conv_id,
+                    gr.update(choices=handlers.choices(service), value=conv_id or None),
+                    render.status_html(note, False) if note else "", gr.update(visible=False))
+
+        shown = [chat, sources, turns, conv, listed, conv_status, drop_confirm]
+        fresh = [new.click, chat.clear]
+        for trigger in fresh:
+            trigger(lambda: show(""), None, shown, api_visibility="private", cancels=asked)
+        listed.input(show, [listed], shown, api_visibility="private", cancels=asked)
+        demo.load(show, [saved], shown, api_visibility="private")
+
+        def do_rename(conv_id, new_title):
+            if not conv_id:
+                return gr.update(), render.status_html("Ask a question first: a chat is saved with "
+                                                       "its first answer.", False), gr.update()
+            try:
+                renamed = service.conversations.rename(conv_id, new_title)
+            except RagError as exc:
+                return gr.update(), render.status_html(str(exc), False), gr.update()
+            return (gr.update(choices=handlers.choices(service), value=renamed.id),
+                    render.status_html(f"Renamed to “{renamed.title}”.", True), "")
+
+        rename.click(do_rename, [conv, title], [listed, conv_status, title], api_visibility="private")
+        drop.click(lambda c: gr.update(visible=bool(c)), [conv], [drop_confirm], api_visibility="private")
+        drop_no.click(lambda: gr.update(visible=False), None, [drop_confirm], api_visibility="private")
+
+        def do_drop(conv_id):
+            note = ""
+            try:
+                service.conversations.delete(conv_id)
+            except RagError as exc:
+                note = str(exc)
+            return show("", note)
+
+        drop_yes.click(do_drop, [conv], shown, api_visibility="private", cancels=asked)
+
+        # -- documents ----------------------------------------------------------------------
         def listing():
             docs = service.docs()
-            choices = [(f"{d.title or d.doc_id} ({d.doc_id})"[:120], d.doc_id) for d in docs]
+            labels = [(render.doc_label(d.title, d.doc_id), d.doc_id) for d in docs]
+            has_dates = any(d.date and not d.date.startswith("-") for d in docs)
             return (render.documents_html(docs, str(service.uploads_dir) + "/"),
-                    gr.update(choices=choices, value=None), gr.update(choices=choices))
+                    gr.update(choices=labels, value=None), gr.update(choices=labels),
+                    gr.update(visible=has_dates), gr.update(visible=not has_dates))
 
         def add_files(paths, progress=gr.Progress()):
             lines = _ingest_files(service, paths or [], progress)
             return (render.status_html(" ".join(m for m, _ in lines), all(ok for _, ok in lines)),
                     None, *listing())
 
-        def delete(doc_id):
+        def confirm_delete(doc_id):
             if not doc_id:
-                return render.status_html("Pick an article to delete first.", False), *listing()
+                return render.status_html("Pick an article to delete first.", False), gr.update(visible=False)
+            return (render.status_html(f"Delete {doc_id} from the index? Its passages can no longer "
+                                       "be cited; an uploaded file is removed too.", False),
+                    gr.update(visible=True))
+
+        def delete(doc_id):
+            hide = gr.update(visible=False)
+            if not doc_id:
+                return render.status_html("Pick an article to delete first.", False), hide, *listing()
             try:
                 service.delete(doc_id)
             except RagError as exc:
-                return render.status_html(str(exc), False), *listing()
-            return render.status_html(f"Deleted {doc_id}.", True), *listing()
+                return render.status_html(str(exc), False), hide, *listing()
+            return render.status_html(f"Deleted {doc_id}.", True), hide, *listing()
 
-        listed = [table, doomed, only]
-        upload.upload(add_files, [upload], [status, upload, *listed], api_visibility="private",
-                      concurrency_limit=1, show_progress="full")
-        remove.click(delete, [doomed], [status, *listed], api_visibility="private",
-                     concurrency_limit=1)
-        demo.load(listing, None, listed, api_visibility="private")
+        docs_shown = [table, doomed, only, dated, no_dates]
+        upload.upload(lambda: "", None, [status], api_visibility="private", queue=False).then(
+            add_files, [upload], [status, upload, *docs_shown], api_visibility="private",
+            concurrency_limit=1, show_progress="full")
+        remove.click(confirm_delete, [doomed], [status, remove_confirm], api_visibility="private")
+        remove_no.click(lambda: ("", gr.update(visible=False)), None, [status, remove_confirm],
+                        api_visibility="private")
+        remove_yes.click(delete, [doomed], [status, remove_confirm, *docs_shown],
+                         api_visibility="private", concurrency_limit=1)
+        doomed.change(lambda: gr.update(visible=False), None, [remove_confirm], api_visibility="private")
+        demo.load(listing, None, docs_shown, api_visibility="private")
     return demo
 
 
@@ -132,47 +239,6 @@ def head() -> str:
 
 def js() -> str:
     return (STATIC / "app.js").read_text(encoding="utf-8")
-
-
-def _respond(service: Service, message, messages, mode, k, only, turns):
-    messages, turns = list(messages or []), list(turns or [])
-    question = (message or "").strip()
-    if not question:
-        yield "", messages, gr.update(), turns
-        return
-    turn = 1 + sum(1 for m in messages if _role(m) == "user")
-    messages.append({"role": "user", "content": render.user_html(question)})
-    messages.append({"role": "assistant", "content": render.pending_html("…")})
-    yield "", messages, gr.update(), turns
-    answer, text = None, ""
-    try:
-        for piece in service.stream(question, history=turns, k=int(k), doc_ids=list(only or []) or None,
-                                    mode=mode or None):
-            if isinstance(piece, Answer) and piece.draft:
-                messages[-1] = {"role": "assistant", "content": render.draft_html(piece, turn)}
-                yield "", messages, gr.update(), turns
-            elif isinstance(piece, Answer):
-                answer = piece
-            else:
-                text += piece
-                messages[-1] = {"role": "assistant", "content": render.pending_html(text)}
-                yield "", messages, gr.update(), turns
-    except RagError as exc:
-        messages[-1] = {"role": "assistant", "content": render.error_html(str(exc))}
-        yield "", messages, gr.update(), turns
-        return
-    except Exception:
-        log.exception("answering %r failed", question[:80])
-        messages[-1] = {"role": "assistant",
-                        "content": render.error_html("internal error; the server log has the details")}
-        yield "", messages, gr.update(), turns
-        return
-    if answer is None:
-        return
-    texts, dates = service.texts([c.doc_id for c in answer.citations])
-    messages[-1] = {"role": "assistant", "content": render.answer_html(answer, turn)}
-    turns.append((question, answer.text))
-    yield "", messages, render.sources_html(answer, texts, dates, turn), turns
 
 
 def _ingest_files(service: Service, paths: list[str], progress) -> list[tuple[str, bool]]:
@@ -194,7 +260,3 @@ def _ingest_files(service: Service, paths: list[str], progress) -> list[tuple[st
                       "ask about it in the Chat tab.", True))
     progress((len(paths), len(paths)), desc="done")
     return lines or [("No file received.", False)]
-
-
-def _role(message) -> str:
-    return message.get("role", "") if isinstance(message, dict) else getattr(message, "role", "")

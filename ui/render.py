@@ -12,7 +12,7 @@ Pure functions of records and strings; no Gradio, no Assistant.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from rag.records import Answer, Citation
 
@@ -36,7 +36,10 @@ def esc_attr(text: object, limit: int = 400) -> str:
 
 
 def user_html(question: str) -> str:
-    return f'<div class="rag-q">{esc(question)}</div>'
+    """A question, with a Copy action that copies its text."""
+    return (f'<div class="rag-q">{esc(question)}</div>'
+            f'<div class="rag-actions">{_action("rag-copy", "Copy")}</div>'
+            f'{_copy_source("rag-copy-plain", question.splitlines())}')
 
 
 def pending_html(text: str) -> str:
@@ -50,8 +53,10 @@ def draft_html(answer: Answer, turn: int) -> str:
             f'sources · the LLM is writing its answer…</div>{answer_html(answer, turn)}</div>')
 
 
-def error_html(message: str) -> str:
-    return f'<div class="rag-error" role="alert"><b>Could not answer.</b> {esc(message)}</div>'
+def error_html(message: str, hint: str = "") -> str:
+    """A one-line error; `commands` in it are shown as code, `hint` follows as its own line."""
+    extra = f'<div class="rag-hint">{_with_code(hint)}</div>' if hint else ""
+    return f'<div class="rag-error" role="alert"><b>Could not answer.</b> {_with_code(message)}{extra}</div>'
 
 
 def answer_html(answer: Answer, turn: int) -> str:
@@ -72,7 +77,40 @@ def answer_html(answer: Answer, turn: int) -> str:
         parts.append(f'<div class="rag-cites">{items}</div>')
     if answer.timings_ms:
         parts.append(f'<div class="rag-timings">{esc(timings_text(answer))}</div>')
+    if not answer.draft:
+        parts.append(f'<div class="rag-actions">{_action("rag-copy", "Copy")}'
+                     f'{_action("rag-copy-md", "Copy as Markdown")}</div>'
+                     + _copy_source("rag-copy-plain", plain_text(answer).split("\n"))
+                     + _copy_source("rag-copy-markdown", markdown_text(answer).split("\n")))
     return "".join(parts)
+
+
+def plain_text(answer: Answer) -> str:
+    """What Copy gives: the answer with its [n] markers, then the numbered sources."""
+    lines = [answer.text]
+    if answer.citations:
+        lines += ["", "Sources:"]
+        lines += [f'[{c.n}] {c.title or c.doc_id} ({c.doc_id}): "{_flat(c.snippet)}"' for c in answer.citations]
+    return "\n".join(lines)
+
+
+def markdown_text(answer: Answer) -> str:
+    """What Copy as Markdown gives: the answer, then each source as a bold title and a quote."""
+    lines = [answer.text]
+    if answer.citations:
+        lines += ["", "**Sources**", ""]
+        for c in answer.citations:
+            lines += [f"[{c.n}] **{c.title or c.doc_id}** (`{c.doc_id}`)", f"> {_flat(c.snippet)}", ""]
+        lines.pop()
+    return "\n".join(lines)
+
+
+def doc_label(title: str, doc_id: str, limit: int = 60) -> str:
+    """A dropdown label: the title shortened, then the whole id (never cut)."""
+    title = " ".join((title or "").split())
+    if len(title) > limit:
+        title = title[:limit - 1].rstrip() + "…"
+    return f"{title} ({doc_id})" if title and title != doc_id else doc_id
 
 
 def timings_text(answer: Answer) -> str:
@@ -84,11 +122,24 @@ def timings_text(answer: Answer) -> str:
     return f"{label} · total {total}" if total else label
 
 
-def sources_html(answer: Answer | None, texts: Mapping[str, str], dates: Mapping[str, str],
-                 turn: int) -> str:
-    """The sources panel: each cited article (title, id, date) with its quoted spans
-    highlighted in context. `texts` maps doc_id to the article's cleaned text."""
-    return '<h3 class="rag-sources-title">Sources</h3>' + _sources(answer, texts, dates, turn)
+def sources_html(answers: Sequence[Answer], texts: Mapping[str, str], dates: Mapping[str, str],
+                 active: int = 0) -> str:
+    """The sources panel for a whole conversation: for each answer (turn 1, 2, …) the articles
+    it cites (title, id, date) with the quoted spans highlighted in context, in a group
+    `rag-src-turn-<turn>`; only the `active` turn's group shows (the newest by default), and
+    clicking a citation in any answer shows its turn's group (ui/static/app.js). `texts` maps
+    doc_id to the article's cleaned text."""
+    head = '<h3 class="rag-sources-title">Sources</h3>'
+    if not answers:
+        return head + _sources(None, texts, dates, 0)
+    active = active or len(answers)
+    groups = []
+    for turn, answer in enumerate(answers, 1):
+        hidden = "" if turn == active else " rag-hidden"
+        label = f'<div class="rag-src-turn-label">Answer {turn}: {esc(_short(answer.question, 90))}</div>'
+        groups.append(f'<div class="rag-src-turn rag-src-turn-{turn}{hidden}">{label}'
+                      f'{_sources(answer, texts, dates, turn)}</div>')
+    return head + "".join(groups)
 
 
 def _sources(answer: Answer | None, texts: Mapping[str, str], dates: Mapping[str, str],
@@ -97,7 +148,7 @@ def _sources(answer: Answer | None, texts: Mapping[str, str], dates: Mapping[str
         return ('<div class="rag-sources-empty">Ask a question: the articles an answer cites '
                 'appear here, with the quoted passage highlighted.</div>')
     if not answer.citations:
-        return '<div class="rag-sources-empty">The last answer cites no article.</div>'
+        return '<div class="rag-sources-empty">This answer cites no article.</div>'
     by_doc: dict[str, list[Citation]] = {}
     for c in answer.citations:
         by_doc.setdefault(c.doc_id, []).append(c)
@@ -122,10 +173,10 @@ def documents_html(docs: Iterable, uploads_prefix: str = "") -> str:
                     f'<td><code>{esc(d.doc_id)}</code></td><td>{esc(format_date(d.date))}</td>'
                     f'<td class="num">{int(d.n_chunks)}</td><td>{esc(d.ingested_at.replace("T", " ")[:16])}</td></tr>')
     if not rows:
-        return '<div class="rag-sources-empty">No documents yet: upload one below or run <code>rag ingest</code>.</div>'
+        return '<div class="rag-sources-empty">No documents yet: upload articles below, or index a folder with <code>rag ingest</code>.</div>'
     return ('<div class="rag-doc-wrap"><table class="rag-docs"><thead><tr><th>Title</th><th>Id</th>'
             '<th>Date</th><th>Chunks</th><th>Ingested (UTC)</th></tr></thead><tbody>'
-            + "".join(rows) + f'</tbody></table></div><div class="rag-meta">{len(rows)} documents</div>')
+            + "".join(rows) + f'</tbody></table></div><div class="rag-meta">{len(rows)} document{"s" if len(rows) != 1 else ""}</div>')
 
 
 def status_html(message: str, ok: bool) -> str:
@@ -159,8 +210,9 @@ def _with_markers(text: str, citations: tuple[Citation, ...], turn: int) -> str:
         if c is None:
             out.append(esc(m.group(0)))
         else:
-            out.append(f'<span class="rag-cite rag-c-{turn}-{c.n}" tabindex="0" '
-                       f'title="{esc_attr(c.snippet)}">&#91;{c.n}&#93;</span>')
+            out.append(f'<span class="rag-cite rag-c-{turn}-{c.n}" tabindex="0" role="button" '
+                       f'aria-label="source {c.n}: {esc_attr(c.title or c.doc_id, 120)}">'
+                       f'&#91;{c.n}&#93;</span>')
         at = m.end()
     out.append(esc(text[at:]))
     return "".join(out)
@@ -168,7 +220,35 @@ def _with_markers(text: str, citations: tuple[Citation, ...], turn: int) -> str:
 
 def _citation_detail(c: Citation, turn: int) -> str:
     return (f'<details class="rag-cite-detail rag-c-{turn}-{c.n}"><summary>&#91;{c.n}&#93; '
-            f'{esc(c.title or c.doc_id)}</summary><blockquote>{esc(c.snippet)}</blockquote></details>')
+            f'<span class="rag-cite-title">{esc(c.title or c.doc_id)}</span></summary>'
+            f'<blockquote>{esc(c.snippet)}</blockquote></details>')
+
+
+def _action(kind: str, label: str) -> str:
+    return f'<span class="rag-action {kind}" role="button" tabindex="0">{label}</span>'
+
+
+def _copy_source(kind: str, lines: Iterable[str]) -> str:
+    """Text for a Copy action, hidden, one span a line (the chat's sanitiser keeps classes)."""
+    return (f'<div class="{kind} rag-hidden" aria-hidden="true">'
+            + "".join(f"<span>{esc(line)}</span>" for line in lines) + "</div>")
+
+
+def _with_code(text: str) -> str:
+    """Escaped text in which `a command` is shown as code, not with literal backticks."""
+    parts = str(text).split("`")
+    if len(parts) % 2 == 0:          # an unpaired backtick: leave the text as it is
+        return esc(text)
+    return "".join(f"<code>{esc(p)}</code>" if i % 2 else esc(p) for i, p in enumerate(parts))
+
+
+def _flat(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _short(text: str, limit: int) -> str:
+    flat = _flat(text)
+    return flat if len(flat) <= limit else flat[:limit - 1].rstrip() + "…"
 
 
 def _span_in_context(c: Citation, text: str, turn: int) -> str:

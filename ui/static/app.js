@@ -1,12 +1,62 @@
 () => {
-  // Clicking (or Enter on) a [n] marker opens that citation under the answer and in the
-  // sources panel, and scrolls the sources panel to it. Hovering shows it (title attribute).
+  // Citations: hovering or focusing a [n] marker shows a popover with the article's title and
+  // the quoted passage; clicking it (or Enter) opens the passage under the answer and shows that
+  // answer's sources in the sources panel, scrolled to the passage. Copy / Copy as Markdown
+  // put the plain text the server rendered (hidden, one span a line) on the clipboard.
+  const citeClass = (marker) => Array.from(marker.classList).find((c) => /^rag-c-\d+-\d+$/.test(c));
+  const messageOf = (el) => el.closest(".message") || el.closest(".message-wrap") || document;
+
+  const pop = document.createElement("div");
+  pop.id = "rag-pop";
+  pop.setAttribute("role", "tooltip");
+  pop.hidden = true;
+  document.body.appendChild(pop);
+  let popFor = null;
+
+  const showPop = (marker) => {
+    const cls = citeClass(marker);
+    if (!cls) return;
+    const detail = messageOf(marker).querySelector("details.rag-cite-detail." + cls);
+    if (!detail) return;
+    const title = detail.querySelector(".rag-cite-title");
+    const quote = detail.querySelector("blockquote");
+    pop.replaceChildren();
+    const head = document.createElement("div");
+    head.className = "rag-pop-title";
+    head.textContent = marker.textContent + " " + (title ? title.textContent : "");
+    const body = document.createElement("blockquote");
+    body.textContent = quote ? quote.textContent : "";
+    pop.append(head, body);
+    pop.hidden = false;
+    popFor = marker;
+    marker.setAttribute("aria-describedby", "rag-pop");
+    const r = marker.getBoundingClientRect();
+    const width = Math.min(360, window.innerWidth - 16);
+    pop.style.width = width + "px";
+    const left = Math.max(8, Math.min(r.left + window.scrollX - 20, window.scrollX + window.innerWidth - width - 8));
+    pop.style.left = left + "px";
+    const below = r.bottom + window.scrollY + 6;
+    pop.style.top = below + "px";
+    const h = pop.getBoundingClientRect().height;
+    if (r.bottom + 6 + h > window.innerHeight && r.top - 6 - h > 0) {
+      pop.style.top = (r.top + window.scrollY - 6 - h) + "px";
+    }
+  };
+  const hidePop = () => {
+    if (popFor) popFor.removeAttribute("aria-describedby");
+    pop.hidden = true;
+    popFor = null;
+  };
+
   const open = (marker) => {
-    const cls = Array.from(marker.classList).find((c) => /^rag-c-\d+-\d+$/.test(c));
+    const cls = citeClass(marker);
     if (!cls) return;
     const id = cls.slice("rag-c-".length);
-    const message = marker.closest(".message") || document;
-    message.querySelectorAll("details.rag-cite-detail." + cls).forEach((d) => { d.open = true; });
+    const turn = id.split("-")[0];
+    messageOf(marker).querySelectorAll("details.rag-cite-detail." + cls).forEach((d) => { d.open = true; });
+    document.querySelectorAll("#rag-sources .rag-src-turn").forEach((g) => {
+      g.classList.toggle("rag-hidden", !g.classList.contains("rag-src-turn-" + turn));
+    });
     const source = document.getElementById("src-" + id);
     if (source) {
       source.open = true;
@@ -15,13 +65,62 @@
       setTimeout(() => source.classList.remove("rag-flash"), 1600);
     }
   };
+
+  const lines = (el) => (el ? Array.from(el.children).map((s) => s.textContent).join("\n") : "");
+  const copy = async (button) => {
+    const scope = button.closest(".message") || button.parentElement.parentElement;
+    const kind = button.classList.contains("rag-copy-md") ? ".rag-copy-markdown" : ".rag-copy-plain";
+    const text = lines(scope.querySelector(kind));
+    try {
+      await navigator.clipboard.writeText(text);
+      button.dataset.label = button.dataset.label || button.textContent;
+      button.textContent = "Copied";
+      setTimeout(() => { button.textContent = button.dataset.label; }, 1200);
+    } catch (e) {
+      button.textContent = "Copy failed";
+    }
+  };
+
+  const act = (target) => {
+    const button = target.closest && target.closest(".rag-copy, .rag-copy-md");
+    if (button) { copy(button); return true; }
+    const marker = target.closest && target.closest(".rag-cite");
+    if (marker) { open(marker); showPop(marker); return true; }
+    return false;
+  };
   document.addEventListener("click", (e) => {
-    const marker = e.target.closest && e.target.closest(".rag-cite");
-    if (marker) open(marker);
+    if (!act(e.target) && !pop.contains(e.target)) hidePop();
   });
   document.addEventListener("keydown", (e) => {
-    if (e.key !== "Enter") return;
-    const marker = e.target.closest && e.target.closest(".rag-cite");
-    if (marker) open(marker);
+    if (e.key === "Escape") { hidePop(); return; }
+    if (e.key !== "Enter" && e.key !== " ") return;
+    if (e.target.closest && e.target.closest(".rag-cite, .rag-copy, .rag-copy-md")) {
+      e.preventDefault();
+      act(e.target);
+    }
   });
+  document.addEventListener("mouseover", (e) => {
+    const marker = e.target.closest && e.target.closest(".rag-cite");
+    if (marker && marker !== popFor) showPop(marker);
+  });
+  document.addEventListener("mouseout", (e) => {
+    const marker = e.target.closest && e.target.closest(".rag-cite");
+    if (marker && !(e.relatedTarget && (marker.contains(e.relatedTarget) || pop.contains(e.relatedTarget)))) hidePop();
+  });
+  pop.addEventListener("mouseleave", hidePop);
+  document.addEventListener("focusin", (e) => {
+    const marker = e.target.closest && e.target.closest(".rag-cite");
+    if (marker) showPop(marker);
+  });
+  document.addEventListener("focusout", (e) => {
+    if (e.target.closest && e.target.closest(".rag-cite")) hidePop();
+  });
+
+  // On a phone the chats sidebar starts closed (open, it would cover the chat).
+  const closeSidebar = (tries) => {
+    const bar = document.querySelector("#rag-sidebar");
+    if (bar && bar.classList.contains("open")) bar.querySelector(".toggle-button").click();
+    else if (!bar && tries > 0) setTimeout(() => closeSidebar(tries - 1), 100);
+  };
+  if (window.innerWidth < 768) closeSidebar(100);
 }
