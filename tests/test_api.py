@@ -119,7 +119,7 @@ def test_gradio_client_chat_endpoint_returns_cited_answer_and_sources(server):
     from gradio_client import Client
 
     client = Client(server.url + "/", verbose=False, download_files=False)
-    box, chat, sources = client.predict(QUESTION, [], "extractive", 6, [], api_name="/chat")
+    box, chat, sources, _ = client.predict(QUESTION, "extractive", 6, [], "", "", api_name="/chat")
     assert box == ""
     last = chat[-1]
     text = last["content"] if isinstance(last["content"], str) else json.dumps(last["content"])
@@ -157,7 +157,7 @@ def test_beyond_loopback_the_api_and_ui_need_the_token(corpus_assistant, tmp_pat
         from gradio_client import Client
 
         client = Client(served.url + "/", auth=("anyone", token), verbose=False, download_files=False)
-        _, chat, _ = client.predict(QUESTION, [], "extractive", 6, [], api_name="/chat")
+        _, chat, _, _ = client.predict(QUESTION, "extractive", 6, [], "", "", api_name="/chat")
         assert "rag-cite" in json.dumps(chat)
         assert token not in served.log.read_text()
     finally:

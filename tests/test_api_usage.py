@@ -9,9 +9,9 @@ import urllib.error
 import urllib.request
 
 import pytest
+from openai_stub import OpenAIStub, Reply
 
 from evals.perf_common import free_port
-from openai_stub import OpenAIStub, Reply
 from tests.serving import copy_home, start
 
 QUESTION = "What does US law require?"

@@ -17,12 +17,10 @@ import pytest
 
 from evals.perf_common import free_port
 from openai_stub import openai_stub  # noqa: F401  (fixture)
+from tests.browsing import ask, browser, upload  # noqa: F401  (browser: fixture)
 from tests.serving import copy_home, gradio_fn, start
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-dev-shm-usage", "--no-first-run"]
 FERRY = ("Gull Island, May 2 - The Harbour Line ferry to Gull Island started service this week. "
          "The ferry carries 300 passengers and crosses the bay in 25 minutes.")
 XSS = ("Zephyr Bridge <script>window.__xss = 1; alert(1)</script> opened in June.\n"
@@ -47,18 +45,6 @@ def shots(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `make browser` (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
 def page(browser, server):
     context = browser.new_context(viewport={"width": 1366, "height": 768})
@@ -69,23 +55,6 @@ def page(browser, server):
     page.wait_for_selector("#rag-question textarea", timeout=60_000)
     yield page
     context.close()
-
-
-def ask(page, question: str) -> None:
-    before = page.locator("#rag-chat .rag-timings, #rag-chat .rag-error").count()
-    page.fill("#rag-question textarea", question)
-    page.click("#rag-send")
-    page.wait_for_function(
-        "n => document.querySelectorAll('#rag-chat .rag-timings, #rag-chat .rag-error').length > n",
-        arg=before, timeout=60_000)
-
-
-def upload(page, path: Path) -> str:
-    page.get_by_role("tab", name="Documents").click()
-    page.set_input_files("#rag-upload input[type=file]", str(path))
-    status = page.locator("#rag-doc-status .rag-ok, #rag-doc-status .rag-error")
-    status.first.wait_for(timeout=120_000)
-    return status.first.inner_text()
 
 
 def test_question_streams_an_answer_with_numbered_citations(page, shots):
@@ -112,13 +81,12 @@ def test_question_streams_an_answer_with_numbered_citations(page, shots):
 def test_clicking_a_citation_opens_the_highlighted_passage(page, shots):
     ask(page, "What does US law require?")
     marker = page.locator("#rag-chat .rag-answer .rag-cite").first
-    snippet = marker.get_attribute("title")
-    assert snippet
     detail = page.locator("#rag-chat details.rag-cite-detail").first
+    snippet = " ".join(detail.locator("blockquote").text_content().split())
+    assert snippet
     assert not detail.evaluate("d => d.open")
     marker.click()
     assert detail.evaluate("d => d.open")
-    assert " ".join(detail.locator("blockquote").inner_text().split()) == snippet
     cls = next(c for c in marker.get_attribute("class").split() if c.startswith("rag-c-"))
     source = page.locator(f"#src-{cls[len('rag-c-'):]}")
     highlighted = source.locator("mark")
@@ -148,6 +116,12 @@ def test_uploaded_article_is_answered_with_a_citation_then_deleted(page, tmp_pat
     page.locator("#rag-delete-pick input").fill("gull")
     page.get_by_role("option", name=re.compile("gull_ferry")).click()
     page.click("#rag-delete")
+    page.locator("#rag-delete-confirm").wait_for(timeout=10_000)       # asks first ...
+    page.click("#rag-delete-no")
+    page.wait_for_timeout(500)
+    assert "gull_ferry" in page.locator("#rag-doc-table").inner_text()    # ... and Cancel keeps it
+    page.click("#rag-delete")
+    page.click("#rag-delete-yes")
     page.locator("#rag-doc-status .rag-ok", has_text="Deleted gull_ferry").wait_for(timeout=60_000)
     assert "gull_ferry" not in page.locator("#rag-doc-table").inner_text()
 

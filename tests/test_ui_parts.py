@@ -3,6 +3,8 @@ upload names and the upload/delete cycle on a real index (real MiniLM, real Chro
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import re
 import threading
 import time
@@ -53,11 +55,41 @@ def test_sources_panel_highlights_exactly_the_cited_span_in_context():
     start = text.index("Dams hold water.")
     c = Citation(n=1, doc_id="a", title="T", snippet="Dams hold water.", start=start,
                  end=start + 16, score=1.0)
-    html = render.sources_html(Answer(question="q", text="x [1]", citations=(c,)),
-                               {"a": text}, {"a": "--03-03"}, turn=2)
+    first = Answer(question="q1", text="y [1]", citations=(cite(1),))
+    html = render.sources_html([first, Answer(question="q2", text="x [1]", citations=(c,))],
+                               {"a": text}, {"a": "--03-03"})
     assert re.search(r"<mark>Dams hold water\.</mark>", html)
     assert 'id="src-2-1"' in html and "03-03 (year unknown)" in unescape(html)
     assert "Intro words here." in html and "…" in html
+    # every answer's sources are there, one group a turn; only the newest shows until clicked
+    assert 'class="rag-src-turn rag-src-turn-1 rag-hidden"' in html and 'id="src-1-1"' in html
+    assert 'class="rag-src-turn rag-src-turn-2"' in html
+
+
+def test_copy_texts_are_plain_with_markers_and_sources_and_markdown_quotes_them():
+    c = Citation(n=1, doc_id="d7", title="Dam <report>", snippet="Dams\nhold water.", start=0, end=16,
+                 score=1.0)
+    answer = Answer(question="q", text="Dams hold water [1].", citations=(c,))
+    assert render.plain_text(answer) == ('Dams hold water [1].\n\nSources:\n'
+                                         '[1] Dam <report> (d7): "Dams hold water."')
+    assert render.markdown_text(answer) == ("Dams hold water [1].\n\n**Sources**\n\n"
+                                            "[1] **Dam <report>** (`d7`)\n> Dams hold water.")
+    html = render.answer_html(answer, 1)
+    assert "rag-copy-plain" in html and "&#60;report&#62;" in html and "<report>" not in html
+    assert "rag-copy" not in render.answer_html(replace(answer, draft=True), 1)   # no copy of a draft
+
+
+def test_dropdown_labels_shorten_the_title_and_keep_the_whole_id():
+    label = render.doc_label("A very long headline " * 10, "004_e39b010501edc06a")
+    assert label.endswith("… (004_e39b010501edc06a)") and len(label) < 90
+    assert render.doc_label("", "x1") == "x1" and render.doc_label("Short", "s") == "Short (s)"
+
+
+def test_commands_in_errors_show_as_code_and_unpaired_backticks_stay_text():
+    html = render.error_html("no index in /h: run `rag ingest` first", "Upload in the Documents tab.")
+    assert "<code>rag ingest</code>" in html and "`" not in unescape(re.sub(r"<[^>]+>", "", html))
+    assert "Documents tab" in html
+    assert "&#96;" in render.error_html("a ` b")
 
 
 def test_context_window_cuts_at_spaces_and_keeps_the_span():

@@ -28,9 +28,9 @@ models, health.
   the token sees them all.
 - `GET /healthz`: always open; says whether the index can answer.
 
-Errors use OpenAI's shape, `{"error": {"message", "type", "code"}}`, with the library's one-line
-message. It does not do embeddings, completions (legacy), tools or images, and it does not
-rename conversations or edit their turns.
+Errors use OpenAI's shape, `{"error": {"message", "type", "param", "code"}}`, with the library's
+one-line message. It does not do embeddings, completions (legacy), tools or images, and it does
+not rename conversations or edit their turns.
 """
 
 from __future__ import annotations
@@ -313,11 +313,7 @@ def _extras(answer: Answer) -> dict:
 def _usage(answer: Answer) -> dict:
     """OpenAI's usage object: the LLM's tokens for this answer (0 for an extractive one)."""
     prompt, completion = int(answer.usage.get("prompt_tokens", 0)), int(answer.usage.get("completion_tokens", 0))
-    usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion,
-                             "total_tokens": prompt + completion}
-    if answer.usage.get("cached_tokens"):
-        usage["prompt_tokens_details"] = {"cached_tokens": int(answer.usage["cached_tokens"])}
-    return usage
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
 async def _closing(events: Iterator[str]):

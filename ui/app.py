@@ -11,8 +11,8 @@ All HTML comes from ui/render.py, which escapes every piece of text; the handler
 ui/chat.py. Expected failures (rag.errors) become a message in the chat or the documents tab;
 anything else is logged on the server and shown as "internal error", never as a stack trace.
 The one event a program may call through gradio_client is `/chat`
-(message, turns, conversation, mode, k, articles, from, to) -> (box, chat, sources, turns,
-conversation, list).
+(message, mode, k, articles, from, to) -> (box, chat, sources, chat list); the session's
+turns and conversation id are server-side state that no client can set.
 """
 
 from __future__ import annotations
@@ -46,7 +46,9 @@ def build(service: Service) -> gr.Blocks:
 
     with gr.Blocks(title="newsrag", fill_width=False) as demo:
         turns, conv = gr.State([]), gr.State("")
-        saved = gr.BrowserState("", storage_key="newsrag-conversation")
+        # which chat to reopen after a reload; a fixed key, so it also survives a server restart
+        # (Gradio encrypts it with a random key per process otherwise; the id is no secret)
+        saved = gr.BrowserState("", storage_key="newsrag-conversation", secret="newsrag-conversation")
         with gr.Sidebar(label="Chats", open=True, elem_id="rag-sidebar", width=280):
             new = gr.Button("New chat", variant="primary", elem_id="rag-new", size="sm")
             listed = gr.Radio([], value=None, label="Saved chats", elem_id="rag-convs",
@@ -161,7 +163,15 @@ def build(service: Service) -> gr.Blocks:
         for trigger in fresh:
             trigger(lambda: show(""), None, shown, api_visibility="private", cancels=asked)
         listed.input(show, [listed], shown, api_visibility="private", cancels=asked)
-        demo.load(show, [saved], shown, api_visibility="private")
+
+        def restore(conv_id):
+            if conv_id:
+                return show(conv_id)
+            # nothing to reopen: only list the chats (a question asked meanwhile is not cleared)
+            keep = gr.update()
+            return keep, keep, keep, keep, gr.update(choices=handlers.choices(service)), keep, keep
+
+        demo.load(restore, [saved], shown, api_visibility="private")
 
         def do_rename(conv_id, new_title):
             if not conv_id:

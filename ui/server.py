@@ -40,7 +40,7 @@ def make_app(service: Service, auth: Auth, *, origins: Sequence[str] = (),
                  "auth_message": "Enter any user name and the server's token (RAG_UI_TOKEN) as password."}
     # Gradio leaves CORS to this app when it has Starlette's CORSMiddleware (it would otherwise
     # let any localhost page read with credentials); only the configured origins may read.
-    app.add_middleware(CORSMiddleware, allow_origins=list(origins), allow_methods=["GET", "POST"],
+    app.add_middleware(CORSMiddleware, allow_origins=list(origins), allow_methods=["GET", "POST", "DELETE"],
                        allow_headers=["Authorization", "Content-Type"])
     app.add_middleware(Guard, max_upload_bytes=service.max_upload_bytes, origins=origins,
                        loopback=loopback)
