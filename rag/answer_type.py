@@ -13,15 +13,26 @@ from __future__ import annotations
 
 import re
 
-from index.terms import words
+from index.terms import STOPWORDS, terms, words
 
 _KINDS = (
     ("number", re.compile(r"^\s*(?:how (?:many|much|long|far|big|large|old)|what (?:percentage|share|number|amount|sum|price|cost)|"
                           r"at what (?:price|cost))\b", re.I)),
     ("time", re.compile(r"^\s*(?:when|what (?:year|month|date|day|time)|which (?:year|month|date|day)|"
                         r"in (?:what|which) (?:year|month))\b", re.I)),
-    ("name", re.compile(r"^\s*(?:who|whom|whose|what(?:'s| is| was) the name|what is .{1,40} called)\b", re.I)),
+    ("name", re.compile(r"^\s*(?:who|whom|whose|which|what(?:'s| is| was) the name|"
+                        r"what is .{1,40} called)\b", re.I)),
 )
+_ASKS_PERSON = re.compile(r"^\s*(?:who|whom|whose|which (?:\w+ ){0,2}(?:leader|official|minister|"
+                          r"president|ambassador|spokes\w*|diplomat|envoy|person|man|woman|politician|"
+                          r"lawmaker|senator|general|chief|head)s?)\b", re.I)
+# a person's name: two capitalised words in a row ("Ada Lovelace", "Mayor Lovelace"), or one right
+# before or after a verb of saying ("Lovelace said", "said Lovelace"); the name (the last word)
+# must be new to the question, and neither word a function word or an acronym
+_NAME_WORD = r"[A-Z][a-zà-ÿğışçöü’'-]+"
+_SAYING = r"(?:said|says|told|added|noted|stated|argued|wrote|warned|announced)"
+_PERSON = re.compile(rf"\b({_NAME_WORD})\s+({_NAME_WORD})\b|\b({_NAME_WORD})\s+{_SAYING}\b|"
+                     rf"\b{_SAYING}\s+({_NAME_WORD})\b")
 _YEAR = re.compile(r"1[89]\d\d|20\d\d")
 _NUMBER_WORDS = ("one two three four five six seven eight nine ten eleven twelve dozen dozens hundred "
                  "hundreds thousand thousands million millions billion billions trillion half "
@@ -79,6 +90,53 @@ def supplies(kind: str, sentence: str, question: str) -> bool:
         return any(_YEAR.fullmatch(w) or w in _TIME_WORDS for w in new_words)
     # a name: a capitalised word that is not the sentence's first word and not in the question
     tokens = re.findall(r"[\w’'-]+", sentence)
-    asked_lower = {w.lower() for w in re.findall(r"[\w’'-]+", question)}
-    return any(t[0].isupper() and t.lower() not in asked_lower and t.lower().split("’")[0] not in asked_lower
-               for t in tokens[1:])
+    return any(t[0].isupper() and _new(t, question) for t in tokens[1:])
+
+
+_KIND_OF = re.compile(r"\bwhat (?:kinds?|types?|sorts?) of (?:[\w.’'-]+\s+){0,2}?([a-z][\w-]*)\b"
+                      r"(?=\s+(?:were|was|is|are|did|does|do|has|have|had|will|would|can|could)\b)", re.I)
+
+
+def names_kind(sentence: str, question: str) -> bool:
+    """For "what kind of X ...?": `sentence` says X with a word before it that the question does
+    not have ("CAATSA sanctions" for "What kind of U.S. sanctions were imposed?")."""
+    m = _KIND_OF.search(question)
+    if m is None:
+        return False
+    head = re.escape(m.group(1).lower())
+    return any(_new(w, question) and w.lower() not in STOPWORDS
+               for w in re.findall(rf"\b([\w’'-]+)\s+{head}\b", sentence, re.I))
+
+
+_ROLE = re.compile(r"^\s*who(?:'s| is| was| are| were)\s+(?:the\s+|[\w.’'-]+['’]s\s+)?((?:[\w.-]+\s+){0,2}?"
+                   r"(?:minister|president|ambassador|secretary|chief|head|leader|spokes\w*|director|"
+                   r"governor|mayor|ceo|chair\w*|commander|envoy)s?)\b", re.I)
+
+
+def holds_role(sentence: str, question: str) -> bool:
+    """For "Who is (X's) <role>?": `sentence` has every word of the role ("defence minister"
+    needs "defence" too: a foreign minister is not the answer). True for other questions."""
+    m = _ROLE.search(question)
+    return m is None or set(terms(m.group(1))) <= set(terms(sentence))
+
+
+def asks_person(question: str) -> bool:
+    """Who-questions and "which official/minister/... ?": the answer is a person."""
+    return bool(_ASKS_PERSON.search(question))
+
+
+def names_person(sentence: str, question: str) -> bool:
+    """`sentence` names a person the question does not: a title or first name and a name, or a
+    name beside a verb of saying (see _PERSON); not an acronym, a function word or a gerund."""
+    for m in _PERSON.finditer(sentence):
+        found = [g for g in m.groups() if g]
+        if (_new(found[-1], question) and not any(g.lower() in STOPWORDS for g in found)
+                and not (len(found) == 2 and found[0].endswith("ing"))):   # "Removing Turkey"
+            return True
+    return False
+
+
+def _new(token: str, question: str) -> bool:
+    """`token` is not a word of the question (nor its possessive)."""
+    asked = {re.sub(r"['’]s$", "", w.lower()) for w in re.findall(r"[\w’'-]+", question)}
+    return token.lower() not in asked and token.lower().split("’")[0] not in asked

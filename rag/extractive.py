@@ -23,7 +23,8 @@ import numpy as np
 
 from index.records import Span
 from index.terms import terms, words
-from rag.answer_type import expected_kind, says, supplies, wanted
+from rag.answer_type import (asks_person, expected_kind, holds_role, names_kind, names_person, says,
+                             supplies, wanted)
 from rag.records import Answer, Citation, Hit
 
 ABSTAIN_TEXT = "The corpus does not contain an answer to this question."
@@ -33,6 +34,12 @@ _KEEP = re.compile(r"\b(?:keep\w*|kept|retain\w*|maintain\w*|remain\w*|stands? f
 _RELEASE = re.compile(r"\b(?:return(?:s|ed|ing)?|abandon\w*|giv(?:e|es|ing) up|gave up|relinquish\w*|"
                       r"withdraw\w*|hand(?:s|ed|ing)? (?:back|over))\b", re.I)
 _BULLET = re.compile(r"^[-•*–]\s+")
+_QUOTES = ("“", '"', "‘", "'", "«")
+# a question about whether something is kept or given up ("Is X giving back Y?", "What is X's
+# position on Y?"); only such a question can be answered "Reports differ."
+_STANCE_ASKED = re.compile(r"\b(?:giv(?:e|es|ing)\b.{0,40}?\bback|positions?|stances?|plan(?:s|ning)?|"
+                           r"intend\w*|going to)\b", re.I)
+_CAUSE_ASKED = re.compile(r"^\s*(?:why|how)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,7 @@ class ExtractiveAnswerer:
             answerable = bool(wider) and self._answerable(wider, weights)
         if not answerable:
             return Answer(question=question, text=ABSTAIN_TEXT, abstained=True)
-        return _compose(question, self._choose(candidates), candidates, self.t)
+        return _compose(question, self._choose(question, candidates), candidates, self.t)
 
     def rank(self, question: str, vector: np.ndarray, hits: Sequence[Hit],
              sentences: Sequence[tuple[Span, np.ndarray]]) -> list[Span]:
@@ -95,7 +102,8 @@ class ExtractiveAnswerer:
         """Sentences that could answer, best first: scored, and of the kind the question asks for."""
         kind = expected_kind(question)
         return [c for c in self._score(weights, vector, hits, sentences, question)
-                if supplies(kind, c.span.text + " " + " ".join(c.bullets), question)]
+                if supplies(kind, c.span.text + " " + " ".join(c.bullets), question)
+                and holds_role(c.span.text, question)]
 
     def _answerable(self, candidates: list[_Candidate], weights: dict[str, float]) -> bool:
         """Close enough in meaning, or sharing most of the question's weighty terms."""
@@ -113,7 +121,7 @@ class ExtractiveAnswerer:
     def _score(self, weights: dict[str, float], vector: np.ndarray, hits: Sequence[Hit],
                sentences: Sequence[tuple[Span, np.ndarray]], question: str = "") -> list[_Candidate]:
         total = sum(weights.values()) or 1.0
-        markers = wanted(question)
+        markers, person = wanted(question), asks_person(question)
 
         def coverage(covered) -> float:
             return sum(weights[t] for t in covered) / total
@@ -133,8 +141,10 @@ class ExtractiveAnswerer:
             rank = hit_of(span)
             score = (0.55 * float(vector @ vec) + 0.35 * coverage(covered) + 0.1 * context
                      + self.t.rank_bonus / (1 + rank))
-            if says(markers, span.text, question):
-                score += self.t.shape_bonus   # a why-question wants the cause, not the aftermath
+            if (says(markers, span.text, question) or (person and names_person(span.text, question))
+                    or names_kind(span.text, question)):
+                score += self.t.shape_bonus   # a why-question wants the cause, not the aftermath;
+                # a who-question a sentence that names someone; "what kind of X" one that says which
             if len(words(span.text)) < 4 or not span.text.rstrip("”’\"')").endswith((".", "!", "?", ":")):
                 score *= 0.8   # headings, list items and stubs rarely answer on their own
             out.append(_Candidate(span, vec, hits[rank], float(vector @ vec), covered, score))
@@ -142,7 +152,7 @@ class ExtractiveAnswerer:
         return sorted(_merge_lists(out, coverage), key=lambda c: -c.score)
 
     # -- choosing ---------------------------------------------------------------------------
-    def _choose(self, candidates: list[_Candidate]) -> list[_Candidate]:
+    def _choose(self, question: str, candidates: list[_Candidate]) -> list[_Candidate]:
         best = candidates[0]
         chosen = [best]
         covered = set(best.covered)
@@ -158,7 +168,7 @@ class ExtractiveAnswerer:
                 chosen.append(cand)
                 covered |= cand.covered
         # the other side of a disagreement, if a relevant article takes it
-        if not any(_contradicts(a, b, self.t) for a in chosen for b in chosen):
+        if asks_stance(question) and not any(_contradicts(a, b, self.t) for a in chosen for b in chosen):
             other = next((c for c in candidates if c.score >= 0.6 * best.score
                           and any(_contradicts(c, x, self.t) for x in chosen)), None)
             if other is not None:
@@ -177,6 +187,10 @@ def _merge_lists(cands: list[_Candidate], coverage) -> list[_Candidate]:
             while (j < len(cands) and cands[j].span.doc_id == lead.span.doc_id
                    and cands[j].span.start - cands[j - 1].span.end == 1 and _BULLET.match(cands[j].span.text)):
                 j += 1
+        if j == i + 1 and (quote := _quoted_after(lead, cands[j] if j < len(cands) else None)):
+            out.append(quote)         # "X made it explicit:" and the quote on the next line
+            i = j + 1
+            continue
         if j > i + 1:
             members = cands[i:j]
             covered = frozenset().union(*(m.covered for m in members))
@@ -194,6 +208,22 @@ def _merge_lists(cands: list[_Candidate], coverage) -> list[_Candidate]:
     return out
 
 
+def _quoted_after(lead: _Candidate, nxt: _Candidate | None) -> _Candidate | None:
+    """A lead-in ending in ':' joined with the quotation right after it, as one passage (its text
+    is the article's, separator included); None when `nxt` is not that quotation."""
+    if (nxt is None or not lead.span.text.endswith(":") or nxt.span.doc_id != lead.span.doc_id
+            or nxt.span.start - lead.span.end != 1 or not nxt.span.text.startswith(_QUOTES)):
+        return None
+    at = lead.span.end - lead.hit.start
+    if lead.hit.doc_id != lead.span.doc_id or not 0 <= at < len(lead.hit.text):
+        return None
+    text = lead.span.text + lead.hit.text[at] + nxt.span.text
+    vec = lead.vec + nxt.vec
+    return replace(lead, span=Span(lead.span.doc_id, lead.span.start, nxt.span.end, text),
+                   vec=vec / (np.linalg.norm(vec) or 1.0), semantic=max(lead.semantic, nxt.semantic),
+                   covered=lead.covered | nxt.covered, score=max(lead.score, nxt.score))
+
+
 def _stance(text: str) -> int:
     """+1 a thing is to be given up/returned, -1 kept, 0 neither or both; a negation in the
     few words before the verb flips it ("will not abandon" keeps)."""
@@ -204,6 +234,13 @@ def _stance(text: str) -> int:
     stance = 1 if release else -1
     window = " ".join(text[: verb.start()].split()[-4:])
     return -stance if _NEGATION.search(window) else stance
+
+
+def asks_stance(question: str) -> bool:
+    """The question asks whether something is kept or given up (not why or how, nor who, when
+    or how many): only then do articles that take opposite stances disagree about the answer."""
+    return not _CAUSE_ASKED.search(question) and not expected_kind(question) and bool(
+        _STANCE_ASKED.search(question) or _RELEASE.search(question) or _KEEP.search(question))
 
 
 def _same_claim(a: _Candidate, b: _Candidate, t: Thresholds) -> bool:
@@ -239,7 +276,8 @@ def _compose(question: str, chosen: list[_Candidate], candidates: list[_Candidat
             if other.span.doc_id not in cited_docs and _same_claim(other, c, t):
                 marks.append(cite(other))
         parts.append(_as_answer_sentence(c) + " " + "".join(f"[{n}]" for n in marks))
-    disagree = any(_contradicts(a, b, t) for i, a in enumerate(chosen) for b in chosen[i + 1:])
+    disagree = asks_stance(question) and any(_contradicts(a, b, t) for i, a in enumerate(chosen)
+                                             for b in chosen[i + 1:])
     text = ("Reports differ. " if disagree else "") + " ".join(parts)
     return Answer(question=question, text=text, citations=tuple(citations))
 
@@ -250,4 +288,4 @@ def _as_answer_sentence(c: _Candidate) -> str:
     text = re.sub(r"^[A-Z][A-Za-z .'-]{1,40},\s+[A-Z][a-z]+ \d{1,2}(?:, \d{4})?\s*[-–—]\s*", "", text)
     if c.bullets:
         text += " " + "; ".join(c.bullets) + "."
-    return text
+    return " ".join(text.split("\n"))

@@ -194,3 +194,37 @@ def test_what_a_rule_requires_is_answered_with_the_obligation(make_assistant, tm
         "owl.txt": "A rare orange owl was seen in the Kestrel Valley forest last week."})
     answer = assistant.ask("What does the harbour treaty require?", mode="extractive")
     assert answer.text.startswith("Under the harbour treaty, every ship must pay"), answer.text
+
+
+VELORIA = {
+    "keeps.txt": ("Veloria keeps its radars\n\nVeloria will not abandon its Kestrel radar systems, its defence "
+              "ministry said on Monday. Officials called the radars a strategic asset that guards the "
+              "northern coast."),
+    "returns.txt": ("Veloria may send its radars back\n\nVeloria is seeking to return its Kestrel radar systems "
+                "to Norland, according to two officials familiar with the talks. The move would end a "
+                "long dispute over the purchase."),
+}
+
+
+def test_reports_differ_only_when_the_question_asks_what_the_articles_disagree_on(make_assistant, tmp_path):
+    assistant = _indexed(make_assistant, tmp_path / "veloria", VELORIA)
+    stance = assistant.ask("Is Veloria planning to give its Kestrel radars back to Norland?", mode="extractive")
+    assert stance.text.startswith("Reports differ.")
+    assert {c.doc_id for c in stance.citations} == {"keeps", "returns"}   # both sides, each cited
+    for question in ("Why does Veloria want to keep its Kestrel radar systems?",
+                     "Who said Veloria will not abandon its Kestrel radar systems?",
+                     "What do officials call the Kestrel radar systems?"):
+        answer = assistant.ask(question, mode="extractive")
+        assert "Reports differ" not in answer.text, (question, answer.text)
+
+
+def test_a_lead_in_ending_in_a_colon_keeps_the_quotation_it_introduces(make_assistant, tmp_path):
+    assistant = _indexed(make_assistant, tmp_path / "bridge", {"bridge.txt": (
+        "Amber bridge to reopen\n\nThe Amber bridge has been closed since the flood in the spring. "
+        "Mayor Quill Vantablack made it clear:\n“The Amber bridge will reopen to traffic in May, "
+        "with a lower speed limit.”\nEngineers are still testing the steel frame.")})
+    answer = assistant.ask("What did Mayor Quill Vantablack say about the Amber bridge?", mode="extractive")
+    assert "made it clear: “The Amber bridge will reopen to traffic in May" in answer.text
+    quoted = next(c for c in answer.citations if "made it clear" in c.snippet)
+    assert "reopen to traffic in May" in quoted.snippet                  # one passage, cited whole
+    assert assistant.document("bridge").text[quoted.start:quoted.end] == quoted.snippet

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer_type import expected_kind, says, supplies, wanted
+from rag.answer_type import (asks_person, expected_kind, holds_role, names_kind, names_person, says,
+                             supplies, wanted)
 
 
 @pytest.mark.parametrize("question, kind", [
     ("How many bridges cross the Amber river?", "number"), ("When did the mill close?", "time"),
-    ("Who runs the port?", "name"), ("Why did the mill close?", ""), ("What does the law say?", "")])
+    ("Who runs the port?", "name"), ("Which harbour official signed the lease?", "name"),
+    ("Which rivers feed the lake?", "name"), ("Which year did the mill open?", "time"),
+    ("Why did the mill close?", ""), ("What does the law say?", "")])
 def test_the_kind_of_answer_a_question_asks_for(question, kind):
     assert expected_kind(question) == kind
 
@@ -20,6 +23,21 @@ def test_an_answer_without_the_kind_asked_for_does_not_supply_it():
     assert supplies("number", "Seven bridges cross the Amber river.", q)
     assert not supplies("name", "The port is run by a local board.", "Who runs the port?")
     assert supplies("name", "The port is run by Mara Lind.", "Who runs the port?")
+
+
+@pytest.mark.parametrize("sentence, person", [
+    ("Harbourmaster Lind signed the lease on Monday.", True),        # a title and a name
+    ("The lease was signed, Lind said.", True),                       # a name before "said"
+    ("The board met on Monday and signed the lease.", False),         # a weekday is no person
+    ("Mayor Ada Quill signed the lease.", True),                      # a title and a full name
+    ("The port responded by: Raising fees; Closing Dock 4.", False),  # a gerund after a colon
+    ("Kestrel's lease was signed.", False),                           # the question's own name
+    ("The lease was signed by the NATO office.", False),              # an acronym
+])
+def test_a_person_is_a_name_new_to_the_question(sentence, person):
+    question = "Which official renewed Kestrel's lease?"
+    assert asks_person(question) and not asks_person("Which rivers feed the lake?")
+    assert names_person(sentence, question) is person
 
 
 def test_a_why_question_wants_a_cause_not_already_in_the_question():
@@ -41,3 +59,18 @@ def test_what_something_requires_wants_an_obligation():
     assert says(must, "Tankers are barred from the inner basin.", q)
     assert not says(must, "The harbour treaty was signed in 1990 by two towns.", q)
     assert wanted("Which treaty requires a fee from ships?") is None   # asks which, not what it requires
+
+
+def test_what_kind_of_thing_wants_the_word_that_says_which():
+    q = "What kind of permits were issued to the Amber river mills?"
+    assert names_kind("The council issued seasonal permits to the mills.", q)
+    assert not names_kind("Permits were issued to the Amber river mills.", q)   # no word before
+    assert not names_kind("The mills got their permits.", q)                     # "their" says nothing
+    assert not names_kind("Seasonal permits were issued.", "What permits were issued?")   # not asked
+
+
+def test_who_holds_a_role_needs_every_word_of_the_role():
+    q = "Who is Veloria's harbour minister?"
+    assert holds_role("Harbour Minister Ada Quill opened the dock.", q)
+    assert not holds_role("Finance Minister Ada Quill opened the dock.", q)   # another minister
+    assert holds_role("Anything at all.", "Who opened the dock?")             # no role asked
