@@ -31,8 +31,9 @@ class Served:
 
 
 def copy_home(source: Path, target: Path) -> Path:
-    """A private copy of a built index, so a server can ingest and delete without re-embedding."""
-    shutil.copytree(source, target)
+    """A private copy of a built index, so a server can ingest and delete without re-embedding
+    (with no saved chats: other tests' servers may have saved some in the source)."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("conversations.sqlite3*", "chat_history"))
     return target
 
 

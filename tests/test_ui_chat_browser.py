@@ -142,8 +142,7 @@ def test_clear_resets_the_history_and_the_sources(page, served):
     ask(page, "What did Hakan Fidan say?")
     assert page.locator("#rag-sources .rag-src").count() >= 1
     page.locator("#rag-chat button[aria-label=Clear]").click()
-    page.wait_for_function("() => !document.querySelector('#rag-chat .rag-q')")
-    assert page.locator("#rag-sources .rag-src").count() == 0
+    page.wait_for_function("() => !document.querySelector('#rag-chat .rag-q, #rag-sources .rag-src')")
     ask(page, "What did he say on X?")
     saved = newest(served.home)
     assert [t.question for t in saved.turns] == ["What did he say on X?"]
@@ -219,11 +218,12 @@ def test_stop_ends_the_llms_generation_within_a_second(browser, corpus_assistant
         stop.wait_for(state="visible")
         clicked = time.monotonic()
         stop.evaluate("button => button.click()")
-        for _ in range(40):
+        for _ in range(100):
             if openai_stub.disconnects:
                 break
             page.wait_for_timeout(50)
-        assert openai_stub.disconnects and openai_stub.disconnects[0] - clicked < 1.0
+        assert openai_stub.disconnects, "Stop did not stop the LLM's stream within 5 s"
+        assert openai_stub.disconnects[0] - clicked < 1.0, openai_stub.disconnects[0] - clicked
         page.context.close()
     finally:
         server.stop()
@@ -300,10 +300,13 @@ def test_phone_width_keeps_ids_on_one_line_and_the_popover_on_screen(browser, se
     page = open_page(browser, f"{served.url}/?__theme={theme}", size=(390, 844))
     page.wait_for_function("() => !document.querySelector('#rag-sidebar.open')", timeout=10_000)
     ask(page, "What did Hakan Fidan say?")
-    page.locator("#rag-chat .rag-answer .rag-cite").first.click()
+    page.locator("#rag-chat .rag-answer .rag-cite").last.click()    # a tap: the popover shows
+    page.locator("#rag-pop").wait_for(state="visible", timeout=3_000)
     box = page.locator("#rag-pop").bounding_box()
     assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390
     assert page.evaluate("document.documentElement.scrollWidth") <= 391
+    page.keyboard.press("Escape")
+    page.locator("#rag-pop").wait_for(state="hidden", timeout=3_000)
     page.get_by_role("tab", name="Documents").click()
     cell = page.locator("#rag-doc-table td code").first
     line = float(cell.evaluate("e => parseFloat(getComputedStyle(e).lineHeight) || 20"))

@@ -208,9 +208,11 @@ def build(service: Service) -> gr.Blocks:
                     gr.update(visible=has_dates), gr.update(visible=not has_dates))
 
         def add_files(paths, progress=gr.Progress()):
+            keep = gr.update()
+            yield "", keep, keep, keep, keep, keep, keep    # the last upload's message goes at once
             lines = _ingest_files(service, paths or [], progress)
-            return (render.status_html(" ".join(m for m, _ in lines), all(ok for _, ok in lines)),
-                    None, *listing())
+            yield (render.status_html(" ".join(m for m, _ in lines), all(ok for _, ok in lines)),
+                   None, *listing())
 
         def confirm_delete(doc_id):
             if not doc_id:
@@ -230,9 +232,8 @@ def build(service: Service) -> gr.Blocks:
             return render.status_html(f"Deleted {doc_id}.", True), hide, *listing()
 
         docs_shown = [table, doomed, only, dated, no_dates]
-        upload.upload(lambda: "", None, [status], api_visibility="private", queue=False).then(
-            add_files, [upload], [status, upload, *docs_shown], api_visibility="private",
-            concurrency_limit=1, show_progress="full")
+        upload.upload(add_files, [upload], [status, upload, *docs_shown], api_visibility="private",
+                      concurrency_limit=1, show_progress="full")
         remove.click(confirm_delete, [doomed], [status, remove_confirm], api_visibility="private")
         remove_no.click(lambda: ("", gr.update(visible=False)), None, [status, remove_confirm],
                         api_visibility="private")

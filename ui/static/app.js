@@ -12,6 +12,7 @@
   pop.hidden = true;
   document.body.appendChild(pop);
   let popFor = null;
+  let pinned = false;     // opened by a click or Enter: stays until Escape or a click elsewhere
 
   const showPop = (marker) => {
     const cls = citeClass(marker);
@@ -46,6 +47,7 @@
     if (popFor) popFor.removeAttribute("aria-describedby");
     pop.hidden = true;
     popFor = null;
+    pinned = false;
   };
 
   const open = (marker) => {
@@ -60,7 +62,12 @@
     const source = document.getElementById("src-" + id);
     if (source) {
       source.open = true;
-      source.scrollIntoView({ behavior: "smooth", block: "nearest" });
+      // scroll to it when the panel is on screen (beside the chat); on a phone, where the panel
+      // is below the chat, the page stays put and the popover shows the passage
+      const panel = document.querySelector("#rag-sources").getBoundingClientRect();
+      if (panel.top < window.innerHeight && panel.bottom > 0) {
+        source.scrollIntoView({ behavior: "smooth", block: "nearest" });
+      }
       source.classList.add("rag-flash");
       setTimeout(() => source.classList.remove("rag-flash"), 1600);
     }
@@ -85,7 +92,7 @@
     const button = target.closest && target.closest(".rag-copy, .rag-copy-md");
     if (button) { copy(button); return true; }
     const marker = target.closest && target.closest(".rag-cite");
-    if (marker) { open(marker); showPop(marker); return true; }
+    if (marker) { open(marker); showPop(marker); pinned = true; return true; }
     return false;
   };
   document.addEventListener("click", (e) => {
@@ -105,15 +112,25 @@
   });
   document.addEventListener("mouseout", (e) => {
     const marker = e.target.closest && e.target.closest(".rag-cite");
-    if (marker && !(e.relatedTarget && (marker.contains(e.relatedTarget) || pop.contains(e.relatedTarget)))) hidePop();
+    if (marker && !pinned && !(e.relatedTarget && (marker.contains(e.relatedTarget) || pop.contains(e.relatedTarget)))) hidePop();
   });
-  pop.addEventListener("mouseleave", hidePop);
+  pop.addEventListener("mouseleave", () => { if (!pinned) hidePop(); });
+  // the chat scrolls under a shown popover: keep it beside its marker, or close it when the
+  // marker has scrolled out of sight (of the page or of the chat's own scrolling box)
+  const inSight = (marker) => {
+    const r = marker.getBoundingClientRect();
+    const box = (marker.closest(".bubble-wrap") || document.documentElement).getBoundingClientRect();
+    return r.bottom > Math.max(0, box.top) && r.top < Math.min(window.innerHeight, box.bottom);
+  };
+  document.addEventListener("scroll", () => {
+    if (popFor) { if (inSight(popFor)) showPop(popFor); else hidePop(); }
+  }, true);
   document.addEventListener("focusin", (e) => {
     const marker = e.target.closest && e.target.closest(".rag-cite");
     if (marker) showPop(marker);
   });
   document.addEventListener("focusout", (e) => {
-    if (e.target.closest && e.target.closest(".rag-cite")) hidePop();
+    if (!pinned && e.target.closest && e.target.closest(".rag-cite")) hidePop();
   });
 
   // On a phone the chats sidebar starts closed (open, it would cover the chat).
