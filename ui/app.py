@@ -159,8 +159,7 @@ def build(service: Service) -> gr.Blocks:
                     render.status_html(note, False) if note else "", gr.update(visible=False))
 
         shown = [chat, sources, turns, conv, listed, conv_status, drop_confirm]
-        fresh = [new.click, chat.clear]
-        for trigger in fresh:
+        for trigger in (new.click, chat.clear):       # Clear: a new chat, history and sources reset
             trigger(lambda: show(""), None, shown, api_visibility="private", cancels=asked)
         listed.input(show, [listed], shown, api_visibility="private", cancels=asked)
 

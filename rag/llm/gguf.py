@@ -73,7 +73,7 @@ def model_file(llm_gguf: str, cache: Path, notify: Callable[[str], None] | None 
                           "a server with RAG_LLM_MODEL and OPENAI_BASE_URL")
     if llm_gguf:
         path = Path(llm_gguf).expanduser()
-        check_gguf(path, f"set RAG_LLM_GGUF to a .gguf model file")
+        check_gguf(path, "set RAG_LLM_GGUF to a .gguf model file")
         return path
     return assemble(chunk_files(), cache / QWEN.file_name, QWEN, notify)
 
