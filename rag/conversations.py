@@ -17,7 +17,7 @@ import sqlite3
 import uuid
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
@@ -164,5 +164,12 @@ def _title(text: str) -> str:
     return flat if len(flat) <= TITLE_CHARS else flat[:TITLE_CHARS - 1].rstrip() + "…"
 
 
+_last = [datetime.min.replace(tzinfo=timezone.utc)]
+
+
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    """The time (UTC, microseconds), later than any this process gave before: two changes in
+    the same instant still list in the order they were made."""
+    now = max(datetime.now(timezone.utc), _last[0] + timedelta(microseconds=1))
+    _last[0] = now
+    return now.isoformat(timespec="microseconds")
