@@ -12,6 +12,7 @@ that states an obligation ("must", "unless", "barred" ...).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from index.terms import STOPWORDS, terms, words
 
@@ -138,5 +139,12 @@ def names_person(sentence: str, question: str) -> bool:
 
 def _new(token: str, question: str) -> bool:
     """`token` is not a word of the question (nor its possessive)."""
-    asked = {re.sub(r"['’]s$", "", w.lower()) for w in re.findall(r"[\w’'-]+", question)}
+    asked = _asked(question)
     return token.lower() not in asked and token.lower().split("’")[0] not in asked
+
+
+@lru_cache(maxsize=64)
+def _asked(question: str) -> frozenset[str]:
+    """The question's words, lower case, possessives cut (once per question: every sentence
+    word of every candidate is checked against them)."""
+    return frozenset(re.sub(r"['’]s$", "", w.lower()) for w in re.findall(r"[\w’'-]+", question))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,13 @@ def upload(page, path: Path) -> str:
     status = page.locator("#rag-doc-status .rag-ok, #rag-doc-status .rag-error")
     status.first.wait_for(timeout=120_000)
     return status.first.inner_text()
+
+
+def delete_article(page, doc_id: str) -> None:
+    """Delete an indexed article in the Documents tab, confirming when asked."""
+    page.get_by_role("tab", name="Documents").click()
+    page.click("#rag-delete-pick input")
+    page.get_by_role("option", name=re.compile(doc_id)).click()
+    page.click("#rag-delete")
+    page.click("#rag-delete-yes")
+    page.locator("#rag-doc-status .rag-ok", has_text=f"Deleted {doc_id}").wait_for(timeout=60_000)

@@ -14,7 +14,7 @@ import pytest
 from evals.perf_common import free_port
 from openai_stub import Reply, openai_stub  # noqa: F401  (fixture)
 from rag.conversations import Conversations
-from tests.browsing import ask, browser, upload  # noqa: F401  (browser: fixture)
+from tests.browsing import ask, browser, delete_article, upload  # noqa: F401  (browser: fixture)
 from tests.serving import copy_home, start
 
 pytestmark = pytest.mark.browser
@@ -247,12 +247,7 @@ def test_filters_show_full_ids_and_dates_only_when_articles_have_them(page, serv
     page.fill("#rag-since input, #rag-since textarea", "2024-01-01")
     ask(page, "How many visitors did the kite festival draw?")
     assert {s.split(" · ")[0] for s in page.locator("#rag-sources .rag-meta").all_inner_texts()} == {"id kite_festival"}
-    page.get_by_role("tab", name="Documents").click()
-    page.click("#rag-delete-pick input")
-    page.get_by_role("option", name=re.compile("kite_festival")).click()
-    page.click("#rag-delete")
-    page.click("#rag-delete-yes")
-    page.locator("#rag-doc-status .rag-ok", has_text="Deleted kite_festival").wait_for(timeout=60_000)
+    delete_article(page, "kite_festival")
 
 
 def test_a_failed_upload_message_goes_when_the_next_upload_starts(page, tmp_path):
@@ -275,11 +270,7 @@ def test_a_failed_upload_message_goes_when_the_next_upload_starts(page, tmp_path
     added = next(i for i, text in enumerate(seen) if "Added heron.txt" in text)
     assert cleared < added, seen                 # the old error went before the new upload ended
     assert "Not added" not in page.locator("#rag-doc-status").inner_text()
-    page.click("#rag-delete-pick input")
-    page.get_by_role("option", name=re.compile("heron")).click()
-    page.click("#rag-delete")
-    page.click("#rag-delete-yes")
-    page.locator("#rag-doc-status .rag-ok", has_text="Deleted heron").wait_for(timeout=60_000)
+    delete_article(page, "heron")
 
 
 def test_with_no_index_the_chat_says_to_upload_in_the_documents_tab(browser, tmp_path):

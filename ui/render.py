@@ -107,9 +107,7 @@ def markdown_text(answer: Answer) -> str:
 
 def doc_label(title: str, doc_id: str, limit: int = 60) -> str:
     """A dropdown label: the title shortened, then the whole id (never cut)."""
-    title = " ".join((title or "").split())
-    if len(title) > limit:
-        title = title[:limit - 1].rstrip() + "…"
+    title = _short(title or "", limit)
     return f"{title} ({doc_id})" if title and title != doc_id else doc_id
 
 
