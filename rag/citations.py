@@ -41,6 +41,9 @@ _GENERIC = frozenset(terms("source sources article articles passage report repor
 # "<someone> said ...": who said it must be named where it is said
 _SPEECH = re.compile(r"\b(?:said|says|told|tells|stated|added|argued|warned|stressed|insisted|claimed|"
                      r"noted|announced|explained|according to)\b|[“”‘’\"]")
+# the speaker a sentence names for its words: "Ada Vale said", "said Ada Vale", "Washington claimed"
+_SPEAKER = re.compile(rf"\b{_CAP}(?:\s+{_CAP})*\s+(?:said|says|told|stated|argued|warned|stressed|insisted|"
+                      rf"claimed|announced)\b|\b(?:said|says|told)\s+{_CAP}")
 _SAID = re.compile(r"^\W*(?P<who>[^,;:]{2,80}?)\s+(?:said|says|told|tells|stated|states|added|argued|"
                    r"warned|stressed|insisted|claimed|noted|expressed|announced|explained|believes)\b")
 
@@ -265,7 +268,7 @@ def _misattributed(claim: str, span: Span | None, passage: Passage, question: st
     """"X said Y" where the sentence that says Y (or the one before it, which may introduce the
     speaker) does not name X: a small model lends one person's words to another. A speaker the
     question names ("what did the official say?") may stand for an unnamed one, if Y's sentence
-    reports speech ("said", a quotation)."""
+    reports speech ("said", a quotation) without naming who spoke."""
     said = _SAID.match(strip_markers(claim))
     names = _NAME.findall(" " + said.group("who")) if said else []
     if not names or span is None:
@@ -277,7 +280,8 @@ def _misattributed(claim: str, span: Span | None, passage: Passage, question: st
     if not unnamed:
         return False
     asked = set(terms(_fold(question)))
-    reported = bool(_SPEECH.search(span.text))
+    # reported speech whose speaker is left unnamed ("said a senior official"), not someone else's
+    reported = bool(_SPEECH.search(span.text)) and not _SPEAKER.search(span.text)
     return not (reported and all(set(terms(_fold(name))) <= asked for name in unnamed))
 
 

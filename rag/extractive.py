@@ -3,7 +3,9 @@
 No LLM. Each candidate sentence is scored by semantic similarity to the question (stored
 sentence embeddings), IDF-weighted coverage of the question's terms (its own, and a little of
 the sentence before it, which often names the subject it elaborates), and the rank of the
-passage it came from. A lead-in ending in ":" and the bullets under it count as one passage.
+passage it came from. A lead-in ending in ":" and the bullets under it count as one passage; so
+do a lead-in and the quotation on its next line. For a why or how question, the quotations that
+follow the chosen sentence in its paragraph come with it (the reason, in the speaker's words).
 Then up to `max_sentences` are chosen greedily: near-duplicates are skipped, a sentence must add
 coverage or a second article's view, and agreeing articles are cited together. When articles
 take opposite stances (one says a thing will be kept, another that it will be given back), the
@@ -28,17 +30,21 @@ from rag.answer_type import (asks_person, expected_kind, holds_role, names_kind,
 from rag.records import Answer, Citation, Hit
 
 ABSTAIN_TEXT = "The corpus does not contain an answer to this question."
+DIFFER = "Reports differ. "     # opens an answer that shows articles taking opposite stances
 _NEGATION = re.compile(r"\b(?:not|no|never|cannot|won't|refus\w*|reject\w*|ruled? out|rules out|"
                        r"barred|unwilling)\b|n't\b", re.I)
 _KEEP = re.compile(r"\b(?:keep\w*|kept|retain\w*|maintain\w*|remain\w*|stands? firm|non-negotiable)\b", re.I)
 _RELEASE = re.compile(r"\b(?:return(?:s|ed|ing)?|abandon\w*|giv(?:e|es|ing) up|gave up|relinquish\w*|"
                       r"withdraw\w*|hand(?:s|ed|ing)? (?:back|over))\b", re.I)
 _BULLET = re.compile(r"^[-•*–]\s+")
+_DETERMINER = re.compile(r"\b(?:the|a|an|its|their|his|her|our|this|that|any|such)\s+$", re.I)
 _QUOTES = ("“", '"', "‘", "'", "«")
 # a question about whether something is kept or given up ("Is X giving back Y?", "What is X's
 # position on Y?"); only such a question can be answered "Reports differ."
 _STANCE_ASKED = re.compile(r"\b(?:giv(?:e|es|ing)\b.{0,40}?\bback|positions?|stances?|plan(?:s|ning)?|"
                            r"intend\w*|going to)\b", re.I)
+_YES_NO = re.compile(r"^\s*(?:is|are|was|were|will|would|does|do|did|has|have|had|can|could|should|"
+                     r"may|might)\b", re.I)
 _CAUSE_ASKED = re.compile(r"^\s*(?:why|how)\b", re.I)
 
 
@@ -167,6 +173,8 @@ class ExtractiveAnswerer:
             if strong and (new_terms or new_article):
                 chosen.append(cand)
                 covered |= cand.covered
+        if _CAUSE_ASKED.search(question):   # a reported reason, then the words that give it
+            chosen[0] = _with_quotes(best, candidates)
         # the other side of a disagreement, if a relevant article takes it
         if asks_stance(question) and not any(_contradicts(a, b, self.t) for a in chosen for b in chosen):
             other = next((c for c in candidates if c.score >= 0.6 * best.score
@@ -224,10 +232,32 @@ def _quoted_after(lead: _Candidate, nxt: _Candidate | None) -> _Candidate | None
                    covered=lead.covered | nxt.covered, score=max(lead.score, nxt.score))
 
 
+def _with_quotes(best: _Candidate, candidates: list[_Candidate], most: int = 2) -> _Candidate:
+    """`best` with up to `most` quotations that follow it in the same paragraph ("Others warn of
+    the risks. 'It is a strategic asset,' said one."): the reason in the speaker's words."""
+    hit, text, end = best.hit, best.span.text, best.span.end
+    following = sorted((c for c in candidates if c.span.doc_id == best.span.doc_id
+                        and c.span.start > end), key=lambda c: c.span.start)
+    quotes = []
+    for c in following[:most]:
+        between = hit.text[end - hit.start:c.span.start - hit.start]
+        if (hit.doc_id != c.span.doc_id or not hit.start <= end <= c.span.end <= hit.end
+                or "\n" in between or between.strip() or not c.span.text.startswith(_QUOTES)):
+            break
+        quotes.append(c)
+        text, end = text + between + c.span.text, c.span.end
+    if not quotes:
+        return best
+    vec = best.vec + sum(q.vec for q in quotes)
+    return replace(best, span=Span(best.span.doc_id, best.span.start, end, text),
+                   vec=vec / (np.linalg.norm(vec) or 1.0),
+                   covered=best.covered.union(*(q.covered for q in quotes)))
+
+
 def _stance(text: str) -> int:
     """+1 a thing is to be given up/returned, -1 kept, 0 neither or both; a negation in the
     few words before the verb flips it ("will not abandon" keeps)."""
-    release, keep = _RELEASE.search(text), _KEEP.search(text)
+    release, keep = _verb(_RELEASE, text), _verb(_KEEP, text)
     if bool(release) == bool(keep):
         return 0
     verb = release or keep
@@ -236,11 +266,21 @@ def _stance(text: str) -> int:
     return -stance if _NEGATION.search(window) else stance
 
 
+def _verb(pattern: re.Pattern, text: str) -> re.Match | None:
+    """The first match of `pattern` used as a verb: "the return of X" names an idea, it does not
+    say that X is returned."""
+    return next((m for m in pattern.finditer(text)
+                 if not _DETERMINER.search(text[: m.start()])), None)
+
+
 def asks_stance(question: str) -> bool:
-    """The question asks whether something is kept or given up (not why or how, nor who, when
-    or how many): only then do articles that take opposite stances disagree about the answer."""
+    """The question asks whether something is kept or given up ("Is X returning Y?", "What is X's
+    position on Y?"; not why or how, nor who, when, which or how many: "On which site did X
+    announce Y's return?" is no such question): only then do articles that take opposite stances
+    disagree about the answer."""
     return not _CAUSE_ASKED.search(question) and not expected_kind(question) and bool(
-        _STANCE_ASKED.search(question) or _RELEASE.search(question) or _KEEP.search(question))
+        _STANCE_ASKED.search(question)
+        or (_YES_NO.search(question) and (_RELEASE.search(question) or _KEEP.search(question))))
 
 
 def _same_claim(a: _Candidate, b: _Candidate, t: Thresholds) -> bool:
@@ -266,6 +306,10 @@ def _compose(question: str, chosen: list[_Candidate], candidates: list[_Candidat
                                   score=round(c.score, 4)))
         return citations[-1].n
 
+    disagree = asks_stance(question) and any(_contradicts(a, b, t) for i, a in enumerate(chosen)
+                                             for b in chosen[i + 1:])
+    if disagree:   # the two sides first, then what else was chosen
+        chosen = sorted(chosen, key=lambda c: _stance(c.span.text) == 0)
     parts = []
     for c in chosen:
         marks = [cite(c)]
@@ -276,9 +320,7 @@ def _compose(question: str, chosen: list[_Candidate], candidates: list[_Candidat
             if other.span.doc_id not in cited_docs and _same_claim(other, c, t):
                 marks.append(cite(other))
         parts.append(_as_answer_sentence(c) + " " + "".join(f"[{n}]" for n in marks))
-    disagree = asks_stance(question) and any(_contradicts(a, b, t) for i, a in enumerate(chosen)
-                                             for b in chosen[i + 1:])
-    text = ("Reports differ. " if disagree else "") + " ".join(parts)
+    text = (DIFFER if disagree else "") + " ".join(parts)
     return Answer(question=question, text=text, citations=tuple(citations))
 
 

@@ -24,7 +24,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from index.records import Span
-from rag.answer_type import expected_kind, supplies
+from rag.answer_type import expected_kind, holds_role, supplies
 from rag.citations import Passage, Thresholds, describe, parse_markers, strip_markers, verify
 from rag.errors import LLMUnavailable
 from rag.llm import ChatModel, Completion
@@ -145,6 +145,9 @@ class GenerativeAnswerer:
         if not supplies(kind, strip_markers(checked.text), question):
             return self.fallback(fallback, f"the LLM's answer names no {kind}, which the question "
                                            "asks for", (prompt,), spent, completion)
+        if not any(holds_role(c.snippet, question) for c in checked.citations):
+            return self.fallback(fallback, "no passage the LLM cited names the role the question asks "
+                                           "about", (prompt,), spent, completion)
         if strict and not self._about(question, checked.text):
             return self.fallback(fallback, "the LLM's answer is not about the question", (prompt,),
                                  spent, completion)

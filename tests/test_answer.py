@@ -218,6 +218,40 @@ def test_reports_differ_only_when_the_question_asks_what_the_articles_disagree_o
         assert "Reports differ" not in answer.text, (question, answer.text)
 
 
+@pytest.mark.parametrize("question, stance", [
+    ("Is Veloria planning to give its radars back?", True), ("Will Veloria keep its radars?", True),
+    ("What is Veloria's position on the radars?", True),
+    ("On which site did Veloria announce the radars' return?", False),   # a which-question
+    ("In what talks did officials discuss keeping the radars?", False),
+    ("Why does Veloria keep its radars?", False), ("When will Veloria return the radars?", False)])
+def test_only_a_question_whether_something_is_kept_or_given_up_asks_for_a_stance(question, stance):
+    from rag.extractive import asks_stance
+
+    assert asks_stance(question) is stance
+
+
+def test_the_two_sides_come_first_and_a_mere_mention_is_no_side(make_assistant, tmp_path):
+    assistant = _indexed(make_assistant, tmp_path / "veloria3", {**VELORIA, "mention.txt": (
+        "Radar plans\n\nVeloria plans the return of its Kestrel radar systems to the spotlight at a "
+        "turning point for coastal traders, the planning office said.")})
+    answer = assistant.ask("Is Veloria planning to give its Kestrel radars back to Norland?", mode="extractive")
+    assert answer.text.startswith("Reports differ.")
+    sides = [answer.text.find(side) for side in ("Veloria is seeking to return", "Veloria will not abandon")]
+    mention = answer.text.find("turning point")
+    assert min(sides) > 0 and (mention < 0 or mention > max(sides)), answer.text
+
+
+@pytest.mark.parametrize("sentence, stance", [
+    ("Veloria is seeking to return its radars to Norland.", 1),
+    ("Veloria will not abandon its radars.", -1), ("Veloria keeps its radars.", -1),
+    ("For Veloria, the return of the radars could be a turning point.", 0),   # an idea, not a claim
+    ("Officials discussed a withdrawal of the radars.", 0)])
+def test_a_stance_is_taken_by_a_verb_not_by_a_noun(sentence, stance):
+    from rag.extractive import _stance
+
+    assert _stance(sentence) == stance
+
+
 def test_a_lead_in_ending_in_a_colon_keeps_the_quotation_it_introduces(make_assistant, tmp_path):
     assistant = _indexed(make_assistant, tmp_path / "bridge", {"bridge.txt": (
         "Amber bridge to reopen\n\nThe Amber bridge has been closed since the flood in the spring. "
@@ -228,3 +262,19 @@ def test_a_lead_in_ending_in_a_colon_keeps_the_quotation_it_introduces(make_assi
     quoted = next(c for c in answer.citations if "made it clear" in c.snippet)
     assert "reopen to traffic in May" in quoted.snippet                  # one passage, cited whole
     assert assistant.document("bridge").text[quoted.start:quoted.end] == quoted.snippet
+
+
+def test_a_why_question_keeps_the_quotations_that_give_the_reason(make_assistant, tmp_path):
+    assistant = _indexed(make_assistant, tmp_path / "ferry", {"ferry.txt": (
+        "Ferry line debate\n\nSome Port Amber councillors praise the plan to sell the old ferry, while "
+        "others warn against selling the ferry. ‘The ferry is our only winter link,’ said one councillor. "
+        "‘Without it the island could be cut off for weeks.’ The vote is due in June.\n"
+        "‘We will decide calmly,’ the mayor said.")})
+    answer = assistant.ask("Why do some councillors warn against selling the ferry?", mode="extractive")
+    cited = answer.citations[0]
+    assert "our only winter link" in cited.snippet and "cut off for weeks" in cited.snippet, answer.text
+    assert "vote is due" not in cited.snippet and "decide calmly" not in answer.text   # quotes only, same paragraph
+    assert assistant.document("ferry").text[cited.start:cited.end] == cited.snippet
+    plain = assistant.ask("What do some councillors warn against?", mode="extractive")
+    assert "winter link" not in plain.citations[0].snippet   # only a why or how question takes them
+

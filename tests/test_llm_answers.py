@@ -167,6 +167,22 @@ def test_a_verified_answer_without_the_kind_of_thing_asked_for_gives_the_extract
     assert answer.notice.startswith("the LLM's answer names no number, which the question asks for")
 
 
+def test_a_person_from_a_passage_that_never_names_the_role_asked_for_is_not_an_answer(make_llm, openai_stub):
+    def naming(role):
+        def text(r):
+            n = next(n for n, (_, passage) in sources_of(r).items() if "Foreign Minister Hakan Fidan" in passage)
+            return f"Turkey's {role} is Hakan Fidan [{n}]."
+        return Model(text)
+
+    openai_stub.script(naming("defence minister"))
+    answer = make_llm().ask("Who is Turkey's defence minister?")
+    assert answer.mode == "extractive" and "Fidan" not in answer.text
+    assert answer.notice.startswith("no passage the LLM cited names the role the question asks about")
+    openai_stub.script(naming("foreign minister"))         # the role the passage does name
+    answer = make_llm().ask("Who is Turkey's foreign minister?")
+    assert answer.mode == "llm" and "Hakan Fidan" in answer.text
+
+
 def test_passages_recited_for_a_question_they_do_not_touch_give_the_abstention(make_llm, openai_stub):
     # a model that cannot answer may copy sentences verbatim: each is "supported", none is an answer
     openai_stub.script(citing(1, 2))

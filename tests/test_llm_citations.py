@@ -180,3 +180,18 @@ def test_words_lent_to_a_person_who_did_not_say_them_are_dropped(passages, embed
     own = "Lena Ostrova said the first trams should run in 2027 [2]."
     checked = verify(own, question, passages, embedder)
     assert [c.n for c in checked.citations] == [2] and not checked.problems
+
+
+def test_words_a_sentence_gives_to_another_named_speaker_are_not_lent_to_the_one_asked_about(embedder):
+    text = ("The Amber council voted for the new bridge. Harbour chief Ivo Brand said the bridge would "
+            "cost the town too much. ‘It will cost the town too much,’ said a harbour official.")
+    spans = [Span("b", s, e, text[s:e]) for s, e in split_sentences(text)]
+    hit = Hit(chunk_id="b:0", doc_id="b", title="b", date="", text=text, start=0, end=len(text), score=1.0)
+    passage = Passage(1, hit, text, tuple(zip(spans, embedder.embed([s.text for s in spans]))))
+    question = "What did the harbour official Lena Ostrova say about the bridge?"
+    lent = verify("Lena Ostrova said the bridge would cost the town too much [1].", question, [passage], embedder)
+    assert "speaker not in source" in {p.reason for p in lent.problems}
+    # the unnamed official's quotation may be hers: the question names her as that official
+    own = verify("Lena Ostrova said it will cost the town too much, calling it a cost [1].", question,
+                 [passage], embedder)
+    assert [c.n for c in own.citations] == [1], own.problems

@@ -66,6 +66,17 @@ def test_a_model_that_cannot_load_answers_extractively_and_says_why(local, tmp_p
     assert "not a GGUF model file" in answer.notice and answer.notice.endswith("answered extractively instead")
 
 
+def test_articles_taking_opposite_stances_are_shown_side_by_side_without_asking_the_model(local):
+    question = "Will Ankara keep its S-400s?"
+    assistant = local()
+    draft, answer = assistant.stream(question)          # no text deltas: the model is not asked
+    assert draft.draft and draft.text.startswith("Reports differ.")      # the premise
+    assert answer.mode == "extractive" and answer.text == draft.text
+    assert len({c.doc_id for c in answer.citations}) >= 2
+    assert answer.notice == "the articles take opposite stances, shown side by side; answered extractively instead"
+    assert assistant.ask("Who is Hakan Fidan?").mode == "llm"           # other questions still are
+
+
 def test_llm_mode_without_any_llm_is_a_one_line_error_that_names_the_fix(local):
     with pytest.raises(ConfigError, match="make setup.*RAG_LLM_GGUF.*--mode extractive"):
         local(llm_gguf="off").ask(Q, mode="llm")
