@@ -126,12 +126,30 @@ def asks_person(question: str) -> bool:
     return bool(_ASKS_PERSON.search(question))
 
 
+# the last word of a place or an institution, and the first word of a region: not a person
+_NOT_PERSON_LAST = {"Ministry", "Department", "Office", "House", "Agency", "Council", "Committee",
+                    "Union", "Nations", "States", "Kingdom", "Republic", "Emirates", "Sea", "Ocean",
+                    "Gulf", "River", "Bank", "Party", "Army", "Navy", "Force", "Forces", "Court",
+                    "Parliament", "Congress", "Assembly", "Government", "Administration", "Times",
+                    "Post", "News", "Press", "Agency", "Group", "Company", "Corporation", "Institute",
+                    "University", "Street", "City", "Island", "Islands", "Mountains", "Strait"}
+_REGION_FIRST = {"North", "South", "East", "West", "Northern", "Southern", "Eastern", "Western",
+                 "Central", "Middle", "Upper", "Lower", "New"}
+
+
+def not_a_person(words_: list[str]) -> bool:
+    """A run of capitalised words that names a place or an institution ("United States",
+    "Defense Ministry", "Eastern Sea"), by its last or first word."""
+    return words_[-1] in _NOT_PERSON_LAST or words_[0] in _REGION_FIRST
+
+
 def names_person(sentence: str, question: str) -> bool:
     """`sentence` names a person the question does not: a title or first name and a name, or a
     name beside a verb of saying (see _PERSON); not an acronym, a function word or a gerund."""
     for m in _PERSON.finditer(sentence):
         found = [g for g in m.groups() if g]
         if (_new(found[-1], question) and not any(g.lower() in STOPWORDS for g in found)
+                and not (len(found) == 2 and not_a_person(found))
                 and not (len(found) == 2 and found[0].endswith("ing"))):   # "Removing Turkey"
             return True
     return False

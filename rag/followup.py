@@ -12,6 +12,7 @@ import re
 from typing import Sequence
 
 from index.terms import STOPWORDS, words
+from rag.answer_type import not_a_person
 
 History = Sequence[tuple[str, str]]
 
@@ -31,15 +32,7 @@ _TITLES = {"President", "Vice", "Prime", "Minister", "Foreign", "Defense", "Defe
            "Chief", "Director", "Governor", "Mayor", "Judge", "Justice", "Spokesman", "Spokeswoman",
            "Spokesperson", "Envoy", "Commander", "Chairman", "Chairwoman", "Chair", "Mr", "Mrs", "Ms",
            "Dr", "Professor", "Sir", "Lord", "Lady", "Pope", "Sheikh", "Deputy", "Acting", "Former"}
-# the last word of a place or an institution, and the first word of a region: not a person
-_NOT_PERSON_LAST = {"Ministry", "Department", "Office", "House", "Agency", "Council", "Committee",
-                    "Union", "Nations", "States", "Kingdom", "Republic", "Emirates", "Sea", "Ocean",
-                    "Gulf", "River", "Bank", "Party", "Army", "Navy", "Force", "Forces", "Court",
-                    "Parliament", "Congress", "Assembly", "Government", "Administration", "Times",
-                    "Post", "News", "Press", "Agency", "Group", "Company", "Corporation", "Institute",
-                    "University", "Street", "City", "Island", "Islands", "Mountains", "Strait"}
-_REGION_FIRST = {"North", "South", "East", "West", "Northern", "Southern", "Eastern", "Western",
-                 "Central", "Middle", "Upper", "Lower", "New"}
+
 
 
 def standalone_query(question: str, history: History = ()) -> str:
@@ -80,7 +73,7 @@ def _person(match: re.Match) -> str:
     place before them ("Ambassador to Norland Ada Vale" -> "Ada Vale"); "" for a place or an
     institution ("Defense Ministry", "Eastern Sea") or a single word."""
     parts = match.group(1).split()
-    if parts[-1] in _NOT_PERSON_LAST or parts[0] in _REGION_FIRST:
+    if not_a_person(parts):
         return ""
     before = match.string[:match.start()].split()
     if len(parts) >= 3 and before and before[-1] in ("to", "of", "in", "from", "for"):

@@ -33,6 +33,9 @@ def test_an_answer_without_the_kind_asked_for_does_not_supply_it():
     ("The port responded by: Raising fees; Closing Dock 4.", False),  # a gerund after a colon
     ("Kestrel's lease was signed.", False),                           # the question's own name
     ("The lease was signed by the NATO office.", False),              # an acronym
+    ("The lease made the United States uneasy.", False),              # a country
+    ("The lease worried the Harbour Ministry.", False),               # an institution
+    ("Ships left for the Eastern Isles.", False),                     # a region
 ])
 def test_a_person_is_a_name_new_to_the_question(sentence, person):
     question = "Which official renewed Kestrel's lease?"
