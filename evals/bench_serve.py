@@ -123,17 +123,18 @@ def load(url: str, clients: int, per_client: int, token: str = "", timeout: floa
     return result, problems[:5]
 
 
-def baseline(home: Path | None, n: int, warmup: bool) -> dict:
-    """The same questions in-process, one at a time, through the public Assistant API."""
+def baseline(home: Path | None, n: int, warmup: bool, mode: str | None = None) -> dict:
+    """The same questions in-process, one at a time, through the public Assistant API, in the
+    mode the server was asked for (None: the settings' mode, as the server's default)."""
     from rag.assistant import Assistant
 
     assistant = Assistant(home=home)
     for question in distinct_questions() if warmup else questions(1):
-        assistant.ask(question)                         # load the model, open the index, warm up
+        assistant.ask(question, mode=mode)              # load the model, open the index, warm up
     latencies, started = [], time.perf_counter()
     for question in questions(n):
         t0 = time.perf_counter()
-        assistant.ask(question)
+        assistant.ask(question, mode=mode)
         latencies.append((time.perf_counter() - t0) * 1e3)
     return summary(latencies, 0, time.perf_counter() - started)
 
@@ -196,7 +197,7 @@ def serve_load(ctx: click.Context, url: str, clients: int, per_client: int, with
                           "load_average_before_after": [round(load_before[0], 2),
                                                         round(os.getloadavg()[0], 2)]}}
     if with_baseline:
-        report["in_process_sequential"] = base = baseline(home, min(clients * per_client, 100), warmup)
+        report["in_process_sequential"] = base = baseline(home, min(clients * per_client, 100), warmup, mode)
         report["p50_ratio_http_over_in_process"] = round(result["p50_ms"] / base["p50_ms"], 2)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -54,11 +54,11 @@ def reingest_ours(home, files, precision, cache):
 def query_ours(home, questions, precision, cache, k=6, warmup=5):
     assistant = _assistant(home, precision, cache)
     for q in questions[:warmup]:
-        assistant.ask(q, k=k)
+        assistant.ask(q, k=k, mode="extractive")
     total, retrieve, abstained = [], [], 0
     for q in questions:
         t0 = time.perf_counter()
-        answer = assistant.ask(q, k=k)
+        answer = assistant.ask(q, k=k, mode="extractive")
         total.append(time.perf_counter() - t0)
         retrieve.append((answer.timings_ms["embed"] + answer.timings_ms["retrieve"]) / 1e3)
         abstained += answer.abstained
@@ -69,7 +69,7 @@ def answers_ours(home, questions, precision, cache):
     assistant = _assistant(home, precision, cache)
     out = []
     for q in questions:
-        a = assistant.ask(q)
+        a = assistant.ask(q, mode="extractive")
         out.append({"text": a.text, "docs": sorted({c.doc_id for c in a.citations}),
                     "abstained": a.abstained})
     return {"answers": out}
