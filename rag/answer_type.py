@@ -131,7 +131,7 @@ _NOT_PERSON_LAST = {"Ministry", "Department", "Office", "House", "Agency", "Coun
                     "Union", "Nations", "States", "Kingdom", "Republic", "Emirates", "Sea", "Ocean",
                     "Gulf", "River", "Bank", "Party", "Army", "Navy", "Force", "Forces", "Court",
                     "Parliament", "Congress", "Assembly", "Government", "Administration", "Times",
-                    "Post", "News", "Press", "Agency", "Group", "Company", "Corporation", "Institute",
+                    "Post", "News", "Press", "Group", "Company", "Corporation", "Institute",
                     "University", "Street", "City", "Island", "Islands", "Mountains", "Strait"}
 _REGION_FIRST = {"North", "South", "East", "West", "Northern", "Southern", "Eastern", "Western",
                  "Central", "Middle", "Upper", "Lower", "New"}

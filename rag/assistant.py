@@ -277,8 +277,8 @@ class Assistant:
         import dataclasses
 
         from rag.errors import LLMUnavailable
-        from rag.followup import standalone_query
         from rag.extractive import DIFFER
+        from rag.followup import standalone_query
         from rag.generative import GenerativeAnswerer
         from rag.prices import price
 

@@ -20,10 +20,10 @@ _PERSON_PRONOUN = re.compile(r"\b(he|she|him|her|his|hers)\b", re.I)
 _OTHER_REFERENCE = re.compile(r"\b(it|its|they|them|their|theirs|this|that|these|those|there|"
                               r"the same|then)\b", re.I)
 _NAME = re.compile(r"\b([A-Z][a-zà-ÿğışçöü]+(?:\s+[A-Z][a-zà-ÿğışçöü]+){1,5})\b")
-# words that open a name phrase without being the name: question words, titles, and a nationality
-# or place word right before a title ("French Foreign Minister Ana Roy")
 _MARKS = re.compile(r"\[\d+\]|^Reports differ\.\s*")
 _FIRST_SENTENCE = re.compile(r".*?[.!?](?=\s)|.*", re.S)
+# words that open a name phrase without being the name: question words, titles, and a nationality
+# or place word right before a title ("French Foreign Minister Ana Roy")
 _QUESTION_WORDS = {"Who", "What", "When", "Where", "Why", "How", "Which", "The", "And", "But", "Did",
                    "Does", "Is", "Are", "Was", "Were", "Has", "Have", "Tell", "According"}
 _TITLES = {"President", "Vice", "Prime", "Minister", "Foreign", "Defense", "Defence", "Interior",
@@ -32,7 +32,6 @@ _TITLES = {"President", "Vice", "Prime", "Minister", "Foreign", "Defense", "Defe
            "Chief", "Director", "Governor", "Mayor", "Judge", "Justice", "Spokesman", "Spokeswoman",
            "Spokesperson", "Envoy", "Commander", "Chairman", "Chairwoman", "Chair", "Mr", "Mrs", "Ms",
            "Dr", "Professor", "Sir", "Lord", "Lady", "Pope", "Sheikh", "Deputy", "Acting", "Former"}
-
 
 
 def standalone_query(question: str, history: History = ()) -> str:
