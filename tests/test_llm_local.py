@@ -67,7 +67,7 @@ def test_a_model_that_cannot_load_answers_extractively_and_says_why(local, tmp_p
 
 
 def test_articles_taking_opposite_stances_are_shown_side_by_side_without_asking_the_model(local):
-    question = "Will Ankara keep its S-400s?"
+    question = "Will Turkey hand back its S-400 missiles?"
     assistant = local()
     draft, answer = assistant.stream(question)          # no text deltas: the model is not asked
     assert draft.draft and draft.text.startswith("Reports differ.")      # the premise
