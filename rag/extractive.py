@@ -236,12 +236,14 @@ def _with_quotes(best: _Candidate, candidates: list[_Candidate], most: int = 2) 
     """`best` with up to `most` quotations that follow it in the same paragraph ("Others warn of
     the risks. 'It is a strategic asset,' said one."): the reason in the speaker's words."""
     hit, text, end = best.hit, best.span.text, best.span.end
-    following = sorted((c for c in candidates if c.span.doc_id == best.span.doc_id
-                        and c.span.start > end), key=lambda c: c.span.start)
+    if hit.doc_id != best.span.doc_id:
+        return best
+    following = sorted((c for c in candidates if c.span.doc_id == hit.doc_id and c.span.start > end),
+                       key=lambda c: c.span.start)
     quotes = []
     for c in following[:most]:
         between = hit.text[end - hit.start:c.span.start - hit.start]
-        if (hit.doc_id != c.span.doc_id or not hit.start <= end <= c.span.end <= hit.end
+        if (not hit.start <= end <= c.span.end <= hit.end
                 or "\n" in between or between.strip() or not c.span.text.startswith(_QUOTES)):
             break
         quotes.append(c)

@@ -13,6 +13,7 @@ from typing import Sequence
 
 from index.terms import STOPWORDS, words
 from rag.answer_type import not_a_person
+from rag.extractive import DIFFER
 
 History = Sequence[tuple[str, str]]
 
@@ -20,7 +21,7 @@ _PERSON_PRONOUN = re.compile(r"\b(he|she|him|her|his|hers)\b", re.I)
 _OTHER_REFERENCE = re.compile(r"\b(it|its|they|them|their|theirs|this|that|these|those|there|"
                               r"the same|then)\b", re.I)
 _NAME = re.compile(r"\b([A-Z][a-zà-ÿğışçöü]+(?:\s+[A-Z][a-zà-ÿğışçöü]+){1,5})\b")
-_MARKS = re.compile(r"\[\d+\]|^Reports differ\.\s*")
+_MARKS = re.compile(rf"\[\d+\]|^{re.escape(DIFFER.strip())}\s*")
 _FIRST_SENTENCE = re.compile(r".*?[.!?](?=\s)|.*", re.S)
 # words that open a name phrase without being the name: question words, titles, and a nationality
 # or place word right before a title ("French Foreign Minister Ana Roy")
