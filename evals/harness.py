@@ -150,7 +150,7 @@ def _score(q: GoldQuestion, hits, answer, support: m.SupportCheck, timings: dict
     else:
         scores["correct"] = bool(answer.abstained)
     if not answer.abstained:
-        recall, precision = m.citation_scores(answer.text, passages, support)
+        recall, precision = m.citation_scores(answer.text, passages, support, answer.query or q.question)
         scores["citation_recall"], scores["citation_precision"] = recall, precision
     return {"id": q.id, "type": q.type, "question": q.question, "answerable": q.answerable,
             "query": answer.query or q.question, "answer": answer.text, "abstained": answer.abstained,

@@ -135,13 +135,14 @@ def answer_sentences(text: str) -> list[tuple[str, list[int]]]:
 
 
 def citation_scores(text: str, passages: Mapping[int, str],
-                    supports: Callable[[str, Sequence[str]], bool]) -> tuple[float, float]:
+                    supports: Callable[..., bool], question: str = "") -> tuple[float, float]:
     """ALCE citation recall and precision of one answer.
 
     recall: share of sentences whose cited passages, together, support the sentence.
     precision: share of citations that are needed: a citation counts when its passage alone
     supports the sentence, or when removing it makes the others stop supporting it.
-    `supports(sentence, passages)` is the support check (see `SupportCheck`).
+    `supports(sentence, passages, question)` is the support check (see `SupportCheck`): as in
+    AIS, an answer is read as the answer to its question.
     Uncited sentences of under four content words (connectives such as "Reports differ.") are
     not claims and are skipped. An answer with no claims scores (1.0, 1.0)."""
     sentences = [(s, marks) for s, marks in answer_sentences(text)
@@ -151,15 +152,15 @@ def citation_scores(text: str, passages: Mapping[int, str],
     supported, good, total = 0, 0, 0
     for sentence, marks in sentences:
         cited = [passages[n] for n in marks if n in passages]
-        ok = bool(cited) and supports(sentence, cited)
+        ok = bool(cited) and supports(sentence, cited, question)
         supported += ok
         for i, n in enumerate(marks):
             total += 1
             if n not in passages:
                 continue
-            alone = supports(sentence, [passages[n]])
+            alone = supports(sentence, [passages[n]], question)
             others = [passages[m] for j, m in enumerate(marks) if j != i and m in passages]
-            needed = ok and not (others and supports(sentence, others))
+            needed = ok and not (others and supports(sentence, others, question))
             good += alone or needed
     return supported / len(sentences), (good / total if total else 1.0)
 
@@ -170,26 +171,35 @@ class SupportCheck:
 
     Not an NLI model: it catches citations to unrelated or off-topic passages and sentences
     whose numbers or names are not in the source, which is what an extractive or lightly
-    paraphrasing answerer gets wrong."""
+    paraphrasing answerer gets wrong.
+
+    As in AIS ("according to the passage, A answers Q"), a sentence is read as the answer to
+    its question. What a wh-question takes for granted is the user's premise, not the answer's
+    claim: the passages must hold most of the sentence's words, or most of the words it adds to
+    the question, and every number it adds. A yes/no question grants nothing (its words are the
+    claim)."""
 
     def __init__(self, embed: Embed, *, min_cos: float = 0.6, min_overlap: float = 0.6) -> None:
         self.embed, self.min_cos, self.min_overlap = embed, min_cos, min_overlap
         self._cache: dict[str, np.ndarray] = {}
 
-    def __call__(self, sentence: str, passages: Sequence[str]) -> bool:
+    def __call__(self, sentence: str, passages: Sequence[str], question: str = "") -> bool:
         joined = " ".join(passages)
         if normalise(sentence) and normalise(sentence) in normalise(joined):
             return True
-        words = _content_words(sentence)
         have = set(_content_words(joined))
-        numbers = [w for w in words if any(ch.isdigit() for ch in w)]
-        if any(n not in have for n in numbers):
-            return False
-        overlap = sum(w in have for w in words) / len(words) if words else 1.0
-        if overlap < self.min_overlap:
+        words = _content_words(sentence)
+        asked = set() if _YES_NO.match(question) else set(_content_words(question))
+        added = [w for w in words if w not in asked]
+        if any(w not in have for w in added if any(ch.isdigit() for ch in w)):
+            return False                   # a number the answer gives must be in the passages
+        if not any(self._covered(ws, have) for ws in (words, added) if ws):
             return False
         vs = self.vectors([sentence, *passages])
         return float(max(vs[0] @ v for v in vs[1:])) >= self.min_cos
+
+    def _covered(self, words: Sequence[str], have: set[str]) -> bool:
+        return sum(w in have for w in words) / len(words) >= self.min_overlap
 
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
         """Embeddings of `texts`, each text embedded once per SupportCheck (a memo)."""
@@ -200,6 +210,8 @@ class SupportCheck:
         return np.stack([self._cache[t] for t in texts])
 
 
+_YES_NO = re.compile(r"\s*(?:is|are|was|were|am|do|does|did|will|would|can|could|should|shall|may|"
+                     r"might|must|has|have|had)\b", re.I)
 _STOP = set("a an the of to in on at by for and or but with as from that this these those is are "
             "was were be been being it its he she they them his her their has have had will would "
             "could should can may might not no said says say also than then there which who whom "

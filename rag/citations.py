@@ -8,8 +8,9 @@ without a second LLM call: the best cosine between the sentence and the passage'
 whether every number it states appears in what it cites. A citation that fails is dropped; a
 sentence left with no citation is removed. An uncited sentence is kept only when it says nothing
 beyond the question, or when the citations of its paragraph's next (or previous) cited sentence
-support it. The survivors become Citation records whose snippet is the passage sentence that
-best supports the claim, so `article.text[start:end] == snippet` always holds.
+support it. The survivors become Citation records whose snippet quotes the passage sentence that
+best supports the claim, widened to the sentences next to it that hold more of the claims' terms
+(a list's items, a quote's second half), so `article.text[start:end] == snippet` always holds.
 
 It does not decide abstention or fallbacks (generative.py does) and never calls an LLM.
 """
@@ -32,6 +33,7 @@ _NUMS = r"\d{1,4}(?:\s*(?:[,;，、]|[-–])\s*\d{1,4})*"
 MARKER = re.compile(rf"(?:\[\s*(?:(?:sources?|src|ref)\.?\s*)?({_NUMS})\s*\]|【\s*({_NUMS})\s*】)", re.I)
 _MARKERS_AT_START = re.compile(rf"(?:\s*{MARKER.pattern})+", re.I)   # used with .match(text, pos)
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+_ITEM = re.compile(r"^\s*(?:[-•*–]|\d{1,2}[.)])\s+")          # a list item
 # "[n]", "[source]", "[citation]": a marker written literally, with no number in it
 _LITERAL = re.compile(r"\s?\[\s*(?:n|x|#|\.\.\.|…|(?:source|citation|ref|passage)s?(?:\s*(?:n|x|#))?)\s*\]", re.I)
 # a capitalised word inside a sentence (names of people, places, bodies): must be in the source
@@ -61,11 +63,14 @@ class Marker:
 
 @dataclass(frozen=True)
 class Passage:
-    """A numbered source as the verifier sees it: the text the model was shown, its sentences."""
+    """A numbered source as the verifier sees it: the text the model was shown, its sentences
+    (in article order), and, when known, the cleaned article text around them as (offset, text),
+    so a citation can quote every sentence a claim draws on."""
     n: int
     hit: Hit
     text: str
     sentences: tuple[tuple[Span, np.ndarray], ...]
+    article: tuple[int, str] = (0, "")
 
 
 @dataclass(frozen=True)
@@ -118,10 +123,19 @@ def verify(text: str, question: str, passages: Sequence[Passage], embedder: Embe
     problems: list[Problem] = []
     kept_numbers: list[list[int]] = []      # per unit, per marker order: surviving numbers
     support: dict[int, tuple[float, Span | None]] = {}   # n -> best (score, sentence)
+    quoted: dict[int, tuple[int, int]] = {}              # n -> the sentences its claims draw on
+    given = frozenset() if strict else frozenset(terms(_fold(question)))
 
     def check(i: int, n: int) -> tuple[bool, float, Span | None]:
-        return _supports(claims[i], vectors[i], by_n[n], thresholds, weight or (lambda term: 1.0),
-                         frozenset() if strict else frozenset(terms(_fold(question))))
+        return _supports(claims[i], vectors[i], by_n[n], thresholds, weight or (lambda term: 1.0), given)
+
+    def credit(i: int, n: int, score: float, span: Span | None) -> None:
+        if score > support.get(n, (-1.0, None))[0]:
+            support[n] = (score, span)
+        if span is not None:
+            lo, hi = _drawn_on(claims[i], span, by_n[n], given)
+            old = quoted.get(n, (lo, hi))
+            quoted[n] = (min(lo, old[0]), max(hi, old[1]))
 
     for i, (s, e, markers) in enumerate(units):
         cited = [n for m in markers for n in m.numbers]
@@ -143,8 +157,7 @@ def verify(text: str, question: str, passages: Sequence[Passage], embedder: Embe
                 problems.append(Problem(claims[i], n, "speaker not in source"))
             else:
                 good.append(n)
-                if score > support.get(n, (-1.0, None))[0]:
-                    support[n] = (score, span)
+                credit(i, n, score, span)
         kept_numbers.append(good)
 
     states = [_state(i, units, claims, kept_numbers, asked) for i in range(len(units))]
@@ -168,16 +181,14 @@ def verify(text: str, question: str, passages: Sequence[Passage], embedder: Embe
         if found:
             added[i] = found[0]
             kept_numbers[i] = found
-            _, score, span = check(i, found[0])
-            if score > support.get(found[0], (-1.0, None))[0]:
-                support[found[0]] = (score, span)
+            credit(i, found[0], *check(i, found[0])[1:])
         else:
             if state == "uncited":
                 problems.append(Problem(claims[i], 0, "uncited"))
             removed.add(i)
     out_text = _rebuild(text, units, kept_numbers, removed, added)
     used = sorted({n for i, ns in enumerate(kept_numbers) if i not in removed for n in ns})
-    citations = tuple(_citation(by_n[n], *support[n]) for n in used)
+    citations = tuple(_citation(by_n[n], *support[n], quoted.get(n)) for n in used)
     return Verified(text=out_text, citations=citations, problems=tuple(problems),
                     claims=n_claims, removed=len(removed))
 
@@ -227,13 +238,55 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
 
 
-def _citation(passage: Passage, score: float, span: Span | None) -> Citation:
+def _drawn_on(claim: str, span: Span, passage: Passage, given: frozenset[str]) -> tuple[int, int]:
+    """The claim's best sentence widened, one neighbour at a time, to the sentences next to it
+    that hold more of the claim's terms (a list's other items, a quote's second half); list items
+    are quoted from their lead-in on."""
+    order = [sp for sp, _ in passage.sentences]
+    at = next((k for k, sp in enumerate(order) if sp.start == span.start), None)
+    if at is None:
+        return span.start, span.end
+    want = set(terms(_fold(claim))) - _GENERIC
+    want = (want - given) or want
+    have = set(terms(_fold(span.text)))
+    lo = hi = at
+    while True:
+        grow = [k for k in (lo - 1, hi + 1) if 0 <= k < len(order)
+                and (want - have) & set(terms(_fold(order[k].text)))]
+        if not grow:
+            while lo and _ITEM.match(order[lo].text) and (
+                    _ITEM.match(order[lo - 1].text) or order[lo - 1].text.rstrip().endswith(":")):
+                lo -= 1
+            return order[lo].start, order[hi].end
+        for k in grow:
+            have |= set(terms(_fold(order[k].text)))
+            lo, hi = min(lo, k), max(hi, k)
+
+
+def _quote(passage: Passage, start: int, end: int) -> str:
+    """The article text from `start` to `end`, if the passage knows it ("" otherwise)."""
+    for at, text in (passage.article, (passage.hit.start, passage.hit.text)):
+        if at <= start and end <= at + len(text):
+            quote = text[start - at:end - at]
+            first = next((sp for sp, _ in passage.sentences if sp.start == start), None)
+            last = next((sp for sp, _ in passage.sentences if sp.end == end), None)
+            if first and last and quote.startswith(first.text) and quote.endswith(last.text):
+                return quote
+    return ""
+
+
+def _citation(passage: Passage, score: float, span: Span | None,
+              quoted: tuple[int, int] | None = None) -> Citation:
     hit = passage.hit
     if span is None:
         return Citation(n=passage.n, doc_id=hit.doc_id, title=hit.title, snippet=passage.text,
                         start=hit.start, end=hit.start + len(passage.text), score=score)
-    return Citation(n=passage.n, doc_id=hit.doc_id, title=hit.title, snippet=span.text,
-                    start=span.start, end=span.end, score=score)
+    start, end = quoted or (span.start, span.end)
+    snippet = _quote(passage, start, end) if (start, end) != (span.start, span.end) else ""
+    if not snippet:
+        snippet, start, end = span.text, span.start, span.end
+    return Citation(n=passage.n, doc_id=hit.doc_id, title=hit.title, snippet=snippet,
+                    start=start, end=end, score=score)
 
 
 def _is_claim(claim: str, asked: set[str]) -> bool:

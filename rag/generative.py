@@ -116,16 +116,17 @@ class GenerativeAnswerer:
             return
         timings["llm"] = (time.perf_counter() - started) * 1e3
         t0 = time.perf_counter()
-        answer = self._judge(question, completion, prompt, sentences, fallback, spent)
+        answer = self._judge(question, completion, prompt, hits, sentences, fallback, spent)
         timings["verify"] = (time.perf_counter() - t0) * 1e3
         yield replace(answer, timings_ms={**answer.timings_ms, **timings})
 
-    def _judge(self, question: str, completion: Completion, prompt: Prompt,
+    def _judge(self, question: str, completion: Completion, prompt: Prompt, hits: Sequence[Hit],
                sentences: Sequence[tuple[Span, np.ndarray]], fallback: Callable[[], Answer],
                spent: Sequence[Completion]) -> Answer:
-        passages = [Passage(s.n, s.hit, s.text, tuple(
-            (span, vec) for span, vec in sentences
-            if span.doc_id == s.hit.doc_id and s.hit.start <= span.start and span.end <= s.end))
+        passages = [Passage(s.n, s.hit, s.text, tuple(sorted(
+            ((span, vec) for span, vec in sentences
+             if span.doc_id == s.hit.doc_id and s.hit.start <= span.start and span.end <= s.end),
+            key=lambda sv: sv[0].start)), article=article_text(hits, s.hit.doc_id, s.hit.start, s.end))
             for s in prompt.sources]
         text = join_initials(completion.text.strip(), " ".join(s.text for s in prompt.sources))
         # where the offline answerer finds the question unanswerable, a claim gets no credit for
@@ -192,6 +193,22 @@ class GenerativeAnswerer:
         if cost is not None:
             usage["cost_usd"] = round(cost, 6)
         return usage
+
+
+def article_text(hits: Sequence[Hit], doc_id: str, start: int, end: int) -> tuple[int, str]:
+    """(start, the cleaned article text from `start` to `end`), pieced together from the
+    retrieved chunks of `doc_id` (which overlap or touch); (0, "") where they leave a gap."""
+    at, text = -1, ""
+    for s, t in sorted((h.start, h.text) for h in hits if h.doc_id == doc_id):
+        if at >= 0 and s <= at + len(text):
+            text += t[at + len(text) - s:]
+        elif at <= start and end <= at + len(text):
+            break
+        else:
+            at, text = s, t
+    if 0 <= at <= start and end <= at + len(text):
+        return start, text[start - at:end - at]
+    return 0, ""
 
 
 _SPACED_INITIALS = re.compile(r"\b(?:[A-Z]\. ){1,3}[A-Z]\.")

@@ -58,7 +58,7 @@ def test_answer_sentences_keep_their_own_citation_marks():
                                                                         ("He left.", [])]
 
 
-def _word_support(sentence, passages):
+def _word_support(sentence, passages, question=""):
     """A support check for the tests: every word of the sentence appears in the passages."""
     have = set(" ".join(passages).lower().replace(".", "").split())
     return set(sentence.lower().replace(".", "").split()) <= have
@@ -94,6 +94,26 @@ def test_support_check_rejects_changed_numbers_and_off_topic_passages(embedder):
     assert check("Turkey had invested over $1 billion in the F-35.", [source])
     assert not check("Turkey had invested over $3 billion in the F-35.", [source])
     assert not check("Turkey had invested over $1 billion in the F-35.", ["Birdwatchers counted owls."])
+
+
+def test_support_check_reads_a_sentence_as_the_answer_to_its_question(embedder):
+    check = m.SupportCheck(embedder.embed)
+    source = "Harbour master Lena Vogt said the ferry pier will reopen after the storm repairs."
+    asked = ("Who is the harbour master quoted about plans for the ferry pier in the weekend storm "
+             "coverage by local television?")
+    answer = ("The harbour master quoted about plans for the ferry pier in the weekend storm coverage "
+              "by local television is Lena Vogt.")
+    assert not check(answer, [source])              # "quoted", "coverage"... are not in the source,
+    assert check(answer, [source], asked)           # ...but they are the question's premise
+    # the words the answer adds must still be in the source
+    assert not check("The harbour master quoted in the weekend storm coverage is Otto Brandt.", [source],
+                     asked)
+    # a yes/no question grants nothing: its words are the claim
+    yes_no = "Did the storm coverage quote the harbour master on a new toll?"
+    assert not check("Yes, the storm coverage quoted the harbour master on a new toll.", [source], yes_no)
+    # numbers must be in the source even when the question names them
+    assert not check("The pier reopens on 12 May after the storm repairs, Lena Vogt said.", [source],
+                     "Does the pier reopen on 12 May?")
 
 
 def test_share_of_citations_in_gold_articles():

@@ -195,3 +195,29 @@ def test_words_a_sentence_gives_to_another_named_speaker_are_not_lent_to_the_one
     own = verify("Lena Ostrova said it will cost the town too much, calling it a cost [1].", question,
                  [passage], embedder)
     assert [c.n for c in own.citations] == [1], own.problems
+
+
+def test_a_claim_drawn_from_a_lead_in_and_its_list_quotes_them_all(embedder):
+    """The snippet is what the claim draws on: the lead-in and both items, not the best line alone."""
+    text = ("The storm closed the coast road. The harbour board then acted at once:\n"
+            "- Closing the ferry pier to all boats\n- Moving the fishing fleet to Port Amber\n"
+            "Repairs start next week.")
+    spans = [Span("h", s, e, text[s:e]) for s, e in split_sentences(text)]
+    passage = Passage(1, Hit("h:0", "h", "h", "", text, 0, len(text), 1.0), text,
+                      tuple(zip(spans, embedder.embed([s.text for s in spans]))))
+    checked = verify("The harbour board closed the ferry pier and moved the fishing fleet to Port Amber [1].",
+                     "What did the harbour board do after the storm?", [passage], embedder)
+    [c] = checked.citations
+    assert c.snippet.startswith("The harbour board then acted") and c.snippet.endswith("Port Amber")
+    assert text[c.start:c.end] == c.snippet and "Repairs" not in c.snippet
+
+
+def test_a_passage_shown_as_joined_sentences_quotes_the_article_text_from_the_chunks():
+    from rag.generative import article_text
+
+    article = "One.\nTwo two.\n\nThree three three. Four."
+    chunks = [Hit("d:0", "d", "", "", article[0:12], 0, 12, 1.0),
+              Hit("d:1", "d", "", "", article[9:], 9, len(article), 1.0),
+              Hit("e:0", "e", "", "", "Other text.", 0, 11, 1.0)]
+    assert article_text(chunks, "d", 5, 31) == (5, article[5:31])       # across two chunks
+    assert article_text(chunks[1:], "d", 5, 31) == (0, "")             # a gap: not known
