@@ -175,12 +175,15 @@ class ExtractiveAnswerer:
                 covered |= cand.covered
         if _CAUSE_ASKED.search(question):   # a reported reason, then the words that give it
             chosen[0] = _with_quotes(best, candidates)
-        # the other side of a disagreement, if a relevant article takes it
+        # the two sides of a disagreement, if relevant articles take them: the other side of a
+        # chosen sentence, else the best two close sentences that take opposite sides
         if asks_stance(question) and not any(_contradicts(a, b, self.t) for a in chosen for b in chosen):
-            other = next((c for c in candidates if c.score >= 0.6 * best.score
-                          and any(_contradicts(c, x, self.t) for x in chosen)), None)
-            if other is not None:
-                chosen = chosen[: self.max_sentences - 1] + [other]
+            close = [c for c in candidates if c.score >= 0.6 * best.score]
+            sides = next(([x, c] for c in close for x in chosen if _contradicts(c, x, self.t)), None) or next(
+                ([a, b] for i, a in enumerate(close) for b in close[i + 1:] if _contradicts(a, b, self.t)), None)
+            if sides:
+                rest = [c for c in chosen if all(c is not side for side in sides)]
+                chosen = sides + rest[: max(0, self.max_sentences - 2)]
         return chosen
 
 

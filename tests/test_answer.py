@@ -241,6 +241,19 @@ def test_the_two_sides_come_first_and_a_mere_mention_is_no_side(make_assistant, 
     assert min(sides) > 0 and (mention < 0 or mention > max(sides)), answer.text
 
 
+def test_both_sides_are_found_when_the_best_sentences_only_mention_the_question(make_assistant, tmp_path):
+    """The best sentence takes no side: the two sides are still looked for among the close ones,
+    and the side a chosen sentence takes is not dropped to make room for its opposite."""
+    assistant = _indexed(lambda: make_assistant(max_answer_sentences=2), tmp_path / "veloria4", {**VELORIA,
+        "mention.txt": ("Radar talks\n\nThe return of the Kestrel radar systems to Norland would be a turning "
+                        "point for Veloria, analysts said of the radars."),
+        "mention2.txt": ("Radar plans\n\nFor Veloria, the fate of the Kestrel radars and a return to Norland "
+                         "dominate the talks, the planning office said.")})
+    answer = assistant.ask("Is Veloria going to return the Kestrel radar systems to Norland?", mode="extractive")
+    assert answer.text.startswith("Reports differ."), answer.text
+    assert "Veloria is seeking to return" in answer.text and "Veloria will not abandon" in answer.text
+
+
 @pytest.mark.parametrize("sentence, stance", [
     ("Veloria is seeking to return its radars to Norland.", 1),
     ("Veloria will not abandon its radars.", -1), ("Veloria keeps its radars.", -1),
