@@ -166,3 +166,46 @@ def _asked(question: str) -> frozenset[str]:
     """The question's words, lower case, possessives cut (once per question: every sentence
     word of every candidate is checked against them)."""
     return frozenset(re.sub(r"['’]s$", "", w.lower()) for w in re.findall(r"[\w’'-]+", question))
+
+
+# "What steps did ...", "Which regions are ...": several things asked for by a plural noun right
+# after what/which (not "what kind of", not "news")
+_ASKS_LIST = re.compile(r"^\s*(?:what|which)\s+(?!kinds?\b|types?\b|sorts?\b)(?:[\w.’'-]+\s+){0,2}?"
+                        r"(?!(?:does|is|was|has|this|its|us|his|news)\b)[a-z-]+[^s\W]s\b", re.I)
+_MARKS = re.compile(r"\[\d+\]")
+_SERIES = re.compile(r"(?:[^,;:.!?—–()]{1,40}, ){2,}[^,;:.!?—–()]{1,40}?,? (?:and|or) [^,;:.!?—–()]{1,40}")
+
+
+def asks_list(question: str) -> bool:
+    return bool(_ASKS_LIST.search(question))
+
+
+def list_items(text: str) -> list[list[str]]:
+    """The lists `text` gives, each as its items: what follows a ':' split at ';' (a bulleted list
+    as the offline answer writes it), and series such as "A, B, C and D"."""
+    out = []
+    for sentence in re.split(r"(?<=[.!?])\s+|\n+", text):
+        head, colon, tail = sentence.partition(":")
+        if colon and tail.count(";") >= 1:
+            out.append([item.strip(" .") for item in tail.split(";") if item.strip(" .")])
+        for m in _SERIES.finditer(sentence):
+            parts = re.split(r",\s+(?:and\s+|or\s+)?|\s+(?:and|or)\s+", m.group(0))
+            out.append([p.strip() for p in parts if p.strip()])
+    return [items for items in out if len(items) >= 3]
+
+
+def left_out(question: str, answer: str, other: str) -> list[str]:
+    """For a question that asks for several things: the items of a list in `other` (an answer
+    that gives a whole list) that `answer` leaves out, when `answer` names some of that list's
+    items (so it is the same list). Words of the question, and words that several items share,
+do not tell items apart."""
+    if not asks_list(question):
+        return []
+    asked, said = set(terms(question)), set(terms(_MARKS.sub("", answer)))
+    for items in list_items(_MARKS.sub("", other)):
+        own = [set(terms(item)) - asked for item in items]
+        marks = [m - set().union(*(o for o in own if o is not m)) for m in own]   # its own words
+        named = [bool(m & said) for m in marks if m]
+        if any(named) and not all(named):
+            return [item for item, m in zip(items, marks) if m and not m & said]
+    return []

@@ -7,7 +7,8 @@ and checks every sentence and citation of the reply (citations.py). What the use
 - an abstention (abstained, no citations) when the model says the sources lack the answer;
 - the extractive answer (mode "extractive", itself an abstention when the offline answerer
   finds nothing) with a one-line notice naming the cause when nothing the model wrote survives
-  verification (invented names, numbers, unsupported claims), or when the LLM fails
+  verification (invented names, numbers, unsupported claims), when the model gives part of a
+  list that the offline answer gives whole, or when the LLM fails
   (unreachable, busy, bad key, timeout, cut stream, malformed reply). An unverified LLM answer
   is never returned.
 It also rewrites a follow-up into a standalone search query. It does not retrieve, and knows
@@ -24,7 +25,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from index.records import Span
-from rag.answer_type import expected_kind, holds_role, supplies
+from rag.answer_type import expected_kind, holds_role, left_out, supplies
 from rag.citations import Passage, Thresholds, describe, parse_markers, strip_markers, verify
 from rag.errors import LLMUnavailable
 from rag.llm import ChatModel, Completion
@@ -149,6 +150,10 @@ class GenerativeAnswerer:
         if not any(holds_role(c.snippet, question) for c in checked.citations):
             return self.fallback(fallback, "no passage the LLM cited names the role the question asks "
                                            "about", (prompt,), spent, completion)
+        draft = fallback()
+        if not draft.abstained and left_out(question, checked.text, draft.text):
+            return self.fallback(fallback, "the LLM's answer left out items of a list the sources give",
+                                 (prompt,), spent, completion)
         if strict and not self._about(question, checked.text):
             return self.fallback(fallback, "the LLM's answer is not about the question", (prompt,),
                                  spent, completion)

@@ -183,6 +183,30 @@ def test_a_person_from_a_passage_that_never_names_the_role_asked_for_is_not_an_a
     assert answer.mode == "llm" and "Hakan Fidan" in answer.text
 
 
+def test_part_of_a_list_the_offline_answer_gives_whole_gives_the_offline_answer(make_assistant, tmp_path,
+                                                                             openai_stub):
+    articles = {**TINY, "storm.txt": "The storm hit Port Amber on Monday. The harbour council acted at once:\n"
+                                     "- Closing the ferry pier\n- Moving the fishing fleet to Birch Cove\n"
+                                     "- Opening two shelters in the old school\nRepairs start next week."}
+    assistant = make_assistant(llm_base_url=openai_stub.url, llm_model="m", mode="llm", llm_timeout_s=1,
+                               llm_prompt="chunks")
+    assistant.ingest([write_articles(tmp_path / "articles", articles)])
+
+    def saying(text):
+        return Model(lambda r: text.format(n=next(n for n, (doc, _) in sources_of(r).items() if doc == "storm")))
+
+    question = "What steps did the harbour council take after the storm?"
+    openai_stub.script(saying("The harbour council closed the ferry pier and moved the fishing fleet to "
+                              "Birch Cove [{n}]."))
+    answer = assistant.ask(question)
+    assert answer.mode == "extractive", answer.text
+    assert answer.notice.startswith("the LLM's answer left out items of a list the sources give")
+    assert "Opening two shelters" in answer.text
+    openai_stub.script(saying("The harbour council closed the ferry pier, moved the fishing fleet to Birch "
+                              "Cove and opened two shelters in the old school [{n}]."))
+    assert assistant.ask(question).mode == "llm"
+
+
 def test_passages_recited_for_a_question_they_do_not_touch_give_the_abstention(make_llm, openai_stub):
     # a model that cannot answer may copy sentences verbatim: each is "supported", none is an answer
     openai_stub.script(citing(1, 2))
