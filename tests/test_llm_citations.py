@@ -221,3 +221,14 @@ def test_a_passage_shown_as_joined_sentences_quotes_the_article_text_from_the_ch
               Hit("e:0", "e", "", "", "Other text.", 0, 11, 1.0)]
     assert article_text(chunks, "d", 5, 31) == (5, article[5:31])       # across two chunks
     assert article_text(chunks[1:], "d", 5, 31) == (0, "")             # a gap: not known
+
+
+def test_an_attribution_the_source_does_not_make_is_removed_and_the_claim_kept(passages, embedder):
+    lent = verify("According to Mayor Lena Ostrova, the Blue River dam in Kestrel Valley was finished in "
+                  "2021 [1].", QUESTION, passages, embedder)
+    assert lent.text == "The Blue River dam in Kestrel Valley was finished in 2021 [1]."
+    assert [c.n for c in lent.citations] == [1]
+    assert describe(lent.problems) == "removed an attribution the sources do not make"
+    # an attribution the cited source makes stays
+    own = "According to engineers, the dam can hold 90 million cubic metres of water [1]."
+    assert verify(own, QUESTION, passages, embedder).text == own
