@@ -172,7 +172,6 @@ def _asked(question: str) -> frozenset[str]:
 # after what/which (not "what kind of", not "news")
 _ASKS_LIST = re.compile(r"^\s*(?:what|which)\s+(?!kinds?\b|types?\b|sorts?\b)(?:[\w.’'-]+\s+){0,2}?"
                         r"(?!(?:does|is|was|has|this|its|us|his|news)\b)[a-z-]+[^s\W]s\b", re.I)
-_MARKS = re.compile(r"\[\d+\]")
 _SERIES = re.compile(r"(?:[^,;:.!?—–()]{1,40}, ){2,}[^,;:.!?—–()]{1,40}?,? (?:and|or) [^,;:.!?—–()]{1,40}")
 
 
@@ -185,7 +184,7 @@ def list_items(text: str) -> list[list[str]]:
     as the offline answer writes it), and series such as "A, B, C and D"."""
     out = []
     for sentence in re.split(r"(?<=[.!?])\s+|\n+", text):
-        head, colon, tail = sentence.partition(":")
+        _, colon, tail = sentence.partition(":")
         if colon and tail.count(";") >= 1:
             out.append([item.strip(" .") for item in tail.split(";") if item.strip(" .")])
         for m in _SERIES.finditer(sentence):
@@ -198,11 +197,11 @@ def left_out(question: str, answer: str, other: str) -> list[str]:
     """For a question that asks for several things: the items of a list in `other` (an answer
     that gives a whole list) that `answer` leaves out, when `answer` names some of that list's
     items (so it is the same list). Words of the question, and words that several items share,
-do not tell items apart."""
+    do not tell items apart. Both texts come without citation markers."""
     if not asks_list(question):
         return []
-    asked, said = set(terms(question)), set(terms(_MARKS.sub("", answer)))
-    for items in list_items(_MARKS.sub("", other)):
+    asked, said = set(terms(question)), set(terms(answer))
+    for items in list_items(other):
         own = [set(terms(item)) - asked for item in items]
         marks = [m - set().union(*(o for o in own if o is not m)) for m in own]   # its own words
         named = [bool(m & said) for m in marks if m]

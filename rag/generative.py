@@ -151,7 +151,7 @@ class GenerativeAnswerer:
             return self.fallback(fallback, "no passage the LLM cited names the role the question asks "
                                            "about", (prompt,), spent, completion)
         draft = fallback()
-        if not draft.abstained and left_out(question, checked.text, draft.text):
+        if not draft.abstained and left_out(question, strip_markers(checked.text), strip_markers(draft.text)):
             return self.fallback(fallback, "the LLM's answer left out items of a list the sources give",
                                  (prompt,), spent, completion)
         if strict and not self._about(question, checked.text):
