@@ -134,7 +134,7 @@ def verify(text: str, question: str, passages: Sequence[Passage], embedder: Embe
         if score > support.get(n, (-1.0, None))[0]:
             support[n] = (score, span)
         if span is not None:
-            lo, hi = _drawn_on(claims[i], span, by_n[n], given)
+            lo, hi = _drawn_on(claims[i], span, by_n[n], given, weight or (lambda term: 1.0))
             old = quoted.get(n, (lo, hi))
             quoted[n] = (min(lo, old[0]), max(hi, old[1]))
 
@@ -241,10 +241,11 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
 
 
-def _drawn_on(claim: str, span: Span, passage: Passage, given: frozenset[str]) -> tuple[int, int]:
+def _drawn_on(claim: str, span: Span, passage: Passage, given: frozenset[str],
+              weight: Callable[[str], float], share: float = 0.25) -> tuple[int, int]:
     """The claim's best sentence widened, one neighbour at a time, to the sentences next to it
-    that hold more of the claim's terms (a list's other items, a quote's second half); list items
-    are quoted from their lead-in on."""
+    that hold a good part (`share`, by weight) of the claim's terms (a list's other items, a
+    quote's second half), not a common word or two; list items are quoted from their lead-in on."""
     order = [sp for sp, _ in passage.sentences]
     at = next((k for k, sp in enumerate(order) if sp.start == span.start), None)
     if at is None:
@@ -252,10 +253,11 @@ def _drawn_on(claim: str, span: Span, passage: Passage, given: frozenset[str]) -
     want = set(terms(_fold(claim))) - _GENERIC
     want = (want - given) or want
     have = set(terms(_fold(span.text)))
+    total = sum(weight(t) for t in want) or 1.0
     lo = hi = at
     while True:
-        grow = [k for k in (lo - 1, hi + 1) if 0 <= k < len(order)
-                and (want - have) & set(terms(_fold(order[k].text)))]
+        grow = [k for k in (lo - 1, hi + 1) if 0 <= k < len(order) and sum(
+            weight(t) for t in (want - have) & set(terms(_fold(order[k].text)))) >= share * total]
         if not grow:
             while lo and _ITEM.match(order[lo].text) and (
                     _ITEM.match(order[lo - 1].text) or order[lo - 1].text.rstrip().endswith(":")):

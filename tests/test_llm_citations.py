@@ -232,3 +232,20 @@ def test_an_attribution_the_source_does_not_make_is_removed_and_the_claim_kept(p
     # an attribution the cited source makes stays
     own = "According to engineers, the dam can hold 90 million cubic metres of water [1]."
     assert verify(own, QUESTION, passages, embedder).text == own
+
+
+def test_a_neighbour_that_only_repeats_a_common_word_of_the_claim_is_not_quoted(embedder):
+    text = ("The storm closed the ferry pier on Monday. Harbour master Lena Vogt said the ferry pier will "
+            "reopen after the repairs to the pier. The vote is next week.")
+    spans = [Span("h", s, e, text[s:e]) for s, e in split_sentences(text)]
+    passage = Passage(1, Hit("h:0", "h", "h", "", text, 0, len(text), 1.0), text,
+                      tuple(zip(spans, embedder.embed([s.text for s in spans]))))
+    checked = verify("Lena Vogt said the ferry pier will reopen on Monday after the storm repairs [1].",
+                     "When will the pier reopen?", [passage], embedder)
+    [c] = checked.citations
+    assert c.snippet.startswith("The storm closed")     # "storm" and "Monday": a good part of the claim
+    # "Monday" alone is a small part of this claim: the sentence that says it is not quoted
+    checked = verify("Harbour master Lena Vogt said the ferry pier will reopen after the repairs, on "
+                     "Monday [1].", "When will the pier reopen?", [passage], embedder)
+    [c] = checked.citations
+    assert c.snippet.startswith("Harbour master Lena Vogt") and c.snippet.endswith("to the pier.")
