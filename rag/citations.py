@@ -34,7 +34,7 @@ MARKER = re.compile(rf"(?:\[\s*(?:(?:sources?|src|ref)\.?\s*)?({_NUMS})\s*\]|【
 _MARKERS_AT_START = re.compile(rf"(?:\s*{MARKER.pattern})+", re.I)   # used with .match(text, pos)
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 _ACCORDING = re.compile(r"According to ([^,.;:]{2,60}),\s*(\w)")
-_ITEM = re.compile(r"^\s*(?:[-•*–]|\d{1,2}[.)])\s+")          # a list item
+LIST_ITEM = re.compile(r"^\s*(?:[-•*–]|\d{1,2}[.)])\s+")      # a list item ("- x", "2. x")
 # "[n]", "[source]", "[citation]": a marker written literally, with no number in it
 _LITERAL = re.compile(r"\s?\[\s*(?:n|x|#|\.\.\.|…|(?:source|citation|ref|passage)s?(?:\s*(?:n|x|#))?)\s*\]", re.I)
 # a capitalised word inside a sentence (names of people, places, bodies): must be in the source
@@ -259,8 +259,8 @@ def _drawn_on(claim: str, span: Span, passage: Passage, given: frozenset[str],
         grow = [k for k in (lo - 1, hi + 1) if 0 <= k < len(order) and sum(
             weight(t) for t in (want - have) & set(terms(_fold(order[k].text)))) >= share * total]
         if not grow:
-            while lo and _ITEM.match(order[lo].text) and (
-                    _ITEM.match(order[lo - 1].text) or order[lo - 1].text.rstrip().endswith(":")):
+            while lo and LIST_ITEM.match(order[lo].text) and (
+                    LIST_ITEM.match(order[lo - 1].text) or order[lo - 1].text.rstrip().endswith(":")):
                 lo -= 1
             return order[lo].start, order[hi].end
         for k in grow:
@@ -352,7 +352,7 @@ def _drop_attributions(text: str, question: str, by_n: dict[int, Passage], probl
         cited = [by_n[n] for marker in markers for n in marker.numbers if n in by_n]
         if not m or not cited:
             continue
-        known = set(terms(_fold(question + " " + " ".join(p.text + " " + p.hit.title for p in cited))))
+        known = _known(question, cited)
         if not set(terms(_fold(m.group(1)))) <= known:
             problems.append(Problem(strip_markers(text[start:end]), 0, "attribution not in source"))
             text = text[:start] + m.group(2).upper() + text[m.end():]
@@ -364,11 +364,16 @@ def _unstated(claim: str, question: str, cited: Sequence[Passage]) -> str:
     ("" when it states none)."""
     if _numbers_in(claim) - _numbers_in(question) - set().union(*(_numbers_in(p.text) for p in cited)):
         return "number not in source"
-    known = set(terms(_fold(question + " " + " ".join(p.text + " " + p.hit.title for p in cited))))
+    known = _known(question, cited)
     for name in _NAME.findall(strip_markers(claim)):
         if not set(terms(_fold(name))) <= known:
             return "name not in source"
     return ""
+
+
+def _known(question: str, cited: Sequence[Passage]) -> set[str]:
+    """The terms of the question and of the passages cited (text and title): what a claim may name."""
+    return set(terms(_fold(question + " " + " ".join(p.text + " " + p.hit.title for p in cited))))
 
 
 def _numbers_in(text: str) -> set[str]:

@@ -132,7 +132,8 @@ class GenerativeAnswerer:
         text = join_initials(completion.text.strip(), " ".join(s.text for s in prompt.sources))
         # where the offline answerer finds the question unanswerable, a claim gets no credit for
         # the words it shares with the question ("X won the 2022 World Cup" needs them in a source)
-        strict = fallback().abstained
+        draft = fallback()
+        strict = draft.abstained
         checked = verify(text, question, passages, self.embedder, self.thresholds, self.weight,
                          strict=strict)
         usage = self._usage(prompt, completion, spent)
@@ -150,8 +151,7 @@ class GenerativeAnswerer:
         if not any(holds_role(c.snippet, question) for c in checked.citations):
             return self.fallback(fallback, "no passage the LLM cited names the role the question asks "
                                            "about", (prompt,), spent, completion)
-        draft = fallback()
-        if not draft.abstained and left_out(question, strip_markers(checked.text), strip_markers(draft.text)):
+        if not strict and left_out(question, strip_markers(checked.text), strip_markers(draft.text)):
             return self.fallback(fallback, "the LLM's answer left out items of a list the sources give",
                                  (prompt,), spent, completion)
         if strict and not self._about(question, checked.text):

@@ -24,7 +24,7 @@ from typing import Sequence
 import dataclasses
 
 from index.records import Span
-from rag.citations import strip_markers
+from rag.citations import LIST_ITEM, strip_markers
 from rag.errors import ConfigError
 from rag.records import Hit
 
@@ -53,7 +53,6 @@ Use the conversation to replace pronouns and references ("he", "it", "that deal"
 Reply with the query only: one line, no quotes, no explanation. If the question already stands on its own, repeat it unchanged."""
 
 _BUNDLED = ("cl100k_base", "o200k_base")   # the encodings that ship offline (llama_index's cache)
-_BULLET = re.compile(r"^\s*(?:[-•*–]|\d{1,2}[.)])\s+")
 _TAG = re.compile(r"<(/?)(\s*sources?\b)", re.I)
 
 
@@ -203,7 +202,7 @@ def _with_what_follows(group: list[int], order: Sequence[Span]) -> list[int]:
         lead = order[j].text.rstrip().endswith(":")
         k = j + 1
         while k < len(order) and order[k].doc_id == order[j].doc_id and (
-                (lead and k == j + 1) or (k - 1 in out and _BULLET.match(order[k].text))):
+                (lead and k == j + 1) or (k - 1 in out and LIST_ITEM.match(order[k].text))):
             out.add(k)
             k += 1
     return sorted(out)

@@ -14,17 +14,18 @@ from rag.records import Hit
 QUESTION = "What was built in Kestrel Valley?"
 
 
+def whole_article(n: int, name: str, text: str, embedder) -> Passage:
+    """Source [n]: the whole article `text`, with its sentences and their real MiniLM vectors."""
+    spans = [Span(name, s, e, text[s:e]) for s, e in split_sentences(text)]
+    hit = Hit(chunk_id=f"{name}:0", doc_id=name, title=name, date="", text=text, start=0,
+              end=len(text), score=1.0)
+    return Passage(n, hit, text, tuple(zip(spans, embedder.embed([s.text for s in spans]))))
+
+
 @pytest.fixture(scope="module")
 def passages(embedder) -> list[Passage]:
     """The three tiny articles as sources [1] dam, [2] tram, [3] owl."""
-    out = []
-    for n, (name, text) in enumerate(TINY.items(), 1):
-        spans = [Span(name, s, e, text[s:e]) for s, e in split_sentences(text)]
-        vectors = embedder.embed([s.text for s in spans])
-        hit = Hit(chunk_id=f"{name}:0", doc_id=name, title=name, date="", text=text, start=0,
-                  end=len(text), score=1.0)
-        out.append(Passage(n, hit, text, tuple(zip(spans, vectors))))
-    return out
+    return [whole_article(n, name, text, embedder) for n, (name, text) in enumerate(TINY.items(), 1)]
 
 
 @pytest.mark.parametrize("text,numbers", [
@@ -185,9 +186,7 @@ def test_words_lent_to_a_person_who_did_not_say_them_are_dropped(passages, embed
 def test_words_a_sentence_gives_to_another_named_speaker_are_not_lent_to_the_one_asked_about(embedder):
     text = ("The Amber council voted for the new bridge. Harbour chief Ivo Brand said the bridge would "
             "cost the town too much. ‘It will cost the town too much,’ said a harbour official.")
-    spans = [Span("b", s, e, text[s:e]) for s, e in split_sentences(text)]
-    hit = Hit(chunk_id="b:0", doc_id="b", title="b", date="", text=text, start=0, end=len(text), score=1.0)
-    passage = Passage(1, hit, text, tuple(zip(spans, embedder.embed([s.text for s in spans]))))
+    passage = whole_article(1, "b", text, embedder)
     question = "What did the harbour official Lena Ostrova say about the bridge?"
     lent = verify("Lena Ostrova said the bridge would cost the town too much [1].", question, [passage], embedder)
     assert "speaker not in source" in {p.reason for p in lent.problems}
@@ -202,9 +201,7 @@ def test_a_claim_drawn_from_a_lead_in_and_its_list_quotes_them_all(embedder):
     text = ("The storm closed the coast road. The harbour board then acted at once:\n"
             "- Closing the ferry pier to all boats\n- Moving the fishing fleet to Port Amber\n"
             "Repairs start next week.")
-    spans = [Span("h", s, e, text[s:e]) for s, e in split_sentences(text)]
-    passage = Passage(1, Hit("h:0", "h", "h", "", text, 0, len(text), 1.0), text,
-                      tuple(zip(spans, embedder.embed([s.text for s in spans]))))
+    passage = whole_article(1, "h", text, embedder)
     checked = verify("The harbour board closed the ferry pier and moved the fishing fleet to Port Amber [1].",
                      "What did the harbour board do after the storm?", [passage], embedder)
     [c] = checked.citations
@@ -237,9 +234,7 @@ def test_an_attribution_the_source_does_not_make_is_removed_and_the_claim_kept(p
 def test_a_neighbour_that_only_repeats_a_common_word_of_the_claim_is_not_quoted(embedder):
     text = ("The storm closed the ferry pier on Monday. Harbour master Lena Vogt said the ferry pier will "
             "reopen after the repairs to the pier. The vote is next week.")
-    spans = [Span("h", s, e, text[s:e]) for s, e in split_sentences(text)]
-    passage = Passage(1, Hit("h:0", "h", "h", "", text, 0, len(text), 1.0), text,
-                      tuple(zip(spans, embedder.embed([s.text for s in spans]))))
+    passage = whole_article(1, "h", text, embedder)
     checked = verify("Lena Vogt said the ferry pier will reopen on Monday after the storm repairs [1].",
                      "When will the pier reopen?", [passage], embedder)
     [c] = checked.citations
