@@ -378,8 +378,10 @@ class Assistant:
             return None
 
         def everywhere():
-            hits = self._open_retriever().retrieve(query, vector, k)
-            return hits, self._index.catalog.sentences(hits)
+            with self._lock().reading():
+                retriever = self._open_retriever()
+                hits = retriever.retrieve(query, vector, k)
+                return hits, retriever.catalog.sentences(hits)
         return everywhere
 
     def _extractive(self):
@@ -482,8 +484,10 @@ class Assistant:
             index.catalog.set_seal(fingerprint)
 
     def _open_retriever(self):
-        """The retriever for the catalog's current state (call it under the read lock)."""
-        with self._opening:
+        """The retriever for the catalog's current state. Taken under the read lock (re-entrant),
+        so a writer cannot publish, or prune the lexical index this reads, in between; the read
+        lock comes before `_opening`, in the order `_gather` takes them."""
+        with self._lock().reading(), self._opening:
             index = self._open_index()
             state = index.catalog.state()
             if self._retriever is None or state != self._view:

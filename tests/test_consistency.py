@@ -239,3 +239,30 @@ def test_questions_during_another_process_ingest_see_the_old_index_or_the_new(ma
     assert not errors, errors[0]
     assert seen <= {3, 3 + MANY} and 3 + MANY in seen
     assert len(waits) > 10 and max(waits) < 5.0
+
+
+def test_a_reader_reopening_the_index_is_not_raced_by_a_writer_pruning_it(make_assistant, tmp_path,
+                                                                            tiny_corpus, monkeypatch):
+    """The moment between a reader learning of a new index state and loading its lexical index:
+    a second write, published then, must wait for the reader, not prune what it loads."""
+    from index.lexical import LexicalIndex
+
+    writer, reader = make_assistant(), make_assistant()
+    writer.ingest([tiny_corpus])
+    hits = reader.retrieve(QUESTION)                     # the reader's view: the first state
+    new = write_articles(tmp_path / "more", {"delta.txt": "The Harbor Gate ferry was cancelled."})
+    writer.ingest([new / "delta.txt"])                   # a second state the reader has not seen
+    real_load, second = LexicalIndex.load, []
+
+    def load_while_a_writer_publishes(root, name):
+        if not second:                                   # a third state, published now
+            second.append(threading.Thread(target=writer.delete, args=("delta",)))
+            second[0].start()
+            time.sleep(1.0)
+        return real_load(root, name)
+
+    monkeypatch.setattr(LexicalIndex, "load", staticmethod(load_while_a_writer_publishes))
+    answer = reader.answer_hits(QUESTION, hits)
+    second[0].join(timeout=60)
+    assert any(c.doc_id == h.doc_id for c in answer.citations for h in hits)
+    assert "delta" not in [d.doc_id for d in reader.docs()]
