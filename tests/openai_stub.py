@@ -41,6 +41,7 @@ class Request:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    peer: int = 0                 # the client's port: one connection reused keeps one port
 
     @property
     def messages(self) -> list[dict[str, str]]:
@@ -114,7 +115,8 @@ class _Handler(BaseHTTPRequestHandler):
         except json.JSONDecodeError:
             body = {"_unparsed": raw}
         stub = self.owner
-        request = Request(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+        request = Request(self.path, {k.lower(): v for k, v in self.headers.items()}, body,
+                          self.client_address[1])
         with stub._lock:
             stub.requests.append(request)
         if self.path.rstrip("/").endswith("/embeddings") and stub.embed is not None:

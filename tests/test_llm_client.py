@@ -56,6 +56,17 @@ def test_streamed_reply_arrives_in_several_deltas_then_one_completion(llm, opena
     assert openai_stub.requests[0].body["stream"] is True
 
 
+def test_calls_reuse_one_connection_and_read_the_key_at_each_call(llm, openai_stub, monkeypatch):
+    openai_stub.script("one", "two", Reply("three", chunk_chars=2))
+    assert llm.complete(MESSAGES).text == "one"
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-rotated")
+    assert llm.complete(MESSAGES).text == "two"
+    assert list(llm.stream(MESSAGES))[-1].text == "three"
+    first, second, streamed = openai_stub.requests
+    assert first.peer == second.peer == streamed.peer      # kept alive, not reopened per call
+    assert second.headers["authorization"] == streamed.headers["authorization"] == "Bearer sk-rotated"
+
+
 def test_server_reported_usage_is_passed_on(llm, openai_stub):
     openai_stub.script(Reply("ok", usage=(321, 7)))
     completion = llm.complete(MESSAGES)

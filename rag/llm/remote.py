@@ -45,6 +45,12 @@ class ChatLLM:
         self.timeout_s, self.max_retries = float(timeout_s), max(0, int(max_retries))
         self.max_wait_s, self.backoff_s = float(max_wait_s), backoff_s
         self.where = _display_url(self.base_url)
+        import openai
+
+        # one client for the process: its connections are kept alive between questions, and
+        # the first question does not pay for importing and building it (the key is set per call)
+        self._client = openai.OpenAI(base_url=self.base_url, api_key=NO_KEY, max_retries=0,
+                                     timeout=self.timeout_s)
 
     @classmethod
     def from_settings(cls, settings: "Settings") -> "ChatLLM":
@@ -139,9 +145,6 @@ class ChatLLM:
         Returns (reply or stream, attempts)."""
         import openai
 
-        # local servers need no key, but the client insists on one: send a placeholder then
-        client = openai.OpenAI(base_url=self.base_url, api_key=api_key(self.api_key_env) or NO_KEY,
-                               max_retries=0, timeout=self.timeout_s)
         attempt = 0
         while True:
             attempt += 1
@@ -152,7 +155,10 @@ class ChatLLM:
                                      "check the server, or raise RAG_LLM_MAX_WAIT_S")
             try:
                 extra = {"stream_options": {"include_usage": True}} if stream else {}
-                reply = client.with_options(timeout=min(self.timeout_s, remaining)).chat.completions.create(
+                # local servers need no key, but the client insists on one: send a placeholder then
+                client = self._client.with_options(api_key=api_key(self.api_key_env) or NO_KEY,
+                                                   timeout=min(self.timeout_s, remaining))
+                reply = client.chat.completions.create(
                     model=self.model, messages=list(messages), max_tokens=max_tokens,
                     temperature=temperature, stream=stream, **extra)
                 return reply, attempt
