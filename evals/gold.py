@@ -3,7 +3,9 @@
 Each line has: id, type, question, history [[question, answer], ...], answerable, gold_answer,
 key_facts [[variant, ...], ...], articles [doc id, ...], quotes {doc id: verbatim quote}, and
 split ("dev" or "test"): prompts and thresholds are tuned on dev only; reports give test. The
-split was made once (alternating within each question type, by id) and is kept in the file.
+split was made once (alternating within each question type, by id) and is kept in the file;
+q66-q86 were added later to dev only, written from the articles without sight of the test split,
+and kept only where they shared no supporting quote or key facts with a test question.
 Validation is structural only (fields, types, ids unique, an answerable question has facts,
 articles and one quote per article); that every quote occurs in its cleaned article is checked
 by a test against the real index, because only the index knows the cleaned text.

@@ -30,11 +30,16 @@ def stem(word: str) -> str:
     return _stemmer.stemWord(word)
 
 
-def words(text: str) -> list[str]:
-    """Lower-case word tokens, designators joined, possessives dropped; no stemming."""
+def fold(text: str) -> str:
+    """`text` with country spellings folded ("United States" -> "US"), case kept."""
     for pattern, name in _ALIASES:
         text = pattern.sub(name, text)
-    text = _DESIGNATOR.sub(r"\1\2", text.lower())
+    return text
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens, designators joined, possessives dropped; no stemming."""
+    text = _DESIGNATOR.sub(r"\1\2", fold(text).lower())
     return [w.split("'")[0].split("’")[0] for w in _TOKEN.findall(text)]
 
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from index.terms import STOPWORDS, terms, words
+from index.terms import STOPWORDS, fold, terms, words
 
 _KINDS = (
     ("number", re.compile(r"^\s*(?:how (?:many|much|long|far|big|large|old)|what (?:percentage|share|number|amount|sum|price|cost)|"
                           r"at what (?:price|cost))\b", re.I)),
     ("time", re.compile(r"^\s*(?:when|what (?:year|month|date|day|time)|which (?:year|month|date|day)|"
-                        r"in (?:what|which) (?:year|month))\b", re.I)),
+                        r"(?:in|on|by|until|since|from|at) (?:what|which) (?:year|month|date|day|time))\b",
+                        re.I)),
     ("name", re.compile(r"^\s*(?:who|whom|whose|which|what(?:'s| is| was) the name|"
                         r"what is .{1,40} called)\b", re.I)),
 )
@@ -42,6 +43,23 @@ _TIME_WORDS = ("january february march april may june july august september octo
                "monday tuesday wednesday thursday friday saturday sunday spring summer autumn fall "
                "winter today yesterday tomorrow soon recently ago decade century week weeks month "
                "months year years").split()
+
+
+_CALENDAR = frozenset(_TIME_WORDS[:19] + ["today", "yesterday", "tomorrow"]) - {"may"}  # months, weekdays
+_ASKS_DATE = re.compile(r"\b(?:what|which) (?:date|day)\b", re.I)
+# a capitalised word of letters not opening the question or one of its sentences, nor a short
+# acronym ("TV"): a name the question asks about
+_NAMED = re.compile(r"(?<![.?!:]\s)(?<!^)\b(?![A-Z]{1,3}\b)[A-Z][a-zA-Zà-ÿğışçöü]+(?![\w-])")
+
+
+def unknown_names(question: str, known) -> list[str]:
+    """The names in `question` that `known` says no indexed text holds, not even in another form
+    ("Atlantis" in "What did Atlantis say?"): the sources cannot be about it."""
+    out = []
+    for m in _NAMED.finditer(fold(question.strip())):
+        if any(not known(t) for t in terms(m.group(0))) and m.group(0) not in out:
+            out.append(m.group(0))
+    return out
 
 
 _CAUSE = re.compile(r"\b(?:because|due to|owing to|as a result of|in response to|after|following|"
@@ -87,6 +105,9 @@ def supplies(kind: str, sentence: str, question: str) -> bool:
     if kind == "number":
         return any((w.isdigit() and not _YEAR.fullmatch(w)) or w in _NUMBER_WORDS
                    or re.fullmatch(r"\d+(?:st|nd|rd|th)", w) for w in new_words) or "$" in sentence
+    if kind == "time" and _ASKS_DATE.search(question):   # a date, not "soon" or "a decade ago"
+        return any(_YEAR.fullmatch(w) or w in _CALENDAR or re.fullmatch(r"\d{1,2}(?:st|nd|rd|th)?", w)
+                   for w in new_words)
     if kind == "time":
         return any(_YEAR.fullmatch(w) or w in _TIME_WORDS for w in new_words)
     # a name: a capitalised word that is not the sentence's first word and not in the question

@@ -180,7 +180,7 @@ class Assistant:
         timings["total"] = (time.perf_counter() - started) * 1e3
         return Answer(question=question, text=answer.text, citations=answer.citations,
                       abstained=answer.abstained, mode="extractive", query=query,
-                      timings_ms=timings)
+                      notice=answer.notice, timings_ms=timings)
 
     def stream(self, question: str, **kwargs) -> Iterator[str | Answer]:
         """Yield the answer's text in pieces as it is produced, then the final Answer.
@@ -348,6 +348,7 @@ class Assistant:
         try:
             for item in items:
                 if isinstance(item, Answer):
+                    item = self._about_unknown(item, query, answerer, extractive)
                     timings.update(item.timings_ms)
                     timings["total"] = (time.perf_counter() - started) * 1e3
                     item = dataclasses.replace(item, question=question, query=query, timings_ms=timings)
@@ -355,6 +356,22 @@ class Assistant:
         finally:
             if hasattr(items, "close"):
                 items.close()
+
+    @staticmethod
+    def _about_unknown(answer: Answer, query: str, answerer, extractive) -> Answer:
+        """An LLM answer to a question naming what no indexed text holds must say how its sources
+        bear on that name ("the Kremlin's official" for a Russian one); facts cited that never
+        mention it answer another question, and the offline abstention stands."""
+        import dataclasses
+
+        unknown = answerer.unknown_names(query)
+        missed = [n for n in unknown if n.lower() not in answer.text.lower()]
+        if answer.mode != "llm" or answer.abstained or not missed:
+            return answer
+        return dataclasses.replace(extractive(), mode="extractive", usage=answer.usage,
+                                   notice=f"no indexed article mentions {', '.join(missed)}, and the "
+                                          "LLM's answer does not say how its sources bear on it; "
+                                          "answered extractively instead")
 
     def _gather(self, query: str, k: int, doc_ids: Sequence[str] | None,
                 timings: dict[str, float]):

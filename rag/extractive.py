@@ -26,7 +26,7 @@ import numpy as np
 from index.records import Span
 from index.terms import terms, words
 from rag.answer_type import (asks_person, expected_kind, holds_role, names_kind, names_person, says,
-                             supplies, wanted)
+                             supplies, unknown_names, wanted)
 from rag.records import Answer, Citation, Hit
 
 ABSTAIN_TEXT = "The corpus does not contain an answer to this question."
@@ -78,6 +78,7 @@ class ExtractiveAnswerer:
                  thresholds: Thresholds = Thresholds()) -> None:
         self.df, self.n = df, max(n_chunks, 1)
         self.max_sentences, self.t = max_sentences, thresholds
+        self._prefixes: set[str] | None = None
 
     def answer(self, question: str, vector: np.ndarray, hits: Sequence[Hit],
                sentences: Sequence[tuple[Span, np.ndarray]], *,
@@ -87,6 +88,10 @@ class ExtractiveAnswerer:
         (hits, sentences). A filter narrows what may be cited, not whether the index answers the
         question: either may show that it does, and the best sentence cited must still reach
         `min_score`."""
+        unknown = self.unknown_names(question)
+        if unknown:
+            return Answer(question=question, text=ABSTAIN_TEXT, abstained=True,
+                          notice=f"no indexed article mentions {', '.join(unknown)}")
         weights = {t: self.idf(t) for t in set(terms(question))}
         candidates = self._candidates(question, weights, vector, hits, sentences)
         answerable = bool(candidates) and self._answerable(candidates, weights)
@@ -96,6 +101,13 @@ class ExtractiveAnswerer:
         if not answerable:
             return Answer(question=question, text=ABSTAIN_TEXT, abstained=True)
         return _compose(question, self._choose(question, candidates), candidates, self.t)
+
+    def unknown_names(self, question: str) -> list[str]:
+        """Names the question asks about that no indexed text holds (see answer_type)."""
+        if self._prefixes is None:
+            self._prefixes = {t[:5] for t in self.df if len(t) >= 5}
+        return unknown_names(question, lambda term: self.df.get(term, 0) > 0 or (
+            len(term) >= 5 and term[:5] in self._prefixes))     # "Russian" for "Russia"
 
     def rank(self, question: str, vector: np.ndarray, hits: Sequence[Hit],
              sentences: Sequence[tuple[Span, np.ndarray]]) -> list[Span]:

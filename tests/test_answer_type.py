@@ -5,16 +5,40 @@ from __future__ import annotations
 import pytest
 
 from rag.answer_type import (asks_person, expected_kind, holds_role, names_kind, names_person, says,
-                             supplies, wanted)
+                             supplies, unknown_names, wanted)
 
 
 @pytest.mark.parametrize("question, kind", [
     ("How many bridges cross the Amber river?", "number"), ("When did the mill close?", "time"),
     ("Who runs the port?", "name"), ("Which harbour official signed the lease?", "name"),
     ("Which rivers feed the lake?", "name"), ("Which year did the mill open?", "time"),
-    ("Why did the mill close?", ""), ("What does the law say?", "")])
+    ("Why did the mill close?", ""), ("What does the law say?", ""),
+    ("On what date did the mill close?", "time"), ("By which year will the tram run?", "time")])
 def test_the_kind_of_answer_a_question_asks_for(question, kind):
     assert expected_kind(question) == kind
+
+
+def test_a_question_asking_for_a_date_is_not_answered_by_a_vaguer_time():
+    q = "On what date did the mayor open the bridge?"
+    assert not supplies("time", "The mayor opened the bridge a decade ago, soon after the flood.", q)
+    assert not supplies("time", "The mayor may open the bridge.", q)
+    assert supplies("time", "The mayor opened the bridge on 4 March.", q)
+    assert supplies("time", "The mayor opened the bridge in 2019.", q)
+    assert supplies("time", "The mayor opened it a decade ago.", "When did the mayor open the bridge?")
+
+
+def test_names_no_indexed_text_holds_are_found_in_any_form_of_the_question():
+    indexed = {"port", "amber", "tram", "us", "nato", "russia", "russian", "kestrel"}
+
+    def known(term):
+        return term in indexed
+
+    assert unknown_names("What did Atlantis say about the Port Amber tram?", known) == ["Atlantis"]
+    assert unknown_names("What did the United States and NATO say about Kestrel?", known) == []
+    # the first word, a short acronym and a designator are not taken for names
+    assert unknown_names("Describe what TV showed of the F-16s in Port Amber.", known) == []
+    assert unknown_names("Is it far? Perhaps Amber knows.", known) == []
+    assert unknown_names("What did Atlantis and Lemuria sign? And Atlantis?", known) == ["Atlantis", "Lemuria"]
 
 
 def test_an_answer_without_the_kind_asked_for_does_not_supply_it():

@@ -207,6 +207,22 @@ def test_part_of_a_list_the_offline_answer_gives_whole_gives_the_offline_answer(
     assert assistant.ask(question).mode == "llm"
 
 
+def test_facts_cited_for_a_name_no_article_mentions_give_the_abstention(make_assistant, tmp_path,
+                                                                       openai_stub):
+    assistant = make_assistant(llm_base_url=openai_stub.url, llm_model="m", mode="llm", llm_timeout_s=1,
+                               llm_prompt="chunks")
+    assistant.ingest([write_articles(tmp_path / "articles")])
+    openai_stub.script(*[Model(lambda r: "The mayor said the first trams should run in 2027 "
+                                         f"[{next(n for n, (d, _) in sources_of(r).items() if d == 'beta')}].")] * 2)
+    for mode in ("llm", "extractive"):
+        answer = assistant.ask("What did the mayor of Lemuria say about the new tram line?", mode=mode)
+        assert answer.abstained and not answer.citations, answer.text
+        assert answer.notice.startswith("no indexed article mentions Lemuria"), answer.notice
+    answer = assistant.ask("What did the mayor of Port Amber say about the new tram line?")
+    assert answer.mode == "llm" and not answer.abstained and "2027" in answer.text, answer.notice
+    assert len(openai_stub.requests) == 2
+
+
 def test_passages_recited_for_a_question_they_do_not_touch_give_the_abstention(make_llm, openai_stub):
     # a model that cannot answer may copy sentences verbatim: each is "supported", none is an answer
     openai_stub.script(citing(1, 2))
