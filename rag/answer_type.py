@@ -215,17 +215,17 @@ def list_items(text: str) -> list[list[str]]:
 
 
 def left_out(question: str, answer: str, other: str) -> list[str]:
-    """For a question that asks for several things: the items of a list in `other` (an answer
-    that gives a whole list) that `answer` leaves out, when `answer` names some of that list's
-    items (so it is the same list). Words of the question, and words that several items share,
-    do not tell items apart. Both texts come without citation markers."""
-    if not asks_list(question):
-        return []
+    """The items of a list in `other` (an answer that gives a whole list) that `answer` leaves
+    out, when `answer` names some of that list's items (so it is the same list): one for a
+    question that asks for several things, two for any other (one shared item can be chance).
+    Words of the question, and words that several items share, do not tell items apart. Both
+    texts come without citation markers."""
+    enough = 1 if asks_list(question) else 2
     asked, said = set(terms(question)), set(terms(answer))
     for items in list_items(other):
         own = [set(terms(item)) - asked for item in items]
         marks = [m - set().union(*(o for o in own if o is not m)) for m in own]   # its own words
         named = [bool(m & said) for m in marks if m]
-        if any(named) and not all(named):
+        if sum(named) >= enough and not all(named):
             return [item for item, m in zip(items, marks) if m and not m & said]
     return []

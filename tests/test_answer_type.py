@@ -126,8 +126,13 @@ def test_items_a_partial_answer_leaves_out_of_a_whole_list():
                     whole) == ["Opening two shelters in the old school"]
     assert left_out(question, "It closed the ferry pier, moved the fleet to Port Amber and opened two "
                               "shelters in the school.", whole) == []
-    # a different list (no item named) or a question for one thing: nothing is left out
+    # a different list (no item named): nothing is left out
     assert left_out(question, "The council raised harbour fees.", whole) == []
+    # any question: an answer naming two items of the list gives part of it; one may be chance
+    how = "How did the council respond to the storm?"
+    assert left_out(how, "It closed the ferry pier and moved the fleet to Port Amber.",
+                    whole) == ["Opening two shelters in the old school"]
+    assert left_out(how, "It closed the ferry pier.", whole) == []
     assert left_out("Why did the council close the ferry pier?", "Because of the storm.", whole) == []
     series = "Storms hit Alder, Birch Cove, the Cedar Islands and Dunmore last winter."
     missing = left_out("Which towns did the storms hit?", "Birch Cove and Dunmore.", series)
