@@ -185,7 +185,8 @@ class ExtractiveAnswerer:
             if strong and (new_terms or new_article):
                 chosen.append(cand)
                 covered |= cand.covered
-        if _CAUSE_ASKED.search(question):   # a reported reason, then the words that give it
+        # a reported reason, then the words that give it; a quotation, then the rest of it
+        if _CAUSE_ASKED.search(question) or best.span.text.startswith(_QUOTES):
             chosen[0] = _with_quotes(best, candidates)
         # the two sides of a disagreement, if relevant articles take them: the other side of a
         # chosen sentence, else the best two close sentences that take opposite sides

@@ -277,6 +277,20 @@ def test_a_lead_in_ending_in_a_colon_keeps_the_quotation_it_introduces(make_assi
     assert assistant.document("bridge").text[quoted.start:quoted.end] == quoted.snippet
 
 
+def test_a_quotation_is_answered_with_the_rest_of_it(make_assistant, tmp_path):
+    assistant = _indexed(make_assistant, tmp_path / "quay", {"quay.txt": (
+        "Harbour talks\n\nThe harbour board met the fishing union on Friday. ‘The new quay is a "
+        "priority for us, and we are working closely with the union on it,’ said a board member, "
+        "speaking anonymously. ‘This is not just about the quay, it is about winning back the trust "
+        "of the fishermen.’ Talks resume in June.")})
+    answer = assistant.ask("According to the anonymous board member, what is the harbour board really "
+                           "after in working with the union on the quay?", mode="extractive")
+    cited = answer.citations[0]
+    assert "priority for us" in cited.snippet and "winning back the trust" in cited.snippet, answer.text
+    assert "Talks resume" not in cited.snippet                          # the quotation only
+    assert assistant.document("quay").text[cited.start:cited.end] == cited.snippet
+
+
 def test_a_why_question_keeps_the_quotations_that_give_the_reason(make_assistant, tmp_path):
     assistant = _indexed(make_assistant, tmp_path / "ferry", {"ferry.txt": (
         "Ferry line debate\n\nSome Port Amber councillors praise the plan to sell the old ferry, while "
