@@ -58,6 +58,8 @@ class Thresholds:
     rank_bonus: float = 0.08       # added to a sentence from the first passage, halved for the second ...
     duplicate_cos: float = 0.86    # two sentences this similar are the same claim
     conflict_cos: float = 0.45     # two stances this similar are about the same thing
+    neighbour_share: float = 0.15   # a next or previous sentence that holds this share (IDF-weighted)
+                                   # of the question's terms the best one lacks joins it
     shape_bonus: float = 0.15      # added to a sentence that says what the question's shape wants
                                    # (a cause for why, an obligation for "what does X require")
 
@@ -100,7 +102,7 @@ class ExtractiveAnswerer:
             answerable = bool(wider) and self._answerable(wider, weights)
         if not answerable:
             return Answer(question=question, text=ABSTAIN_TEXT, abstained=True)
-        return _compose(question, self._choose(question, candidates), candidates, self.t)
+        return _compose(question, self._choose(question, candidates, weights), candidates, self.t)
 
     def unknown_names(self, question: str) -> list[str]:
         """Names the question asks about that no indexed text holds (see answer_type)."""
@@ -170,8 +172,9 @@ class ExtractiveAnswerer:
         return sorted(_merge_lists(out, coverage), key=lambda c: -c.score)
 
     # -- choosing ---------------------------------------------------------------------------
-    def _choose(self, question: str, candidates: list[_Candidate]) -> list[_Candidate]:
-        best = candidates[0]
+    def _choose(self, question: str, candidates: list[_Candidate],
+                weights: dict[str, float]) -> list[_Candidate]:
+        best = candidates[0] = _with_neighbour(candidates[0], candidates, weights, self.t.neighbour_share)
         chosen = [best]
         covered = set(best.covered)
         for cand in candidates[1:]:
@@ -246,6 +249,40 @@ def _quoted_after(lead: _Candidate, nxt: _Candidate | None) -> _Candidate | None
     return replace(lead, span=Span(lead.span.doc_id, lead.span.start, nxt.span.end, text),
                    vec=vec / (np.linalg.norm(vec) or 1.0), semantic=max(lead.semantic, nxt.semantic),
                    covered=lead.covered | nxt.covered, score=max(lead.score, nxt.score))
+
+
+def _with_neighbour(best: _Candidate, candidates: list[_Candidate], weights: dict[str, float],
+                    share: float) -> _Candidate:
+    """`best` joined with the sentence right before or after it in its paragraph when that one
+    holds `share` or more of the question's weight in terms `best` lacks (of the terms some
+    retrieved sentence holds: a word no source has cannot be missed): the best match often
+    restates the question's subject and its neighbour says the rest ("framed not only as a
+    transactional matter but as a signal of reliability")."""
+    hit = best.hit
+    total = sum(weights[t] for t in frozenset().union(*(c.covered for c in candidates))) or 1.0
+    if hit.doc_id != best.span.doc_id or not hit.start <= best.span.start <= best.span.end <= hit.end:
+        return best
+
+    def gain(c: _Candidate) -> float:
+        return sum(weights[t] for t in c.covered - best.covered) / total
+
+    def between(a: Span, b: Span) -> str | None:
+        gap = hit.text[a.end - hit.start:b.start - hit.start]
+        fits = hit.start <= a.start and a.end <= b.start and b.end <= hit.end
+        return gap if fits and not gap.strip() and "\n" not in gap else None
+
+    near = [c for c in candidates if c.span.doc_id == best.span.doc_id and c is not best and not c.bullets
+            and (between(best.span, c.span) is not None or between(c.span, best.span) is not None)]
+    if not near or best.bullets:
+        return best
+    other = max(near, key=gain)
+    if gain(other) < share:
+        return best
+    first, last = sorted((best, other), key=lambda c: c.span.start)
+    text = first.span.text + between(first.span, last.span) + last.span.text
+    vec = best.vec + other.vec
+    return replace(best, span=Span(best.span.doc_id, first.span.start, last.span.end, text),
+                   vec=vec / (np.linalg.norm(vec) or 1.0), covered=best.covered | other.covered)
 
 
 def _with_quotes(best: _Candidate, candidates: list[_Candidate], most: int = 2) -> _Candidate:

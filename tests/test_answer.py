@@ -291,6 +291,21 @@ def test_a_quotation_is_answered_with_the_rest_of_it(make_assistant, tmp_path):
     assert assistant.document("quay").text[cited.start:cited.end] == cited.snippet
 
 
+def test_the_sentence_next_to_the_best_joins_it_when_it_says_what_the_question_asks(make_assistant,
+                                                                                   tmp_path):
+    assistant = _indexed(make_assistant, tmp_path / "cranes", {"cranes.txt": (
+        "Port talks\n\nThe Port Amber board met the shipping firms on Monday to discuss fees. Harbour "
+        "officials have noted ongoing complaints about the delivery of promised cranes and payments in "
+        "the context of wider port talks. The situation is framed not only as a budget matter but as a "
+        "signal of the port's reliability.\nThe next meeting is in May.")})
+    answer = assistant.ask("Why do harbour officials see the delays in delivering promised cranes as "
+                           "more than a budget matter?", mode="extractive")
+    cited = answer.citations[0]
+    assert "promised cranes" in cited.snippet and "signal of the port's reliability" in cited.snippet, answer.text
+    assert "next meeting" not in cited.snippet and "met the shipping firms" not in cited.snippet
+    assert assistant.document("cranes").text[cited.start:cited.end] == cited.snippet
+
+
 def test_a_why_question_keeps_the_quotations_that_give_the_reason(make_assistant, tmp_path):
     assistant = _indexed(make_assistant, tmp_path / "ferry", {"ferry.txt": (
         "Ferry line debate\n\nSome Port Amber councillors praise the plan to sell the old ferry, while "
