@@ -288,6 +288,7 @@ def test_a_quotation_is_answered_with_the_rest_of_it(make_assistant, tmp_path):
     cited = answer.citations[0]
     assert "priority for us" in cited.snippet and "winning back the trust" in cited.snippet, answer.text
     assert "Talks resume" not in cited.snippet                          # the quotation only
+    assert answer.text.count("winning back the trust") == 1            # and said once
     assert assistant.document("quay").text[cited.start:cited.end] == cited.snippet
 
 
@@ -303,6 +304,7 @@ def test_the_sentence_next_to_the_best_joins_it_when_it_says_what_the_question_a
     cited = answer.citations[0]
     assert "promised cranes" in cited.snippet and "signal of the port's reliability" in cited.snippet, answer.text
     assert "next meeting" not in cited.snippet and "met the shipping firms" not in cited.snippet
+    assert answer.text.count("signal of the port's reliability") == 1
     assert assistant.document("cranes").text[cited.start:cited.end] == cited.snippet
 
 
