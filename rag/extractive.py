@@ -106,10 +106,14 @@ class ExtractiveAnswerer:
 
     def unknown_names(self, question: str) -> list[str]:
         """Names the question asks about that no indexed text holds (see answer_type)."""
-        if self._prefixes is None:
-            self._prefixes = {t[:5] for t in self.df if len(t) >= 5}
-        return unknown_names(question, lambda term: self.df.get(term, 0) > 0 or (
-            len(term) >= 5 and term[:5] in self._prefixes))     # "Russian" for "Russia"
+        def known(term: str) -> bool:
+            if self.df.get(term, 0) > 0:
+                return True
+            if self._prefixes is None:     # built only when a name is not indexed as it stands
+                self._prefixes = {t[:5] for t in self.df if len(t) >= 5}
+            return len(term) >= 5 and term[:5] in self._prefixes     # "Russian" for "Russia"
+
+        return unknown_names(question, known)
 
     def rank(self, question: str, vector: np.ndarray, hits: Sequence[Hit],
              sentences: Sequence[tuple[Span, np.ndarray]]) -> list[Span]:
