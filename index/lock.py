@@ -50,9 +50,15 @@ class HomeLock:
     def _read_lock(self, mode: int):
         """`read.lock` in `mode`, taken through the turnstile (held in the same mode only while
         read.lock is acquired); nothing to take when this thread already publishes, as a
-        writer sees its own changes."""
+        writer sees its own changes. A thread that already holds it in `mode` takes it again
+        without the turnstile: a writer waiting there waits for this thread's hold, so passing
+        the turnstile again would wait for ever."""
         if self._depth("read.lock", fcntl.LOCK_EX):
             yield
+            return
+        if self._depth("read.lock", mode):
+            with self._flock("read.lock", mode):
+                yield
             return
         with self._flock("turn.lock", mode):
             lock = self._flock("read.lock", mode)

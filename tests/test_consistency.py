@@ -266,3 +266,31 @@ def test_a_reader_reopening_the_index_is_not_raced_by_a_writer_pruning_it(make_a
     second[0].join(timeout=60)
     assert any(c.doc_id == h.doc_id for c in answer.citations for h in hits)
     assert "delta" not in [d.doc_id for d in reader.docs()]
+
+
+def test_a_reader_taking_the_read_lock_again_does_not_wait_for_a_waiting_writer(tmp_path):
+    """A writer waits at the turnstile for the readers in; a reader that reads again inside its
+    own read (the index reopened while answering) must not queue behind it: that waits for ever."""
+    from index.lock import HomeLock
+
+    lock, entered, done = HomeLock(tmp_path), threading.Event(), threading.Event()
+
+    def reader():
+        with lock.reading():
+            entered.set()
+            time.sleep(0.5)                              # the writer is waiting meanwhile
+            with lock.reading():
+                done.set()
+
+    def writer():
+        entered.wait(5)
+        with lock.publishing():
+            pass
+
+    threads = [threading.Thread(target=reader, daemon=True), threading.Thread(target=writer, daemon=True)]
+    for t in threads:
+        t.start()
+    assert done.wait(10), "the reader's second read waited behind the writer"
+    for t in threads:
+        t.join(10)
+    assert not any(t.is_alive() for t in threads)
