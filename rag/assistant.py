@@ -364,9 +364,10 @@ class Assistant:
         mention it answer another question, and the offline abstention stands."""
         import dataclasses
 
-        unknown = answerer.unknown_names(query)
-        missed = [n for n in unknown if n.lower() not in answer.text.lower()]
-        if answer.mode != "llm" or answer.abstained or not missed:
+        if answer.mode != "llm" or answer.abstained:
+            return answer
+        missed = [n for n in answerer.unknown_names(query) if n.lower() not in answer.text.lower()]
+        if not missed:
             return answer
         return dataclasses.replace(extractive(), mode="extractive", usage=answer.usage,
                                    notice=f"no indexed article mentions {', '.join(missed)}, and the "

@@ -178,6 +178,8 @@ class ExtractiveAnswerer:
     # -- choosing ---------------------------------------------------------------------------
     def _choose(self, question: str, candidates: list[_Candidate],
                 weights: dict[str, float]) -> list[_Candidate]:
+        # the joined sentence replaces the best in `candidates` too, so the stance step below,
+        # which matches candidates by identity, sees one best, not two
         best = candidates[0] = _with_neighbour(candidates[0], candidates, weights, self.t.neighbour_share)
         chosen = [best]
         covered = set(best.covered)
@@ -263,9 +265,9 @@ def _with_neighbour(best: _Candidate, candidates: list[_Candidate], weights: dic
     restates the question's subject and its neighbour says the rest ("framed not only as a
     transactional matter but as a signal of reliability")."""
     hit = best.hit
-    total = sum(weights[t] for t in frozenset().union(*(c.covered for c in candidates))) or 1.0
     if hit.doc_id != best.span.doc_id or not hit.start <= best.span.start <= best.span.end <= hit.end:
         return best
+    total = sum(weights[t] for t in frozenset().union(*(c.covered for c in candidates))) or 1.0
 
     def gain(c: _Candidate) -> float:
         return sum(weights[t] for t in c.covered - best.covered) / total

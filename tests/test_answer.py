@@ -277,35 +277,31 @@ def test_a_lead_in_ending_in_a_colon_keeps_the_quotation_it_introduces(make_assi
     assert assistant.document("bridge").text[quoted.start:quoted.end] == quoted.snippet
 
 
-def test_a_quotation_is_answered_with_the_rest_of_it(make_assistant, tmp_path):
-    assistant = _indexed(make_assistant, tmp_path / "quay", {"quay.txt": (
-        "Harbour talks\n\nThe harbour board met the fishing union on Friday. ‘The new quay is a "
-        "priority for us, and we are working closely with the union on it,’ said a board member, "
-        "speaking anonymously. ‘This is not just about the quay, it is about winning back the trust "
-        "of the fishermen.’ Talks resume in June.")})
-    answer = assistant.ask("According to the anonymous board member, what is the harbour board really "
-                           "after in working with the union on the quay?", mode="extractive")
+@pytest.mark.parametrize("name, text, question, parts, outside", [
+    # a quotation, answered with the rest of it
+    ("quay", "Harbour talks\n\nThe harbour board met the fishing union on Friday. ‘The new quay is a "
+             "priority for us, and we are working closely with the union on it,’ said a board member, "
+             "speaking anonymously. ‘This is not just about the quay, it is about winning back the trust "
+             "of the fishermen.’ Talks resume in June.",
+     "According to the anonymous board member, what is the harbour board really after in working with "
+     "the union on the quay?", ("priority for us", "winning back the trust"), ("Talks resume",)),
+    # the sentence next to the best one, when it says what the question asks
+    ("cranes", "Port talks\n\nThe Port Amber board met the shipping firms on Monday to discuss fees. "
+               "Harbour officials have noted ongoing complaints about the delivery of promised cranes and "
+               "payments in the context of wider port talks. The situation is framed not only as a budget "
+               "matter but as a signal of the port's reliability.\nThe next meeting is in May.",
+     "Why do harbour officials see the delays in delivering promised cranes as more than a budget matter?",
+     ("promised cranes", "signal of the port's reliability"), ("next meeting", "met the shipping firms")),
+])
+def test_the_best_sentence_takes_in_what_completes_its_answer(make_assistant, tmp_path, name, text,
+                                                              question, parts, outside):
+    assistant = _indexed(make_assistant, tmp_path / name, {f"{name}.txt": text})
+    answer = assistant.ask(question, mode="extractive")
     cited = answer.citations[0]
-    assert "priority for us" in cited.snippet and "winning back the trust" in cited.snippet, answer.text
-    assert "Talks resume" not in cited.snippet                          # the quotation only
-    assert answer.text.count("winning back the trust") == 1            # and said once
-    assert assistant.document("quay").text[cited.start:cited.end] == cited.snippet
-
-
-def test_the_sentence_next_to_the_best_joins_it_when_it_says_what_the_question_asks(make_assistant,
-                                                                                   tmp_path):
-    assistant = _indexed(make_assistant, tmp_path / "cranes", {"cranes.txt": (
-        "Port talks\n\nThe Port Amber board met the shipping firms on Monday to discuss fees. Harbour "
-        "officials have noted ongoing complaints about the delivery of promised cranes and payments in "
-        "the context of wider port talks. The situation is framed not only as a budget matter but as a "
-        "signal of the port's reliability.\nThe next meeting is in May.")})
-    answer = assistant.ask("Why do harbour officials see the delays in delivering promised cranes as "
-                           "more than a budget matter?", mode="extractive")
-    cited = answer.citations[0]
-    assert "promised cranes" in cited.snippet and "signal of the port's reliability" in cited.snippet, answer.text
-    assert "next meeting" not in cited.snippet and "met the shipping firms" not in cited.snippet
-    assert answer.text.count("signal of the port's reliability") == 1
-    assert assistant.document("cranes").text[cited.start:cited.end] == cited.snippet
+    assert all(part in cited.snippet for part in parts), answer.text
+    assert not any(other in cited.snippet for other in outside)
+    assert answer.text.count(parts[1]) == 1                                # and said once
+    assert assistant.document(name).text[cited.start:cited.end] == cited.snippet
 
 
 def test_a_why_question_keeps_the_quotations_that_give_the_reason(make_assistant, tmp_path):
