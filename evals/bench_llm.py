@@ -66,8 +66,9 @@ def _summary(rows: list[dict]) -> dict:
 @click.command("llm")
 @click.option("--split", type=click.Choice(["dev", "test", "all"]), default="test", show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N questions.")
-@click.option("--prompts", default="evidence,chunks", show_default=True,
-              help="Prompts to compare, in order (evidence: the best sentences; chunks: whole chunks).")
+@click.option("--prompts", default="evidence,chunks,evidence+repack", show_default=True,
+              help="Prompts to compare, in order, each against the first (evidence: the best sentences; "
+                   "chunks: whole chunks; +repack: with llama.cpp's repacked weights, llm_repack=on).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("docs/bench/bench-llm.json"),
               show_default=True)
 @click.pass_context
@@ -84,22 +85,27 @@ def llm(ctx: click.Context, split: str, limit: int | None, prompts: str, out: Pa
 
     questions = load_gold(split=split)[:limit]
     report: dict = {"benchmark": "llm", "split": split, "machine": machine(), "prompts": {}}
-    for style in [p.strip() for p in prompts.split(",") if p.strip()]:
-        assistant = assistant_from(ctx, llm_prompt=style)
+    for spec in [p.strip() for p in prompts.split(",") if p.strip()]:
+        style, _, variant = spec.partition("+")
+        if variant not in ("", "repack"):
+            raise click.BadParameter(f"{spec!r}: the only variant is +repack", param_hint="--prompts")
+        assistant = assistant_from(ctx, llm_prompt=style, llm_repack="on" if variant == "repack" else None)
         if not assistant.docs():
             assistant.ingest()
         report["llm"] = f"{assistant.llm().model} ({getattr(assistant.llm(), 'threads', '?')} threads)"
         rows = []
         for q in questions:
             rows.append(_one(assistant, q))
-            click.echo(f"{style} {q.id}: first token {rows[-1]['first_token_s']:.1f}s, answer "
+            click.echo(f"{spec} {q.id}: first token {rows[-1]['first_token_s']:.1f}s, answer "
                        f"{rows[-1]['answer_s']:.1f}s, {'right' if rows[-1]['correct'] else 'wrong'}", err=True)
-        report["prompts"][style] = {"summary": _summary(rows), "questions": rows}
-    styles = list(report["prompts"])
-    if len(styles) == 2:
-        a, b = (report["prompts"][s]["summary"] for s in styles)
-        report["ratios"] = {f"{k}_{styles[1]}_over_{styles[0]}": round(b[k] / a[k], 2)
-                            for k in ("first_token_p50_s", "answer_p50_s", "prompt_tokens_p50") if a[k] and b[k]}
+        report["prompts"][spec] = {"summary": _summary(rows), "questions": rows}
+    first, *others = list(report["prompts"])
+    a = report["prompts"][first]["summary"]
+    report["ratios"] = {}
+    for other in others:
+        b = report["prompts"][other]["summary"]
+        report["ratios"].update({f"{k}_{other}_over_{first}": round(b[k] / a[k], 2)
+                                 for k in ("first_token_p50_s", "answer_p50_s", "prompt_tokens_p50") if a[k] and b[k]})
     write_report(out, report)
     for style, block in report["prompts"].items():
         click.echo(f"{style}: {block['summary']}")

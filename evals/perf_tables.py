@@ -126,7 +126,8 @@ def llm_tables(r: dict) -> list[str]:
            "| prompt | first token p50 s | p95 s | whole answer p50 s | p95 s | generation tokens/s p50 "
            "| prompt tokens p50 | accuracy | fell back |",
            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    names = {"evidence": "evidence (best sentences, neighbours)", "chunks": "chunk-packed (8 chunks)"}
+    names = {"evidence": "evidence (best sentences, neighbours)", "chunks": "chunk-packed (8 chunks)",
+             "evidence+repack": "evidence, llama.cpp's repacked weights (`llm_repack = on`)"}
     for name, block in prompts.items():
         x = block["summary"]
         out.append(f"| {names.get(name, name)} | {x['first_token_p50_s']} | {x['first_token_p95_s']} | "

@@ -65,6 +65,9 @@ class Settings:
     # "" = the bundled model, a path = your own GGUF file, "off" = none
     llm_gguf: str = ""
     llm_threads: int = 0              # CPU threads for the local model; 0 = every core (1 on a busy machine)
+    # "on": llama.cpp repacks the weights for its CPU kernels, which writes faster and reads the
+    # prompt slower; our prompts are long and answers short, so "off" answers sooner (docs/llm.md)
+    llm_repack: str = "off"
     llm_busy_wait_s: float = 30.0     # a question waits this long for the local model, then "busy"
     # the LLM's prompt: "evidence" = the best sentences with their neighbours, within
     # llm_evidence_tokens; "chunks" = whole retrieved chunks packed into the context window
@@ -113,6 +116,7 @@ class Settings:
         _check(self.llm_prompt in ("evidence", "chunks"), "llm_prompt", self.llm_prompt,
                'use "evidence" or "chunks"')
         _check(self.llm_threads >= 0, "llm_threads", self.llm_threads, "use >= 0 (0: every core)")
+        _check(self.llm_repack in ("on", "off"), "llm_repack", self.llm_repack, 'use "on" or "off"')
         _check(self.llm_busy_wait_s >= 0, "llm_busy_wait_s", self.llm_busy_wait_s, "use >= 0 seconds")
         _check(self.llm_evidence_tokens >= 64, "llm_evidence_tokens", self.llm_evidence_tokens,
                "use at least 64 tokens")

@@ -119,3 +119,10 @@ def test_the_streamed_api_sends_the_draft_first_then_the_local_models_answer(cor
 
     finally:
         served.stop()
+
+
+def test_repacked_weights_are_a_model_of_their_own_and_both_answer(local):
+    plain, repacked = local().llm(), local(llm_repack="on").llm()
+    assert plain._m is not repacked._m                # each layout loaded once, kept apart
+    messages = [{"role": "user", "content": "Say the word blue."}]
+    assert plain.complete(messages, max_tokens=8).text and repacked.complete(messages, max_tokens=8).text

@@ -36,7 +36,7 @@ _loading = threading.Lock()
 class _Model:
     """One loaded llama.cpp server and the slot that guards it."""
 
-    def __init__(self, path: Path, threads: int, context: int) -> None:
+    def __init__(self, path: Path, threads: int, context: int, repack: bool) -> None:
         import xllamacpp as xl
 
         params = xl.CommonParams()
@@ -45,6 +45,7 @@ class _Model:
         params.n_parallel = 1
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
+        params.no_extra_bufts = not repack   # llama.cpp's repacked weights: see Settings.llm_repack
         params.warmup = False
         params.verbosity = -1
         params.api_keys = [secrets.token_hex(16)]
@@ -72,14 +73,14 @@ class LocalLLM:
     where = "this process (llama.cpp)"
 
     def __init__(self, path: Path, *, threads: int = 0, context: int = 4096,
-                 busy_wait_s: float = 30.0, max_wait_s: float = 300.0) -> None:
+                 repack: bool = False, busy_wait_s: float = 30.0, max_wait_s: float = 300.0) -> None:
         self.path, self.model = Path(path), Path(path).stem
         self.threads, self.context = threads_for(threads), context
         self.busy_wait_s, self.max_wait_s = busy_wait_s, max_wait_s
-        key = (str(self.path.resolve()), self.threads, self.context)
+        key = (str(self.path.resolve()), self.threads, self.context, repack)
         with _loading:
             if key not in _loaded:
-                _loaded[key] = _Model(self.path, self.threads, self.context)
+                _loaded[key] = _Model(self.path, self.threads, self.context, repack)
             self._m = _loaded[key]
 
     @classmethod
@@ -87,6 +88,7 @@ class LocalLLM:
                       notify: Callable[[str], None] | None = None) -> "LocalLLM":
         path = gguf.model_file(settings.llm_gguf, settings.models_dir, notify)
         return cls(path, threads=settings.llm_threads, context=settings.llm_context_window,
+                   repack=settings.llm_repack == "on",
                    busy_wait_s=settings.llm_busy_wait_s, max_wait_s=settings.llm_max_wait_s)
 
     def __repr__(self) -> str:
