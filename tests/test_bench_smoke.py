@@ -156,3 +156,17 @@ def test_split_benchmark_times_ours_beside_the_plain_rule_and_a_whole_ingest(tmp
     assert all(_positive(row[k]["split_plain"]["seconds"]) for k in ("prose", "stops"))
     assert _positive(row["text_stages"]["seconds"]) and row["text_stages"]["chunks"] >= 1
     assert row["ingest"]["chunks_embedded"] == row["text_stages"]["chunks"]
+
+
+@pytest.mark.parametrize("first_token_s, met", [(3.9, "yes"), (4.2, "**no**")])
+def test_the_summary_judges_the_local_llm_against_its_targets(tmp_path, first_token_s, met):
+    from evals.perf_tables import summary_table
+
+    def summary(first, accuracy):
+        return {"summary": {"n": 3, "first_token_p50_s": first, "answer_p50_s": first + 1.0,
+                            "accuracy": accuracy}}
+    (tmp_path / "bench-llm.json").write_text(json.dumps({"split": "test", "prompts": {
+        "evidence": summary(first_token_s, 0.5), "chunks": summary(20.0, 0.6)}}))
+    rows = [r for r in summary_table(tmp_path) if "local LLM" in r]
+    assert rows[0].endswith(f"| {met} |") and f"{first_token_s:.2f} s" in rows[0]
+    assert rows[1] == "| local LLM: no loss of accuracy against the chunk-packed prompt | 0.500 vs 0.600 | **no** |"
