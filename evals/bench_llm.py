@@ -27,7 +27,7 @@ def _one(assistant, q) -> dict:
     first = None
     answer = None
     for item in assistant.stream(q.question, history=q.history, mode="llm"):
-        if isinstance(item, str) and first is None:
+        if isinstance(item, str) and item and first is None:
             first = time.perf_counter() - started
         elif isinstance(item, Answer) and not item.draft:
             answer = item

@@ -189,8 +189,8 @@ class Assistant:
         `Answer.text`. In llm mode the first item is the instant extractive answer as a draft
         (an Answer with `draft=True`), then the model's raw tokens as they arrive; the final
         Answer carries the verified text and citations, which may differ (dropped sentences or
-        citations, an abstention, or the extractive fallback with a `notice`). Closing the
-        iterator stops the LLM.
+        citations, an abstention, or the extractive fallback with a `notice`). An empty piece
+        means the model is still reading its prompt. Closing the iterator stops the LLM.
         """
         if self.answer_mode(kwargs.get("mode")) == "llm":
             kwargs.pop("mode", None)

@@ -319,7 +319,7 @@ def _print_stream(items, live: bool | None = None):
     try:
         for item in items:
             if isinstance(item, str):
-                if not live:
+                if not (live and item):
                     continue
                 click.echo(item, nl=False)
                 shown.append(item)

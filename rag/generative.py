@@ -105,7 +105,7 @@ class GenerativeAnswerer:
                         if isinstance(item, Completion):
                             completion = item
                         else:
-                            if "first_token" not in timings:
+                            if item and "first_token" not in timings:
                                 timings["first_token"] = (time.perf_counter() - started) * 1e3
                             yield item
                 finally:

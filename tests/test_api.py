@@ -217,3 +217,16 @@ def test_a_client_that_disconnects_mid_stream_stops_the_llm_within_a_second(corp
     finally:
         served.stop()
         stub.close()
+
+
+def test_while_the_model_reads_the_stream_sends_comments_that_clients_skip():
+    from rag.records import Answer
+    from ui.api import _sse
+
+    draft = Answer(question="q", text="instant", draft=True)
+    final = Answer(question="q", text="Hello.", mode="llm")
+    events = list(_sse(draft, iter(["", "", "Hello.", final]), "id", 0, "newsrag"))
+    assert events.count(": reading\n\n") == 2           # a write each time: a gone client shows
+    contents = [json.loads(e[6:])["choices"][0]["delta"].get("content") for e in events
+                if e.startswith("data: {") and json.loads(e[6:]).get("choices")]
+    assert [c for c in contents if c is not None] == ["", "Hello."]   # the role chunk, then text only

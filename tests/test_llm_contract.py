@@ -78,6 +78,18 @@ def test_closing_the_stream_stops_generation_within_a_second(backend, openai_stu
         assert reply.completion_tokens <= 2 and time.monotonic() - closed < 1.0 + 0.5
 
 
+def test_the_local_model_stops_while_it_is_still_reading_a_long_prompt(local):
+    long = [{"role": "user", "content": " ".join(f"item{i}" for i in range(350)) + "\nHow many items?"}]
+    started = time.monotonic()
+    stream = local.stream(long, max_tokens=50)     # ~1,300 tokens: seconds to read on 2 cores
+    assert next(stream) == ""                      # reading: a chance to stop before any token
+    closed = time.monotonic()
+    stream.close()
+    reply = local.complete(ASK, max_tokens=2)      # the model is free: the prompt was not read to the end
+    assert reply.completion_tokens <= 2 and time.monotonic() - closed < 1.0
+    assert time.monotonic() - started < 2.0
+
+
 def test_a_second_question_waits_for_the_local_model_then_hears_it_is_busy(local):
     impatient = LocalLLM(smollm2(), threads=2, context=2048, busy_wait_s=0.5)   # the same loaded model
     assert impatient._m is local._m

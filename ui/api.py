@@ -370,8 +370,10 @@ def _sse(first, pieces: Iterator, cid: str, created: int, model: str, *, include
                     yield event({"id": cid, "object": "chat.completion.chunk", "created": created,
                                  "model": model, "choices": [], "usage": _usage(piece)})
                 break
-            else:
+            elif piece:
                 yield chunk({"content": piece})
+            else:                 # the model is still reading: a comment, so a gone client shows
+                yield ": reading\n\n"
             piece = next(pieces)
     except StopIteration:
         pass

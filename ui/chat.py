@@ -85,7 +85,7 @@ def respond(service: Service, message: str, turns: list[dict], conv: str, mode: 
             elif isinstance(piece, Answer):
                 answer = piece
                 continue
-            else:
+            elif piece:         # "" is the model still reading: only a chance to stop
                 text += piece
                 shown[-1] = {"role": "assistant", "content": render.pending_html(text)}
             yield "", shown, gr.update(), turns, conv, gr.update()

@@ -7,6 +7,8 @@
 
 Both backends offer the same calls: `complete(messages)` -> Completion, and `stream(messages)`
 yielding text deltas and then one Completion; closing the stream's iterator cancels generation.
+A delta may be "" (the local model says it is still reading the prompt): a consumer's chance to
+stop before the first token.
 Failures are `LLMUnavailable` with a one-line message. `open_llm(settings)` picks the backend:
 a configured server first, else the local model.
 """

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from rag.settings import Settings
 
 _END = object()
+# llama.cpp reads the prompt this many tokens at a time, and between them a stopped stream can end
+# it: about 0.9 s on 2 cores, for about 5% of its prompt speed
+PROMPT_STEP = 96
 _loaded: dict[tuple, "_Model"] = {}
 _loading = threading.Lock()
 
@@ -45,6 +48,7 @@ class _Model:
         params.n_parallel = 1
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
+        params.n_batch = params.n_ubatch = PROMPT_STEP
         params.no_extra_bufts = not repack   # llama.cpp's repacked weights: see Settings.llm_repack
         params.warmup = False
         params.verbosity = -1
@@ -120,10 +124,12 @@ class LocalLLM:
 
     def stream(self, messages: Sequence[Message], *, max_tokens: int = 256,
                temperature: float = 0.0) -> Iterator[str | Completion]:
-        """Deltas as llama.cpp writes them, then the Completion. Closing the iterator stops the
-        generation at its next token and frees the model for the next question."""
+        """Deltas as llama.cpp writes them, then the Completion. While the prompt is read, an
+        empty delta after each PROMPT_STEP tokens, so a consumer may stop there too. Closing the
+        iterator stops llama.cpp at its next step or token and frees the model for the next
+        question."""
         request = {**self._request(messages, max_tokens, temperature), "stream": True,
-                   "stream_options": {"include_usage": True}}
+                   "stream_options": {"include_usage": True}, "return_progress": True}
         events: queue.Queue = queue.Queue()
         stop = threading.Event()
         self._take_slot()
@@ -157,6 +163,8 @@ class LocalLLM:
                 if isinstance(event, Exception):
                     raise LLMUnavailable(f"the local model failed ({type(event).__name__}): try again") from None
                 _raise_if_error(event)
+                if event.get("prompt_progress") is not None:
+                    yield ""              # still reading the prompt: a chance to stop
                 usage = event.get("usage") or usage
                 for choice in event.get("choices") or ():
                     delta = (choice.get("delta") or {}).get("content")
