@@ -47,7 +47,7 @@ def sources(root: Path = ROOT) -> dict[str, dict]:
         return json.loads(p.read_text(encoding="utf-8")) if p.exists() else None
 
     found = {"eval": load("docs/eval/run.json"), "eval-in_chunk": load("docs/eval/run-in_chunk.json"),
-             "eval-llm": load("docs/eval/llm/run.json"),
+             "eval-llm": load("docs/eval/llm/run.json"), "eval-fresh": load("docs/eval/fresh-q87-q107.json"),
              "scifact": load("docs/scifact-test.json"), "scifact-in_chunk": load("docs/scifact-test-in_chunk.json"),
              "samples": load("docs/samples.json")}
     for path in sorted((root / "docs" / "bench").glob("bench-*.json")):

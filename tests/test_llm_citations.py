@@ -114,6 +114,19 @@ def test_a_number_the_source_does_not_state_is_not_supported(passages, embedder)
     assert [p.reason for p in checked.problems] == ["number not in source"]
 
 
+@pytest.mark.parametrize("claim, holds", [
+    ("The tram line will cost $14 million [2].", False),        # the source's 14 is kilometres
+    ("The dam cost 2 million lira [1].", False),                # the source says 2 billion
+    ("The dam can hold 90 million cubic metres of water [1].", True),
+    ("The dam cost 2 billion lira [1].", True),
+])
+def test_an_amount_must_be_the_sources_amount_not_only_its_number(passages, embedder, claim, holds):
+    checked = verify(claim, QUESTION, passages, embedder)
+    assert bool(checked.citations) == holds
+    if not holds:
+        assert [p.reason for p in checked.problems] == ["number not in source"]
+
+
 def test_uncited_claim_that_a_passage_supports_gets_that_citation(passages, embedder):
     checked = verify("Mayor Lena Ostrova said the first trams should run in 2027.", QUESTION, passages,
                      embedder)
