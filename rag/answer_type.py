@@ -16,7 +16,11 @@ from functools import lru_cache
 
 from index.terms import STOPWORDS, fold, terms, words
 
+_MONEY_WORDS = (r"\b(?:costs?|costing|pa(?:y|ys|id)|prices?d?|worth|values?d?|spen[dt]|money|dollars?|euros?|"
+                r"budget|fees?|charged?)\b")
 _KINDS = (
+    ("amount", re.compile(rf"^(?=.*{_MONEY_WORDS})\s*(?:how much|what (?:did|does|do|will|would) .{{1,60}}? cost|"
+                          rf"what(?:'s| is| was| were| are)? (?:the )?(?:\w+ )?(?:value|price|cost|worth))\b", re.I)),
     ("number", re.compile(r"^\s*(?:how (?:many|much|long|far|big|large|old)|what (?:percentage|share|number|amount|sum|price|cost)|"
                           r"at what (?:price|cost))\b", re.I)),
     ("time", re.compile(r"^\s*(?:when|what (?:year|month|date|day|time)|which (?:year|month|date|day)|"
@@ -102,6 +106,9 @@ def supplies(kind: str, sentence: str, question: str) -> bool:
         return True
     asked = set(words(question))
     new_words = [w for w in words(sentence) if w not in asked]
+    if kind == "amount":                 # money: a currency sign, or a number in a currency
+        return bool(re.search(r"[$€£¥]\s?\d|\d[\d,.]*(?:\s+(?:thousand|million|billion|trillion))?\s+"
+                              r"(?:dollars|euros|pounds|lira|roubles|rubles|yuan|yen|rupees)\b", sentence, re.I))
     if kind == "number":
         return any((w.isdigit() and not _YEAR.fullmatch(w)) or w in _NUMBER_WORDS
                    or re.fullmatch(r"\d+(?:st|nd|rd|th)", w) for w in new_words) or "$" in sentence

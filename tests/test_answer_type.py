@@ -13,7 +13,9 @@ from rag.answer_type import (asks_person, expected_kind, holds_role, names_kind,
     ("Who runs the port?", "name"), ("Which harbour official signed the lease?", "name"),
     ("Which rivers feed the lake?", "name"), ("Which year did the mill open?", "time"),
     ("Why did the mill close?", ""), ("What does the law say?", ""),
-    ("On what date did the mill close?", "time"), ("By which year will the tram run?", "time")])
+    ("On what date did the mill close?", "time"), ("By which year will the tram run?", "time"),
+    ("How much did the city pay for the bridge?", "amount"), ("How much money went to the port?", "amount"),
+    ("What is the dollar value of the 12 ferries?", "amount"), ("How much of the river is navigable?", "number")])
 def test_the_kind_of_answer_a_question_asks_for(question, kind):
     assert expected_kind(question) == kind
 
@@ -137,3 +139,10 @@ def test_items_a_partial_answer_leaves_out_of_a_whole_list():
     series = "Storms hit Alder, Birch Cove, the Cedar Islands and Dunmore last winter."
     missing = left_out("Which towns did the storms hit?", "Birch Cove and Dunmore.", series)
     assert [item.split()[-1] for item in missing] == ["Alder", "Islands"]
+
+
+def test_a_question_about_money_wants_an_amount_of_money_not_any_number():
+    q = "What is the dollar value of the 12 ferries the port ordered?"
+    assert not supplies("amount", "The port ordered 12 ferries in 2019 for its 3 routes.", q)
+    assert supplies("amount", "The 12 ferries cost $48 million.", q)
+    assert supplies("amount", "The order was worth 48 million euros.", q)
