@@ -10,6 +10,7 @@ each keeps its own fixed system prompt cached, as it would in use. Medians and p
 
 from __future__ import annotations
 
+import gc
 import statistics
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ import click
 
 from evals import metrics as m
 from evals.perf_common import machine, write_report
+from rag.llm.local import unload_all
 
 
 def _one(assistant, q) -> dict:
@@ -99,6 +101,9 @@ def llm(ctx: click.Context, split: str, limit: int | None, prompts: str, out: Pa
             click.echo(f"{spec} {q.id}: first token {rows[-1]['first_token_s']:.1f}s, answer "
                        f"{rows[-1]['answer_s']:.1f}s, {'right' if rows[-1]['correct'] else 'wrong'}", err=True)
         report["prompts"][spec] = {"summary": _summary(rows), "questions": rows}
+        del assistant                     # one model in the process at a time: see unload_all
+        unload_all()
+        gc.collect()
     first, *others = list(report["prompts"])
     a = report["prompts"][first]["summary"]
     report["ratios"] = {}

@@ -63,6 +63,13 @@ class _Model:
         self.warm_prefix: str | None = None
 
 
+def unload_all() -> None:
+    """Forget every loaded model; each is freed once no LocalLLM holds it. A benchmark comparing
+    settings calls this between them: two llama.cpp instances in one process slow each other."""
+    with _loading:
+        _loaded.clear()
+
+
 def threads_for(setting: int) -> int:
     """0 means every core this process may use (llama.cpp's own default is half of them)."""
     if setting > 0:
