@@ -363,7 +363,7 @@ def test_an_instruction_inside_an_article_is_quoted_as_data_and_not_obeyed(make_
 
 # -- multi-turn ------------------------------------------------------------------------------------
 HISTORY = [(Q, "Turkey was removed after it bought Russia's S-400 air defence system [1].")]
-FOLLOW_UP = "What did that cost the US?"
+FOLLOW_UP = "Why did that cost the US so much?"
 
 
 def test_a_follow_up_is_rewritten_by_the_llm_before_retrieval(make_llm, openai_stub):

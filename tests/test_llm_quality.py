@@ -30,4 +30,5 @@ def test_the_bundled_model_answers_a_test_slice_above_its_floors(corpus_assistan
     assert record["run"]["questions"] == LIMIT and "local: qwen2.5-coder-1.5b" in record["run"]["llm"]
     llm, extractive = record["metrics"]["overall"], record["extractive"]["metrics"]["overall"]
     assert llm["accuracy"] >= extractive["accuracy"] - 0.2     # never much worse than the instant draft
-    assert sum(q["mode"] == "llm" for q in record["questions"]) >= LIMIT // 2   # most answered by the model
+    # the verifier sends some answers back to the draft (13 of 29 on the whole test split, 2026-12-03)
+    assert sum(q["mode"] == "llm" for q in record["questions"]) >= LIMIT // 3
