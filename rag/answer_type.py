@@ -101,14 +101,29 @@ def expected_kind(question: str) -> str:
     return ""
 
 
+_AMOUNT = re.compile(r"([$€£¥]\s?)?(\d[\d,.]*\d|\d)(m|bn)?\b(?:\s+(thousand|million|billion|trillion)\b)?"
+                     r"(\s+(?:dollars|euros|pounds|lira|roubles|rubles|yuan|yen|rupees)\b)?", re.I)
+
+
+def amounts(text: str) -> set[tuple[str, str, bool]]:
+    """(number, scale, money) for each number: "$2.5 billion" -> ("2.5", "billion", True)."""
+    out = set()
+    for m in _AMOUNT.finditer(text):
+        symbol, num, short, scale, word = m.groups()
+        if short and not symbol:           # "600m" is a distance; "$600m" an amount
+            continue
+        scale = (scale or {"m": "million", "bn": "billion"}.get((short or "").lower(), "")).lower()
+        out.add((num.replace(",", "").rstrip("."), scale, bool(symbol or word)))
+    return out
+
+
 def supplies(kind: str, sentence: str, question: str) -> bool:
     if not kind:
         return True
     asked = set(words(question))
     new_words = [w for w in words(sentence) if w not in asked]
     if kind == "amount":                 # money: a currency sign, or a number in a currency
-        return bool(re.search(r"[$€£¥]\s?\d|\d[\d,.]*(?:\s+(?:thousand|million|billion|trillion))?\s+"
-                              r"(?:dollars|euros|pounds|lira|roubles|rubles|yuan|yen|rupees)\b", sentence, re.I))
+        return any(money for _, _, money in amounts(sentence))
     if kind == "number":
         return any((w.isdigit() and not _YEAR.fullmatch(w)) or w in _NUMBER_WORDS
                    or re.fullmatch(r"\d+(?:st|nd|rd|th)", w) for w in new_words) or "$" in sentence

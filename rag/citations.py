@@ -27,14 +27,13 @@ import numpy as np
 from index.records import Span
 from index.sentences import split_sentences
 from index.terms import terms, words
+from rag.answer_type import amounts
 from rag.records import Citation, Hit
 
 _NUMS = r"\d{1,4}(?:\s*(?:[,;，、]|[-–])\s*\d{1,4})*"
 MARKER = re.compile(rf"(?:\[\s*(?:(?:sources?|src|ref)\.?\s*)?({_NUMS})\s*\]|【\s*({_NUMS})\s*】)", re.I)
 _MARKERS_AT_START = re.compile(rf"(?:\s*{MARKER.pattern})+", re.I)   # used with .match(text, pos)
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
-_AMOUNT = re.compile(r"([$€£]\s?)?(\d[\d,.]*\d|\d)(m|bn)?\b(?:\s+(thousand|million|billion|trillion)\b)?"
-                     r"(\s+(?:dollars|euros|pounds)\b)?", re.I)
 _ACCORDING = re.compile(r"According to ([^,.;:]{2,60}),\s*(\w)")
 LIST_ITEM = re.compile(r"^\s*(?:[-•*–]|\d{1,2}[.)])\s+")      # a list item ("- x", "2. x")
 # "[n]", "[source]", "[citation]": a marker written literally, with no number in it
@@ -366,9 +365,9 @@ def _unstated(claim: str, question: str, cited: Sequence[Passage]) -> str:
     ("" when it states none)."""
     if _numbers_in(claim) - _numbers_in(question) - set().union(*(_numbers_in(p.text) for p in cited)):
         return "number not in source"
-    stated = _amounts_in(question) | set().union(*(_amounts_in(p.text) for p in cited))
+    stated = amounts(question) | set().union(*(amounts(p.text) for p in cited))
     if any(not any(num == n and scale == s and (not money or m) for n, s, m in stated)
-           for num, scale, money in _amounts_in(claim) if scale or money):
+           for num, scale, money in amounts(strip_markers(claim)) if scale or money):
         return "number not in source"      # "$40 million" where the source has "40 jets"
     known = _known(question, cited)
     for name in _NAME.findall(strip_markers(claim)):
@@ -380,18 +379,6 @@ def _unstated(claim: str, question: str, cited: Sequence[Passage]) -> str:
 def _known(question: str, cited: Sequence[Passage]) -> set[str]:
     """The terms of the question and of the passages cited (text and title): what a claim may name."""
     return set(terms(_fold(question + " " + " ".join(p.text + " " + p.hit.title for p in cited))))
-
-
-def _amounts_in(text: str) -> set[tuple[str, str, bool]]:
-    """(number, scale, money) for each number: "$2.5 billion" -> ("2.5", "billion", True)."""
-    out = set()
-    for m in _AMOUNT.finditer(strip_markers(text)):
-        symbol, num, short, scale, word = m.groups()
-        if short and not symbol:           # "600m" is a distance; "$600m" an amount
-            continue
-        scale = (scale or {"m": "million", "bn": "billion"}.get((short or "").lower(), "")).lower()
-        out.add((num.replace(",", "").rstrip("."), scale, bool(symbol or word)))
-    return out
 
 
 def _numbers_in(text: str) -> set[str]:
