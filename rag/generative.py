@@ -29,6 +29,7 @@ from rag.answer_type import expected_kind, holds_role, left_out, supplies
 from rag.citations import Passage, Thresholds, describe, parse_markers, strip_markers, verify
 from rag.errors import LLMUnavailable
 from rag.llm import ChatModel, Completion
+from rag.parts import question_parts
 from rag.prices import cost_usd
 from rag.prompt import NOT_FOUND, Prompt, Tokens, build_evidence_prompt, build_prompt, rewrite_messages
 from rag.records import Answer, Hit
@@ -94,12 +95,13 @@ class GenerativeAnswerer:
         if not hits:
             yield self.fallback(fallback, "no passage matched, so the LLM was not asked", (), spent)
             return
-        prompt = self.prompt(question, hits, ranked, sentences, history)
+        parts = question_parts(question) if self.prompt_style == "evidence" else [question]
+        prompt = self.prompt(parts[0], hits, ranked, sentences, history)
         started = time.perf_counter()
         completion: Completion | None = None
         try:
             if stream:
-                deltas = self.llm.stream(prompt.messages, max_tokens=self.max_answer_tokens)
+                deltas = self._chat(prompt.messages, parts[1:])
                 try:
                     for item in deltas:
                         if isinstance(item, Completion):
@@ -111,7 +113,7 @@ class GenerativeAnswerer:
                 finally:
                     deltas.close()      # a consumer that stops reading stops the LLM
             else:
-                completion = self.llm.complete(prompt.messages, max_tokens=self.max_answer_tokens)
+                completion = self._chat_once(prompt.messages, parts[1:])
         except LLMUnavailable as exc:
             yield self.fallback(fallback, str(exc), (prompt,), spent)
             return
@@ -120,6 +122,35 @@ class GenerativeAnswerer:
         answer = self._judge(question, completion, prompt, hits, sentences, fallback, spent)
         timings["verify"] = (time.perf_counter() - t0) * 1e3
         yield replace(answer, timings_ms={**answer.timings_ms, **timings})
+
+    def _chat(self, messages: list, more: Sequence[str]) -> Iterator[str | Completion]:
+        """Stream the answer to `messages`, then to each further part of the question, asked
+        as the next turn of the same chat (the model keeps the passages it has read), as one
+        reply: the deltas, then one Completion."""
+        replies: list[Completion] = []
+        for i, part in enumerate(["", *more]):
+            if part:
+                messages = [*messages, {"role": "assistant", "content": replies[-1].text},
+                            {"role": "user", "content": f"Question: {part}"}]
+                yield " "
+            deltas = self.llm.stream(messages, max_tokens=self.max_answer_tokens)
+            try:
+                for item in deltas:
+                    if isinstance(item, Completion):
+                        replies.append(item)
+                    else:
+                        yield item
+            finally:
+                deltas.close()
+        yield _joined(replies)
+
+    def _chat_once(self, messages: list, more: Sequence[str]) -> Completion:
+        replies = [self.llm.complete(messages, max_tokens=self.max_answer_tokens)]
+        for part in more:
+            messages = [*messages, {"role": "assistant", "content": replies[-1].text},
+                        {"role": "user", "content": f"Question: {part}"}]
+            replies.append(self.llm.complete(messages, max_tokens=self.max_answer_tokens))
+        return _joined(replies)
 
     def _judge(self, question: str, completion: Completion, prompt: Prompt, hits: Sequence[Hit],
                sentences: Sequence[tuple[Span, np.ndarray]], fallback: Callable[[], Answer],
@@ -198,6 +229,18 @@ class GenerativeAnswerer:
         if cost is not None:
             usage["cost_usd"] = round(cost, 6)
         return usage
+
+
+def _joined(replies: Sequence[Completion]) -> Completion:
+    """The replies to the parts of one question, as one reply."""
+    if len(replies) == 1:
+        return replies[0]
+    cut = next((r.finish_reason for r in replies if r.finish_reason == "length"), replies[-1].finish_reason)
+    return Completion(text=" ".join(r.text.strip() for r in replies), finish_reason=cut,
+                      prompt_tokens=sum(r.prompt_tokens for r in replies),
+                      completion_tokens=sum(r.completion_tokens for r in replies),
+                      attempts=max(r.attempts for r in replies),
+                      cached_tokens=sum(r.cached_tokens for r in replies))
 
 
 def article_text(hits: Sequence[Hit], doc_id: str, start: int, end: int) -> tuple[int, str]:

@@ -410,3 +410,36 @@ def test_auto_mode_uses_the_llm_only_when_one_is_configured(make_llm, openai_stu
     assert len(openai_stub.requests) == 1
     with pytest.raises(ConfigError, match="RAG_LLM_MODEL"):
         make_llm(llm_model="").ask(Q, mode="llm")
+
+
+def test_a_question_that_asks_two_things_is_asked_as_two_turns_of_one_chat(make_assistant, tmp_path,
+                                                                           openai_stub):
+    # a small model asked both at once answers one: each part is its own turn, the passages read once
+    articles = {"flood.txt": "The Kestrel Gazette was first to report the flood in Port Amber. Water rose "
+                             "two metres in an hour.",
+                "fire.txt": "Radio Birch broke the news of the warehouse fire in Port Amber. Nobody was hurt."}
+    assistant = make_assistant(llm_base_url=openai_stub.url, llm_model="m", mode="llm", llm_timeout_s=1,
+                               llm_prompt="evidence")
+    assistant.ingest([write_articles(tmp_path / "articles", articles)])
+
+    def passage(request: Request, words: str) -> int:
+        lines = re.findall(r"^\[(\d+)\] (.*)$", request.messages[1]["content"], re.M)   # the passages
+        return next(int(n) for n, text in lines if words in text)
+
+    openai_stub.script(Model(lambda r: f"The Kestrel Gazette reported the flood first [{passage(r, 'Gazette')}]."),
+                       Model(lambda r: f"Radio Birch broke the news of the fire [{passage(r, 'Radio Birch')}]."))
+    question = "Which paper reported the flood in Port Amber, and which station broke the news of the fire?"
+    answer = assistant.ask(question)
+    first, second = openai_stub.requests
+    assert first.messages[-1]["content"].endswith("Question: Which paper reported the flood in Port Amber?")
+    assert second.messages[:-2] == first.messages
+    assert second.messages[-2] == {"role": "assistant", "content": "The Kestrel Gazette reported the flood "
+                                                                   f"first [{passage(first, 'Gazette')}]."}
+    assert second.messages[-1] == {"role": "user", "content": "Question: Which station broke the news of the fire?"}
+    assert answer.mode == "llm", answer.notice
+    assert "Kestrel Gazette" in answer.text and "Radio Birch" in answer.text
+    assert {c.doc_id for c in answer.citations} == {"flood", "fire"}
+    # one question, one turn
+    openai_stub.script(Model(lambda r: f"Radio Birch broke the news [{passage(r, 'Radio Birch')}]."))
+    assert assistant.ask("Which station broke the news of the warehouse fire?").mode == "llm"
+    assert len(openai_stub.requests) == 1
