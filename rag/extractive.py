@@ -6,8 +6,10 @@ the sentence before it, which often names the subject it elaborates), and the ra
 passage it came from. A lead-in ending in ":" and the bullets under it count as one passage; so
 do a lead-in and the quotation on its next line. For a why or how question, the quotations that
 follow the chosen sentence in its paragraph come with it (the reason, in the speaker's words).
-Then up to `max_sentences` are chosen greedily: near-duplicates are skipped, a sentence must add
-coverage or a second article's view, and agreeing articles are cited together. When articles
+For a why-question, a close sentence that gives a cause leads over a better-scored one that
+gives none (the aftermath often repeats the question's words). Then up to `max_sentences` are
+chosen greedily: near-duplicates are skipped, a sentence must add coverage or a second
+article's view, and agreeing articles are cited together. When articles
 take opposite stances (one says a thing will be kept, another that it will be given back), the
 answer says so and shows both, each with its citation. It abstains, citing nothing, when nothing
 is close enough or no sentence supplies the kind of answer asked for (a number, a time, a name).
@@ -180,6 +182,7 @@ class ExtractiveAnswerer:
                 weights: dict[str, float]) -> list[_Candidate]:
         # the joined sentence replaces the best in `candidates` too, so the stance step below,
         # which matches candidates by identity, sees one best, not two
+        _cause_first(question, candidates, self.t.keep_ratio)
         best = candidates[0] = _with_neighbour(candidates[0], candidates, weights, self.t.neighbour_share)
         chosen = [best]
         covered = set(best.covered)
@@ -207,6 +210,20 @@ class ExtractiveAnswerer:
                 rest = [c for c in chosen if all(c is not side for side in sides)]
                 chosen = sides + rest[: max(0, self.max_sentences - 2)]
         return chosen
+
+
+def _cause_first(question: str, candidates: list[_Candidate], share: float) -> None:
+    """A why-question wants the cause (and "what does X require?" the obligation): when the
+    best sentence gives none and one scoring `share` of it does, that one leads. The aftermath
+    often repeats the question's words ("responded by removing X from Y") where the cause does
+    not ("X was dropped after ...")."""
+    markers = wanted(question)
+    if markers is None or says(markers, candidates[0].span.text, question):
+        return
+    k = next((i for i, c in enumerate(candidates[1:], 1)
+              if c.score >= share * candidates[0].score and says(markers, c.span.text, question)), None)
+    if k is not None:
+        candidates.insert(0, candidates.pop(k))
 
 
 def _merge_lists(cands: list[_Candidate], coverage) -> list[_Candidate]:

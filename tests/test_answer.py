@@ -186,6 +186,19 @@ def test_a_why_question_is_answered_with_the_cause_not_the_aftermath(make_assist
     assert answer.text.startswith("The Amber mill was shut down because the river"), answer.text
 
 
+def test_a_why_question_leads_with_the_cause_when_the_aftermath_shares_more_of_its_words(make_assistant, tmp_path):
+    # the list of what followed repeats the question's words; the cause, close behind, comes first
+    assistant = _indexed(make_assistant, tmp_path / "club", {
+        "club.txt": "The Amber crew was thrown out after it bought boats from a rival league, a move the "
+                    "league said broke its safety rules.\n\n"
+                    "The league immediately responded by:\n- Expelling the Amber rowing club from the river "
+                    "league\n- Fining the Amber club 2,000 lira\n- Closing the Amber boathouse to league races",
+        "owl.txt": "A rare orange owl was seen in the Kestrel Valley forest last week."})
+    answer = assistant.ask("Why was the Amber rowing club expelled from the river league?", mode="extractive")
+    assert answer.text.startswith("The Amber crew was thrown out after it bought"), answer.text
+    assert "Fining the Amber club" in answer.text      # the aftermath still follows
+
+
 def test_what_a_rule_requires_is_answered_with_the_obligation(make_assistant, tmp_path):
     assistant = _indexed(make_assistant, tmp_path / "harbour", {
         "harbour.txt": "The harbour treaty of Port Amber sets out the rules the two river towns agreed "
