@@ -128,10 +128,9 @@ class GenerativeAnswerer:
         as the next turn of the same chat (the model keeps the passages it has read), as one
         reply: the deltas, then one Completion."""
         replies: list[Completion] = []
-        for i, part in enumerate(["", *more]):
+        for part in ["", *more]:
             if part:
-                messages = [*messages, {"role": "assistant", "content": replies[-1].text},
-                            {"role": "user", "content": f"Question: {part}"}]
+                messages = _next_turn(messages, replies[-1], part)
                 yield " "
             deltas = self.llm.stream(messages, max_tokens=self.max_answer_tokens)
             try:
@@ -147,8 +146,7 @@ class GenerativeAnswerer:
     def _chat_once(self, messages: list, more: Sequence[str]) -> Completion:
         replies = [self.llm.complete(messages, max_tokens=self.max_answer_tokens)]
         for part in more:
-            messages = [*messages, {"role": "assistant", "content": replies[-1].text},
-                        {"role": "user", "content": f"Question: {part}"}]
+            messages = _next_turn(messages, replies[-1], part)
             replies.append(self.llm.complete(messages, max_tokens=self.max_answer_tokens))
         return _joined(replies)
 
@@ -229,6 +227,10 @@ class GenerativeAnswerer:
         if cost is not None:
             usage["cost_usd"] = round(cost, 6)
         return usage
+
+
+def _next_turn(messages: list, reply: Completion, part: str) -> list:
+    return [*messages, {"role": "assistant", "content": reply.text}, {"role": "user", "content": f"Question: {part}"}]
 
 
 def _joined(replies: Sequence[Completion]) -> Completion:
