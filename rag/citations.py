@@ -118,7 +118,7 @@ def verify(text: str, question: str, passages: Sequence[Passage], embedder: Embe
     what it adds to the question, unless `strict`, when all its terms count."""
     by_n = {p.n: p for p in passages}
     problems: list[Problem] = []
-    text = _drop_attributions(_LITERAL.sub("", text), question, by_n, problems)
+    text = _drop_attributions(_markers_after(_LITERAL.sub("", text)), question, by_n, problems)
     units = _units(text)
     asked = set(terms(question))
     claims = [strip_markers(text[s:e]) for s, e, _ in units]
@@ -234,7 +234,19 @@ def _supports(claim: str, vector: np.ndarray, passage: Passage, t: Thresholds,
               weight: Callable[[str], float], asked: frozenset[str]) -> tuple[bool, float, Span | None]:
     cosine, coverage, span = support_score(claim, vector, passage, weight, asked)
     score = 0.5 * cosine + 0.5 * coverage
+    if _named_in(claim, passage, asked):
+        return True, max(score, t.support), span
     return score >= t.support and cosine >= t.min_cosine, score, span
+
+
+def _named_in(claim: str, passage: Passage, asked: frozenset[str]) -> bool:
+    """A bare answer of a few words ("Reuters", "in March 2019") that one sentence of the
+    passage holds whole, adding to the question (a sentence's meaning is what the cosine
+    checks; a name or date on its own has little)."""
+    if not asked or len(words(claim)) > 3:
+        return False
+    said = set(terms(_fold(claim))) - _GENERIC
+    return bool(said - asked) and any(said <= set(terms(_fold(sp.text))) for sp, _ in passage.sentences)
 
 
 def _fold(text: str) -> str:
@@ -386,6 +398,25 @@ def _numbers_in(text: str) -> set[str]:
 
 
 # -- text surgery ---------------------------------------------------------------------------------
+def _markers_after(text: str) -> str:
+    """A reply that opens with a citation writes each before what it cites ("[1] Reuters [2]
+    Bloomberg"): move each after its text, where the checks read them ("Reuters [1]. Bloomberg
+    [2]."); a citation with no text of its own goes with the next one's, and a repeat is left out."""
+    markers = parse_markers(text)
+    if not markers or text[:markers[0].start].strip():
+        return text
+    out, pending = [], []
+    for m, nxt in zip(markers, [*markers[1:], None]):
+        pending.append(text[m.start:m.end])
+        body = text[m.end:nxt.start if nxt else len(text)].strip()
+        if body:
+            ends = body[-1:] in ".!?…”’\"'"
+            piece = f"{body} {''.join(dict.fromkeys(pending))}{'' if ends else '.'}"
+            out += [piece] if piece not in out else []
+            pending = []
+    return " ".join(out) if out else text
+
+
 def _units(text: str) -> list[tuple[int, int, list[Marker]]]:
     """Sentences of the answer as (start, end, markers); markers that open a sentence ("... law. [2]")
     belong to the sentence before."""

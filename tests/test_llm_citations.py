@@ -257,3 +257,22 @@ def test_a_neighbour_that_only_repeats_a_common_word_of_the_claim_is_not_quoted(
                      "Monday [1].", "When will the pier reopen?", [passage], embedder)
     [c] = checked.citations
     assert c.snippet.startswith("Harbour master Lena Vogt") and c.snippet.endswith("to the pier.")
+
+
+def test_citations_written_before_what_they_cite_are_read_as_the_reply_means_them(passages, embedder):
+    # "[1] A [2] B": each marker opens what it cites; bare names that the passage holds answer
+    checked = verify("[2] Lena Ostrova [1] Kestrel Valley [1] Kestrel Valley",
+                     "Who is the mayor of Port Amber, and where is the Blue River dam?", passages, embedder)
+    assert checked.text == "Lena Ostrova [2]. Kestrel Valley [1].", checked.problems
+    assert [c.doc_id for c in checked.citations] == ["alpha.txt", "beta.txt"]
+
+
+@pytest.mark.parametrize("claim, holds", [
+    ("Lena Ostrova [2].", True),              # a bare name that a sentence of [2] holds
+    ("Lena Ostrova [1].", False),             # ... not one that [1] holds
+    ("Mayor Ostrova [2].", True),
+    ("Kestrel Valley [2].", False),           # a name [2] does not hold
+])
+def test_a_bare_answer_is_supported_only_by_a_sentence_that_holds_it(passages, embedder, claim, holds):
+    checked = verify(claim, "Who leads Port Amber?", passages, embedder)
+    assert bool(checked.citations) == holds, checked.problems
