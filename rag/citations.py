@@ -412,7 +412,8 @@ def _markers_after(text: str) -> str:
         if body:
             ends = body[-1:] in ".!?…”’\"'"
             piece = f"{body} {''.join(dict.fromkeys(pending))}{'' if ends else '.'}"
-            out += [piece] if piece not in out else []
+            if piece not in out:
+                out.append(piece)
             pending = []
     return " ".join(out) if out else text
 

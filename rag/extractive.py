@@ -7,7 +7,8 @@ passage it came from. A lead-in ending in ":" and the bullets under it count as 
 do a lead-in and the quotation on its next line. For a why or how question, the quotations that
 follow the chosen sentence in its paragraph come with it (the reason, in the speaker's words).
 For a why-question, a close sentence that gives a cause leads over a better-scored one that
-gives none (the aftermath often repeats the question's words). Then up to `max_sentences` are
+gives none (the aftermath often repeats the question's words); so, for "what does X require?",
+does one that states an obligation. Then up to `max_sentences` are
 chosen greedily: near-duplicates are skipped, a sentence must add coverage or a second
 article's view, and agreeing articles are cited together. When articles
 take opposite stances (one says a thing will be kept, another that it will be given back), the

@@ -46,7 +46,7 @@ def _split_object(body: str) -> list[str] | None:
     what led to the first ("cited for")."""
     for m in _SECOND_OBJECT.finditer(body):
         word = m.group(1)
-        earlier = [e for e in re.finditer(rf"\b{word}\b", body[:m.start()], re.I)]
+        earlier = list(re.finditer(rf"\b{word}\b", body[:m.start()], re.I))
         if not earlier:
             continue
         lead = body[:earlier[-1].start()]
