@@ -70,11 +70,13 @@ _CAUSE = re.compile(r"\b(?:because|due to|owing to|as a result of|in response to
                     r"citing|amid|so that|in order to|fears?|concerns?|risks?|threat\w*|"
                     r"reasons?|caused?|led to|prompted|triggered)\b", re.I)
 _OBLIGATION = re.compile(r"\b(?:must|unless|only if|cannot|can't|may not|has to|have to|needs? to|"
-                         r"required|obliged|barred|bars|prohibit\w*|forbid\w*|condition\w*)\b", re.I)
+                         r"required|obliged|barred|bars|prohibit\w*|forbid\w*|condition\w*|insist\w*|"
+                         r"demand(?:s|ed|ing)?)\b", re.I)
 # what a question of this shape wants a sentence to say: a cause, or an obligation
 _WANTS = (
     (re.compile(r"^\s*(?:why\b|what (?:led|caused|prompted|triggered)\b|for what reason\b)", re.I), _CAUSE),
-    (re.compile(r"\b(?:require[sd]?|demand(?:s|ed)?|insists? on|stipulate[sd]?|mandate[sd]?)\b\W*$", re.I),
+    (re.compile(r"\b(?:require[sd]?|demand(?:s|ed)?|insists? on|stipulate[sd]?|mandate[sd]?)\b\W*$|"
+                r"^\s*what (?:does|did|do|will|would) (?:[\w.’'-]+\s+){1,4}?(?:require|demand|insist on)\b", re.I),
      _OBLIGATION),
 )
 
@@ -211,15 +213,27 @@ def _asked(question: str) -> frozenset[str]:
     return frozenset(re.sub(r"['’]s$", "", w.lower()) for w in re.findall(r"[\w’'-]+", question))
 
 
-# "What steps did ...", "Which regions are ...": several things asked for by a plural noun right
-# after what/which (not "what kind of", not "news")
-_ASKS_LIST = re.compile(r"^\s*(?:what|which)\s+(?!kinds?\b|types?\b|sorts?\b)(?:[\w.’'-]+\s+){0,2}?"
+# "What steps did ...", "Which regions are ...", "Despite X, what goals ...", "What are the possible
+# ways ...": several things asked for by a plural noun soon after what/which (not "what kind of",
+# not "news")
+_ASKS_LIST = re.compile(r"^\s*(?:[^,?]{1,60},\s+)?(?:what|which)\s+(?!kinds?\b|types?\b|sorts?\b)(?:[\w.’'-]+\s+){0,3}?"
                         r"(?!(?:does|is|was|has|this|its|us|his|news)\b)[a-z-]+[^s\W]s\b", re.I)
 _SERIES = re.compile(r"(?:[^,;:.!?—–()]{1,40}, ){2,}[^,;:.!?—–()]{1,40}?,? (?:and|or) [^,;:.!?—–()]{1,40}")
 
 
+# three or more items: "A, B and C", "A, B, and C", "A, B, or C"
+_ITEMS = re.compile(r"(?:[^,;:.!?—–()]{1,50}, ){2,}(?:and|or) [^,;:.!?—–()]{1,50}|"
+                    r"(?:[^,;:.!?—–()]{1,50}, )+[^,;:.!?—–()]{1,50}? (?:and|or) [^,;:.!?—–()]{1,50}")
+
+
 def asks_list(question: str) -> bool:
     return bool(_ASKS_LIST.search(question))
+
+
+def enumerates(text: str) -> bool:
+    """`text` lists three or more things: a series ("A, B, and C") or two or more bullets."""
+    bullets = sum(1 for line in text.split("\n")[1:] if re.match(r"^[-•*–]\s+", line))
+    return bullets >= 2 or bool(_ITEMS.search(text))
 
 
 def list_items(text: str) -> list[list[str]]:

@@ -28,8 +28,8 @@ import numpy as np
 
 from index.records import Span
 from index.terms import terms, words
-from rag.answer_type import (asks_person, expected_kind, holds_role, names_kind, names_person, says,
-                             supplies, unknown_names, wanted)
+from rag.answer_type import (asks_list, asks_person, enumerates, expected_kind, holds_role, names_kind,
+                             names_person, says, supplies, unknown_names, wanted)
 from rag.records import Answer, Citation, Hit
 
 ABSTAIN_TEXT = "The corpus does not contain an answer to this question."
@@ -176,7 +176,11 @@ class ExtractiveAnswerer:
                 score *= 0.8   # headings, list items and stubs rarely answer on their own
             out.append(_Candidate(span, vec, hits[rank], float(vector @ vec), covered, score))
             previous = (span, covered)
-        return sorted(_merge_lists(out, coverage), key=lambda c: -c.score)
+        merged = _merge_lists(out, coverage)
+        if asks_list(question):   # "what steps ...?" wants a sentence or lead-in that lists several
+            merged = [replace(c, score=c.score + self.t.shape_bonus) if enumerates(c.span.text) else c
+                      for c in merged]
+        return sorted(merged, key=lambda c: -c.score)
 
     # -- choosing ---------------------------------------------------------------------------
     def _choose(self, question: str, candidates: list[_Candidate],

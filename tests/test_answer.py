@@ -209,6 +209,18 @@ def test_what_a_rule_requires_is_answered_with_the_obligation(make_assistant, tm
     assert answer.text.startswith("Under the harbour treaty, every ship must pay"), answer.text
 
 
+def test_what_someone_demanded_is_answered_with_the_demand(make_assistant, tmp_path):
+    # the first sentence shares more of the question's words; the second says what was demanded
+    assistant = _indexed(make_assistant, tmp_path / "league", {
+        "league.txt": "The league and the Amber club still argue over the club's foreign boats and "
+                      "whether it should switch, a quarrel now in its third year.\n\nThe league insisted "
+                      "on river-built shells, a stance the club rejected.",
+        "owl.txt": "A rare orange owl was seen in the Kestrel Valley forest last week."})
+    answer = assistant.ask("What did the league demand the club switch to in place of its foreign boats?",
+                           mode="extractive")
+    assert answer.text.startswith("The league insisted on river-built shells"), answer.text
+
+
 VELORIA = {
     "keeps.txt": ("Veloria keeps its radars\n\nVeloria will not abandon its Kestrel radar systems, its defence "
               "ministry said on Monday. Officials called the radars a strategic asset that guards the "
@@ -331,3 +343,16 @@ def test_a_why_question_keeps_the_quotations_that_give_the_reason(make_assistant
     plain = assistant.ask("What do some councillors warn against?", mode="extractive")
     assert "winter link" not in plain.citations[0].snippet   # only a why or how question takes them
 
+
+
+def test_a_question_asking_for_several_things_is_answered_with_the_sentence_that_lists_them(make_assistant, tmp_path):
+    # the first sentences restate the question's words; the one that answers lists three goals
+    assistant = _indexed(make_assistant, tmp_path / "park", {
+        "park.txt": "At the meeting, the mayor spoke about the disagreement between the two councils "
+                    "over the Birch Park plans as a normal part of town politics. The councils, she "
+                    "said, do not agree on every planting decision in Birch Park. However, she named "
+                    "a shared aim: to plant more oaks, build a pond, and open a children's corner.",
+        "owl.txt": "A rare orange owl was seen in the Kestrel Valley forest last week."})
+    answer = assistant.ask("What shared goals for Birch Park did the mayor name despite the councils' "
+                           "disagreement?", mode="extractive")
+    assert "to plant more oaks, build a pond, and open a children's corner" in answer.text, answer.text

@@ -88,6 +88,10 @@ def test_what_something_requires_wants_an_obligation():
     assert says(must, "Tankers are barred from the inner basin.", q)
     assert not says(must, "The harbour treaty was signed in 1990 by two towns.", q)
     assert wanted("Which treaty requires a fee from ships?") is None   # asks which, not what it requires
+    # "what did X demand ...?" wants the demand, however it is put
+    demand = "What did the league demand the club switch to instead of its boats?"
+    assert wanted(demand) is must
+    assert says(must, "The league insisted that the club use river-built boats.", demand)
 
 
 def test_what_kind_of_thing_wants_the_word_that_says_which():
@@ -108,6 +112,8 @@ def test_who_holds_a_role_needs_every_word_of_the_role():
 @pytest.mark.parametrize("question, several", [
     ("What steps did the council take after the flood?", True),
     ("Which towns are named as flood risks?", True),
+    ("Despite the quarrel, what shared goals did the two councils name?", True),
+    ("What are the possible ways the ferry dispute could end?", True),
     ("What kind of fines were imposed on the port?", False),
     ("What does the harbour treaty require?", False),
     ("Which news outlet reported the flood?", False),
@@ -116,6 +122,19 @@ def test_a_plural_noun_after_what_or_which_asks_for_several_things(question, sev
     from rag.answer_type import asks_list
 
     assert asks_list(question) is several
+
+
+@pytest.mark.parametrize("text, several", [
+    ("The town sold apples, pears, and plums.", True),
+    ("The town sold apples, pears or plums.", True),
+    ("The council acted:\n- closing the pier\n- moving the fleet", True),
+    ("He said, however, that the pier stays open.", False),
+    ("The town sold apples and pears.", False),
+    ("The council acted:\n- closing the pier", False)])
+def test_a_text_lists_several_things_in_a_series_or_in_bullets(text, several):
+    from rag.answer_type import enumerates
+
+    assert enumerates(text) is several
 
 
 def test_items_a_partial_answer_leaves_out_of_a_whole_list():
