@@ -174,8 +174,7 @@ class Assistant:
         timings: dict[str, float] = {}
         vector, hits, sentences = self._gather(query, k, allowed, timings)
         t = time.perf_counter()
-        answer = self._extractive().answer(query, vector, hits, sentences,
-                                           unfiltered=self._unfiltered(query, vector, k, allowed))
+        answer = self._offline_answer(query, vector, hits, sentences, k, allowed)
         timings["answer"] = (time.perf_counter() - t) * 1e3
         timings["total"] = (time.perf_counter() - started) * 1e3
         return Answer(question=question, text=answer.text, citations=answer.citations,
@@ -321,8 +320,7 @@ class Assistant:
 
         def extractive() -> Answer:
             if not drafted:
-                drafted.append(answerer.answer(query, vector, hits, sentences,
-                                               unfiltered=self._unfiltered(query, vector, k, allowed)))
+                drafted.append(self._offline_answer(query, vector, hits, sentences, k, allowed))
             return drafted[0]
 
         if stream:   # the instant answer first, while the model loads and reads
@@ -374,6 +372,27 @@ class Assistant:
                                           "LLM's answer does not say how its sources bear on it; "
                                           "answered extractively instead")
 
+    def _offline_answer(self, query: str, vector, hits: Sequence[Hit], sentences, k: int,
+                        allowed: Sequence[str] | None) -> Answer:
+        """The extractive answer. A question that asks two things ("Which agencies are cited for
+        A and for B?") is answered part by part, each part from its own passages, and the parts'
+        answers are joined (each part gets its share of the answer's sentences)."""
+        from rag.extractive import joined
+        from rag.parts import question_parts
+
+        parts = question_parts(query)
+        if len(parts) > 1:
+            each = self._extractive(max(1, self.settings.max_answer_sentences // len(parts)))
+            answers = []
+            for part in parts:
+                v, h, ss = self._gather(part, k, allowed, {})
+                answers.append(each.answer(part, v, h, ss, unfiltered=self._unfiltered(part, v, k, allowed)))
+            answer = joined(query, answers)
+            if answer is not None:
+                return answer
+        return self._extractive().answer(query, vector, hits, sentences,
+                                         unfiltered=self._unfiltered(query, vector, k, allowed))
+
     def _gather(self, query: str, k: int, doc_ids: Sequence[str] | None,
                 timings: dict[str, float]):
         """Embed the query, retrieve k passages, read their sentences; time each step. What is
@@ -402,12 +421,12 @@ class Assistant:
                 return hits, retriever.catalog.sentences(hits)
         return everywhere
 
-    def _extractive(self):
+    def _extractive(self, max_sentences: int | None = None):
         from rag.extractive import ExtractiveAnswerer
 
         self._open_retriever()
         return ExtractiveAnswerer(self._lexical.df, self._lexical.n_chunks,
-                                  max_sentences=self.settings.max_answer_sentences)
+                                  max_sentences=max_sentences or self.settings.max_answer_sentences)
 
     # -- parts, opened lazily ---------------------------------------------------------------
     @property

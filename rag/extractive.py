@@ -8,13 +8,16 @@ do a lead-in and the quotation on its next line. For a why or how question, the 
 follow the chosen sentence in its paragraph come with it (the reason, in the speaker's words).
 For a why-question, a close sentence that gives a cause leads over a better-scored one that
 gives none (the aftermath often repeats the question's words); so, for "what does X require?",
-does one that states an obligation. Then up to `max_sentences` are
+does one that states an obligation; a question asking for several things ("what steps ...?")
+prefers a sentence that lists three or more. Then up to `max_sentences` are
 chosen greedily: near-duplicates are skipped, a sentence must add coverage or a second
 article's view, and agreeing articles are cited together. When articles
 take opposite stances (one says a thing will be kept, another that it will be given back), the
 answer says so and shows both, each with its citation. It abstains, citing nothing, when nothing
 is close enough or no sentence supplies the kind of answer asked for (a number, a time, a name).
-It gets hits and sentences and returns an Answer: it does not parse files or talk to stores.
+`joined` puts the answers to the parts of a two-part question together (the Assistant asks each
+part on its own). It gets hits and sentences and returns an Answer: it does not parse files or
+talk to stores.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ _STANCE_ASKED = re.compile(r"\b(?:giv(?:e|es|ing)\b.{0,40}?\bback|positions?|sta
                            r"intend\w*|going to)\b", re.I)
 _YES_NO = re.compile(r"^\s*(?:is|are|was|were|will|would|does|do|did|has|have|had|can|could|should|"
                      r"may|might)\b", re.I)
+_PIECE = re.compile(r"(.+?)\s*((?:\[\d+\])+)", re.S)   # an answer's sentence and its markers
 _CAUSE_ASKED = re.compile(r"^\s*(?:why|how)\b", re.I)
 
 
@@ -414,3 +418,31 @@ def _as_answer_sentence(c: _Candidate) -> str:
     if c.bullets:
         text += " " + "; ".join(c.bullets) + "."
     return " ".join(text.split("\n"))
+
+
+def joined(question: str, answers: Sequence[Answer]) -> Answer | None:
+    """The answers to the parts of a question that asks two things, as one answer: those that
+    do not abstain, in order, their citations renumbered; a sentence whose passages an earlier
+    part already cites is left out. None when every part abstains."""
+    citations: list[Citation] = []
+    pieces: list[str] = []
+    for answer in (a for a in answers if not a.abstained):
+        number: dict[int, int] = {}
+        for c in answer.citations:
+            same = next((x for x in citations if (x.doc_id, x.start, x.end) == (c.doc_id, c.start, c.end)), None)
+            number[c.n] = same.n if same else -c.n       # negative: new in this part
+        for piece, marks in _PIECE.findall(answer.text):
+            ns = [number.get(int(n), 0) for n in re.findall(r"\d+", marks)]
+            if all(n > 0 for n in ns):
+                continue                                  # said already, from the same passages
+            out = []
+            for n in ns:
+                if n < 0:
+                    c = next(c for c in answer.citations if c.n == -n)
+                    citations.append(replace(c, n=len(citations) + 1))
+                    number[c.n] = n = len(citations)
+                out.append(f"[{n}]")
+            pieces.append(piece.strip() + " " + "".join(dict.fromkeys(out)))
+    if not pieces:
+        return None
+    return Answer(question=question, text=" ".join(pieces), citations=tuple(citations))

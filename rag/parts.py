@@ -3,7 +3,8 @@
 "Which agencies are cited for A and for B?" asks "Which agencies are cited for A?" and "Which
 agencies are cited for B?"; "Has X struck a deal, and what would one take?" asks "Has X struck a
 deal?" and "What would one take?". A small model given both at once answers one and forgets the
-other, so each part is asked on its own. Only the question's grammar is read: a part is split
+other, and the offline answerer finds the passages of the part with more words, so each part is
+asked on its own. Only the question's grammar is read: a part is split
 off at ", and"/", or" before a question word, or at "and"/"or" before a preposition the
 question already used (the part then takes the words that led to that preposition).
 """

@@ -356,3 +356,38 @@ def test_a_question_asking_for_several_things_is_answered_with_the_sentence_that
     answer = assistant.ask("What shared goals for Birch Park did the mayor name despite the councils' "
                            "disagreement?", mode="extractive")
     assert "to plant more oaks, build a pond, and open a children's corner" in answer.text, answer.text
+
+
+def test_a_question_that_asks_two_things_is_answered_part_by_part(make_assistant, tmp_path):
+    # the flood article shares most of the question's words, so the whole question finds only it
+    assistant = _indexed(make_assistant, tmp_path / "news", {
+        "flood.txt": "The May flood in Alder\n\nThe Alder Gazette reported the news of the May flood in "
+                     "Alder first. The news of the May flood spread fast across the county. Newspapers "
+                     "across the county repeated the news of the May flood for a week. The May flood "
+                     "news reached the capital's newspapers too.",
+        "fire.txt": "Mill burns\n\nAccording to the Birch Courier, a fire in June burned the old mill.",
+        "owl.txt": "A rare orange owl was seen in the Kestrel Valley forest last week."})
+    answer = assistant.ask("Which newspapers are cited for the news of the May flood and for the "
+                           "June fire?", mode="extractive")
+    assert "Alder Gazette" in answer.text and "Birch Courier" in answer.text, answer.text
+    assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    assert {c.doc_id.split("_")[0] for c in answer.citations} >= {"flood", "fire"}
+
+
+def test_joined_part_answers_renumber_citations_and_say_a_passage_once():
+    from rag.extractive import joined
+    from rag.records import Answer, Citation
+
+    def cite(n, doc, start):
+        return Citation(n=n, doc_id=doc, title=doc, snippet="x", start=start, end=start + 10, score=1.0)
+
+    first = Answer(question="a", text="Alder flooded. [1] The road closed. [2]",
+                   citations=(cite(1, "flood", 0), cite(2, "flood", 20)))
+    second = Answer(question="b", text="The road closed. [1] The mill burned. [2][3]",
+                    citations=(cite(1, "flood", 20), cite(2, "fire", 0), cite(3, "fire", 40)))
+    nothing = Answer(question="c", text="The corpus does not contain an answer to this question.", abstained=True)
+    both = joined("a and b", [first, nothing, second])
+    assert both.text == "Alder flooded. [1] The road closed. [2] The mill burned. [3][4]"
+    assert [(c.n, c.doc_id, c.start) for c in both.citations] == [(1, "flood", 0), (2, "flood", 20),
+                                                                  (3, "fire", 0), (4, "fire", 40)]
+    assert joined("c", [nothing, nothing]) is None

@@ -114,6 +114,7 @@ def test_who_holds_a_role_needs_every_word_of_the_role():
     ("Which towns are named as flood risks?", True),
     ("Despite the quarrel, what shared goals did the two councils name?", True),
     ("What are the possible ways the ferry dispute could end?", True),
+    ("Which pair of islands does the ferry link?", False),
     ("What kind of fines were imposed on the port?", False),
     ("What does the harbour treaty require?", False),
     ("Which news outlet reported the flood?", False),
