@@ -216,7 +216,8 @@ def _asked(question: str) -> frozenset[str]:
 # "What steps did ...", "Which regions are ...", "Despite X, what goals ...", "What are the possible
 # ways ...": several things asked for by a plural noun soon after what/which (not "what kind of",
 # not "which pair of" or "which two": those ask for two, not a list; not "news")
-_ASKS_LIST = re.compile(r"^\s*(?:[^,?]{1,60},\s+)?(?:what|which)\s+(?!kinds?\b|types?\b|sorts?\b|pairs?\b|two\b|both\b)(?:[\w.’'-]+\s+){0,3}?"
+_ASKS_LIST = re.compile(r"^\s*(?:[^,?]{1,60},\s+)?(?:what|which)\s+"
+                        r"(?!kinds?\b|types?\b|sorts?\b|pairs?\b|two\b|both\b)(?:[\w.’'-]+\s+){0,3}?"
                         r"(?!(?:does|is|was|has|this|its|us|his|news)\b)[a-z-]+[^s\W]s\b", re.I)
 _SERIES = re.compile(r"(?:[^,;:.!?—–()]{1,40}, ){2,}[^,;:.!?—–()]{1,40}?,? (?:and|or) [^,;:.!?—–()]{1,40}")
 
