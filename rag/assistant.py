@@ -382,12 +382,12 @@ class Assistant:
 
         parts = question_parts(query)
         if len(parts) > 1:
-            each = self._extractive(max(1, self.settings.max_answer_sentences // len(parts)))
             answers = []
             for part in parts:
                 v, h, ss = self._gather(part, k, allowed, {})
-                answers.append(each.answer(part, v, h, ss, unfiltered=self._unfiltered(part, v, k, allowed)))
-            answer = joined(query, answers)
+                answers.append(self._extractive().answer(part, v, h, ss,
+                                                         unfiltered=self._unfiltered(part, v, k, allowed)))
+            answer = joined(query, answers, max(1, self.settings.max_answer_sentences // len(parts)))
             if answer is not None:
                 return answer
         return self._extractive().answer(query, vector, hits, sentences,
@@ -421,12 +421,12 @@ class Assistant:
                 return hits, retriever.catalog.sentences(hits)
         return everywhere
 
-    def _extractive(self, max_sentences: int | None = None):
+    def _extractive(self):
         from rag.extractive import ExtractiveAnswerer
 
         self._open_retriever()
         return ExtractiveAnswerer(self._lexical.df, self._lexical.n_chunks,
-                                  max_sentences=max_sentences or self.settings.max_answer_sentences)
+                                  max_sentences=self.settings.max_answer_sentences)
 
     # -- parts, opened lazily ---------------------------------------------------------------
     @property

@@ -420,21 +420,24 @@ def _as_answer_sentence(c: _Candidate) -> str:
     return " ".join(text.split("\n"))
 
 
-def joined(question: str, answers: Sequence[Answer]) -> Answer | None:
-    """The answers to the parts of a question that asks two things, as one answer: those that
-    do not abstain, in order, their citations renumbered; a sentence whose passages an earlier
-    part already cites is left out. None when every part abstains."""
+def joined(question: str, answers: Sequence[Answer], each: int) -> Answer | None:
+    """The answers to the parts of a question that asks two things, as one answer: up to `each`
+    sentences of every part that does not abstain, in order, citations renumbered; a sentence
+    whose passages an earlier part already cites is left out (the part's next one comes
+    instead). None when every part abstains."""
     citations: list[Citation] = []
     pieces: list[str] = []
     for answer in (a for a in answers if not a.abstained):
         number: dict[int, int] = {}
+        added = 0
         for c in answer.citations:
             same = next((x for x in citations if (x.doc_id, x.start, x.end) == (c.doc_id, c.start, c.end)), None)
             number[c.n] = same.n if same else -c.n       # negative: new in this part
         for piece, marks in _PIECE.findall(answer.text):
             ns = [number.get(int(n), 0) for n in re.findall(r"\d+", marks)]
-            if all(n > 0 for n in ns):
-                continue                                  # said already, from the same passages
+            if added >= each or all(n > 0 for n in ns):
+                continue                                  # enough, or said already by an earlier part
+            added += 1
             out = []
             for n in ns:
                 if n < 0:

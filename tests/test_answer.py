@@ -386,8 +386,10 @@ def test_joined_part_answers_renumber_citations_and_say_a_passage_once():
     second = Answer(question="b", text="The road closed. [1] The mill burned. [2][3]",
                     citations=(cite(1, "flood", 20), cite(2, "fire", 0), cite(3, "fire", 40)))
     nothing = Answer(question="c", text="The corpus does not contain an answer to this question.", abstained=True)
-    both = joined("a and b", [first, nothing, second])
+    both = joined("a and b", [first, nothing, second], 2)
     assert both.text == "Alder flooded. [1] The road closed. [2] The mill burned. [3][4]"
     assert [(c.n, c.doc_id, c.start) for c in both.citations] == [(1, "flood", 0), (2, "flood", 20),
                                                                   (3, "fire", 0), (4, "fire", 40)]
-    assert joined("c", [nothing, nothing]) is None
+    # each part gives at most its share of sentences (above, the road, said already, did not count)
+    assert joined("a and b", [first, second], 1).text == "Alder flooded. [1] The road closed. [2]"
+    assert joined("c", [nothing, nothing], 2) is None
