@@ -7,8 +7,9 @@ without a second LLM call: the best cosine between the sentence and the passage'
 (the stored MiniLM vectors), the share of the sentence's content terms found in the passage, and
 whether every number it states appears in what it cites. A citation that fails is dropped; a
 sentence left with no citation is removed. An uncited sentence is kept only when it says nothing
-beyond the question, or when the citations of its paragraph's next (or previous) cited sentence
-support it. The survivors become Citation records whose snippet quotes the passage sentence that
+beyond the question, when the citations of its paragraph's next (or previous) cited sentence
+support it, or when one passage supports it closely or two do together (each close to it, each
+holding terms of it the other lacks): it is then cited to them. The survivors become Citation records whose snippet quotes the passage sentence that
 best supports the claim, widened to the sentences next to it that hold more of the claims' terms
 (a list's items, a quote's second half), so `article.text[start:end] == snippet` always holds.
 
@@ -165,25 +166,40 @@ def verify(text: str, question: str, passages: Sequence[Passage], embedder: Embe
     states = [_state(i, units, claims, kept_numbers, asked) for i in range(len(units))]
     n_claims = sum(1 for i in range(len(units)) if _is_claim(claims[i], asked))
     removed: set[int] = set()
-    added: dict[int, int] = {}     # a claim whose own citations failed -> the passage that supports it
+    added: dict[int, list[int]] = {}   # a claim whose own citations failed -> the passages that support it
 
     def holds(i: int, n: int) -> bool:
         ok, _, span = check(i, n)
         return (ok and not _unstated(claims[i], question, [by_n[n]])
                 and not _misattributed(claims[i], span, by_n[n], question))
 
+    def recite(i: int) -> list[int]:
+        if len(words(claims[i])) < 4:
+            return []
+        ranked = sorted(by_n, key=lambda n: -check(i, n)[1])
+        single = [n for n in ranked if holds(i, n)][:1]
+        if single and check(i, single[0])[1] >= thresholds.recite:
+            return single
+        pair = ranked[:2]
+        if (len(pair) == 2 and not _unstated(claims[i], question, [by_n[n] for n in pair])
+                and not any(_misattributed(claims[i], check(i, n)[2], by_n[n], question) for n in pair)
+                and _joint_score(claims[i], vectors[i], [by_n[n] for n in pair], thresholds,
+                                 weight or (lambda term: 1.0), given) >= thresholds.recite):
+            return pair
+        return []
+
     for i, state in enumerate(states):
         if state == "uncited" and any(holds(i, n) for n in _paragraph_citations(i, units, kept_numbers, text)):
             continue
         if state not in ("uncited", "dropped"):
             continue
-        # a small model often cites the wrong passage, or none: cite the one that supports it
-        found = [n for n in sorted(by_n, key=lambda n: -check(i, n)[1])
-                 if len(words(claims[i])) >= 4 and holds(i, n) and check(i, n)[1] >= thresholds.recite][:1]
+        # a small model often cites the wrong passage, or none: cite the one that supports it, or
+        # the two that together do (a claim that joins what two passages say)
+        found = recite(i)
         if found:
-            added[i] = found[0]
-            kept_numbers[i] = found
-            credit(i, found[0], *check(i, found[0])[1:])
+            added[i] = kept_numbers[i] = found
+            for n in found:
+                credit(i, n, *check(i, n)[1:])
         else:
             if state == "uncited":
                 problems.append(Problem(claims[i], 0, "uncited"))
@@ -228,6 +244,24 @@ def support_score(claim: str, vector: np.ndarray, passage: Passage,
     total = sum(weight(t) for t in claim_terms)
     found = sum(weight(t) for t in claim_terms & set(terms(_fold(passage.text))))
     return max(best, 0.0), (found / total if total else 0.0), span
+
+
+def _joint_score(claim: str, vector: np.ndarray, pair: Sequence[Passage], t: Thresholds,
+                 weight: Callable[[str], float], asked: frozenset[str]) -> float:
+    """Support for a claim from two passages together: the better cosine and the share of the
+    claim's terms the two hold between them, when each has a sentence close to the claim and
+    terms of it the other lacks (else one of them alone is what supports it)."""
+    scores = [support_score(claim, vector, p, weight, asked) for p in pair]
+    if min(cos for cos, _, _ in scores) < t.min_cosine:
+        return 0.0
+    claim_terms = set(terms(_fold(claim))) - _GENERIC
+    claim_terms = (claim_terms - asked) or claim_terms
+    held = [claim_terms & set(terms(_fold(p.text))) for p in pair]
+    if held[0] <= held[1] or held[1] <= held[0]:
+        return 0.0
+    total = sum(weight(t) for t in claim_terms)
+    coverage = sum(weight(t) for t in held[0] | held[1]) / total if total else 0.0
+    return 0.5 * max(cos for cos, _, _ in scores) + 0.5 * coverage
 
 
 def _supports(claim: str, vector: np.ndarray, passage: Passage, t: Thresholds,
@@ -438,7 +472,7 @@ def _units(text: str) -> list[tuple[int, int, list[Marker]]]:
     return units
 
 
-def _rebuild(text: str, units, kept_numbers, removed: set[int], added: dict[int, int]) -> str:
+def _rebuild(text: str, units, kept_numbers, removed: set[int], added: dict[int, list[int]]) -> str:
     edits: list[tuple[int, int, str]] = []
     for i, (s, e, markers) in enumerate(units):
         if i in removed:
@@ -450,7 +484,7 @@ def _rebuild(text: str, units, kept_numbers, removed: set[int], added: dict[int,
             at = s + len(text[s:e].rstrip())
             if body[-1:] in ".!?":
                 at = text.rindex(body[-1], s, e)
-            edits.append((at, at, f" [{added[i]}]"))
+            edits.append((at, at, " " + "".join(f"[{n}]" for n in added[i])))
             continue
         keep = list(kept_numbers[i])
         for m in markers:

@@ -134,6 +134,33 @@ def test_uncited_claim_that_a_passage_supports_gets_that_citation(passages, embe
     assert [c.doc_id for c in checked.citations] == ["beta.txt"]
 
 
+@pytest.fixture(scope="module")
+def two_halves(embedder) -> list[Passage]:
+    """[1] holds a quote and who said it, [2] a description of the same talks; [3] is unrelated."""
+    return [whole_article(n, name, text, embedder) for n, (name, text) in enumerate({
+        "quote.txt": "Ferry talks between Port Amber and Lindqvist resumed on Monday. 'This is a slow "
+                     "climb,' said a Nordic envoy. Harbour crews kept working through the night.",
+        "climate.txt": "The new shipping climate reflects a cautious, step-by-step approach to harbour "
+                       "politics. Fuel prices rose again in March. Dock workers voted on a new contract.",
+        "owl.txt": TINY["gamma.txt"]}.items(), 1)]
+
+
+def test_uncited_claim_that_joins_two_passages_is_cited_to_both(two_halves, embedder):
+    claim = ("A Nordic envoy described the shipping climate as a cautious approach to harbour politics, "
+             "a slow climb for both ports.")
+    checked = verify(claim, "How did an envoy from the north sum up the ferry talks?", two_halves, embedder,
+                     strict=True)
+    assert checked.text == claim[:-1] + " [2][1]."
+    assert sorted(c.doc_id for c in checked.citations) == ["climate.txt", "quote.txt"]
+
+
+def test_uncited_claim_that_one_passage_of_two_does_not_bear_out_is_removed(two_halves, embedder):
+    claim = "A Nordic envoy described the shipping climate as a cautious approach, after the owls were counted."
+    checked = verify(claim, "How did an envoy from the north sum up the ferry talks?", two_halves, embedder,
+                     strict=True)
+    assert checked.text == "" and [p.reason for p in checked.problems] == ["uncited"]
+
+
 def test_uncited_claim_alone_that_nothing_supports_is_removed(passages, embedder):
     checked = verify("Mayor Lena Ostrova wants a harbour bridge by 2031.", QUESTION, passages, embedder)
     assert not checked.citations and checked.text == ""
