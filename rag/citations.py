@@ -9,9 +9,10 @@ whether every number it states appears in what it cites. A citation that fails i
 sentence left with no citation is removed. An uncited sentence is kept only when it says nothing
 beyond the question, when the citations of its paragraph's next (or previous) cited sentence
 support it, or when one passage supports it closely or two do together (each close to it, each
-holding terms of it the other lacks): it is then cited to them. The survivors become Citation records whose snippet quotes the passage sentence that
-best supports the claim, widened to the sentences next to it that hold more of the claims' terms
-(a list's items, a quote's second half), so `article.text[start:end] == snippet` always holds.
+holding terms of it the other lacks): it is then cited to them. The survivors become Citation
+records whose snippet quotes the passage sentence that best supports the claim, widened to the
+sentences next to it that hold more of the claims' terms (a list's items, a quote's second
+half), so `article.text[start:end] == snippet` always holds.
 
 It does not decide abstention or fallbacks (generative.py does) and never calls an LLM.
 """
