@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence
 
@@ -129,15 +130,17 @@ def verify(text: str, question: str, passages: Sequence[Passage], embedder: Embe
     support: dict[int, tuple[float, Span | None]] = {}   # n -> best (score, sentence)
     quoted: dict[int, tuple[int, int]] = {}              # n -> the sentences its claims draw on
     given = frozenset() if strict else frozenset(terms(_fold(question)))
+    weigh = weight or (lambda term: 1.0)
 
+    @cache      # (claim, passage) -> support: asked again while re-citing
     def check(i: int, n: int) -> tuple[bool, float, Span | None]:
-        return _supports(claims[i], vectors[i], by_n[n], thresholds, weight or (lambda term: 1.0), given)
+        return _supports(claims[i], vectors[i], by_n[n], thresholds, weigh, given)
 
     def credit(i: int, n: int, score: float, span: Span | None) -> None:
         if score > support.get(n, (-1.0, None))[0]:
             support[n] = (score, span)
         if span is not None:
-            lo, hi = _drawn_on(claims[i], span, by_n[n], given, weight or (lambda term: 1.0))
+            lo, hi = _drawn_on(claims[i], span, by_n[n], given, weigh)
             old = quoted.get(n, (lo, hi))
             quoted[n] = (min(lo, old[0]), max(hi, old[1]))
 
@@ -184,8 +187,8 @@ def verify(text: str, question: str, passages: Sequence[Passage], embedder: Embe
         pair = ranked[:2]
         if (len(pair) == 2 and not _unstated(claims[i], question, [by_n[n] for n in pair])
                 and not any(_misattributed(claims[i], check(i, n)[2], by_n[n], question) for n in pair)
-                and _joint_score(claims[i], vectors[i], [by_n[n] for n in pair], thresholds,
-                                 weight or (lambda term: 1.0), given) >= thresholds.recite):
+                and _joint_score(claims[i], vectors[i], [by_n[n] for n in pair], thresholds, weigh,
+                                 given) >= thresholds.recite):
             return pair
         return []
 
@@ -240,11 +243,17 @@ def support_score(claim: str, vector: np.ndarray, passage: Passage,
         score = float(vector @ vec)
         if score > best:
             best, span = score, sentence
-    claim_terms = set(terms(_fold(claim))) - _GENERIC
-    claim_terms = (claim_terms - asked) or claim_terms
+    claim_terms = _claim_terms(claim, asked)
     total = sum(weight(t) for t in claim_terms)
     found = sum(weight(t) for t in claim_terms & set(terms(_fold(passage.text))))
     return max(best, 0.0), (found / total if total else 0.0), span
+
+
+def _claim_terms(claim: str, asked: frozenset[str]) -> set[str]:
+    """What a claim must find in its source: its terms beyond the question's, or all of them
+    when it adds none."""
+    claim_terms = set(terms(_fold(claim))) - _GENERIC
+    return (claim_terms - asked) or claim_terms
 
 
 def _joint_score(claim: str, vector: np.ndarray, pair: Sequence[Passage], t: Thresholds,
@@ -255,8 +264,7 @@ def _joint_score(claim: str, vector: np.ndarray, pair: Sequence[Passage], t: Thr
     scores = [support_score(claim, vector, p, weight, asked) for p in pair]
     if min(cos for cos, _, _ in scores) < t.min_cosine:
         return 0.0
-    claim_terms = set(terms(_fold(claim))) - _GENERIC
-    claim_terms = (claim_terms - asked) or claim_terms
+    claim_terms = _claim_terms(claim, asked)
     held = [claim_terms & set(terms(_fold(p.text))) for p in pair]
     if held[0] <= held[1] or held[1] <= held[0]:
         return 0.0
