@@ -172,9 +172,12 @@ class Assistant:
         allowed = self._allowed(doc_ids, date_from, date_to)
         query = standalone_query(question, history)
         timings: dict[str, float] = {}
-        vector, hits, sentences = self._gather(query, k, allowed, timings)
         t = time.perf_counter()
-        answer = self._offline_answer(query, vector, hits, sentences, k, allowed)
+        answer = self._summary(query, k, allowed, timings)
+        if answer is None:
+            vector, hits, sentences = self._gather(query, k, allowed, timings)
+            t = time.perf_counter()
+            answer = self._offline_answer(query, vector, hits, sentences, k, allowed)
         timings["answer"] = (time.perf_counter() - t) * 1e3
         timings["total"] = (time.perf_counter() - started) * 1e3
         return Answer(question=question, text=answer.text, citations=answer.citations,
@@ -314,6 +317,15 @@ class Assistant:
                 query, down = "", str(exc)
             query = query or standalone_query(question, history)
             timings["rewrite"] = (time.perf_counter() - t) * 1e3
+        summary = self._summary(query, k, allowed, timings)
+        if summary is not None:   # quoted from the articles: a small model would only recite them
+            timings["total"] = (time.perf_counter() - started) * 1e3
+            summary = dataclasses.replace(summary, question=question, query=query, timings_ms=timings,
+                                          usage=generator.usage_of(spent) if spent else {})
+            if stream:
+                yield dataclasses.replace(summary, draft=True)
+            yield summary
+            return
         vector, hits, sentences = self._gather(query, k, allowed, timings)
         answerer = self._extractive()
         drafted: list[Answer] = []
@@ -371,6 +383,26 @@ class Assistant:
                                    notice=f"no indexed article mentions {', '.join(missed)}, and the "
                                           "LLM's answer does not say how its sources bear on it; "
                                           "answered extractively instead")
+
+    def _summary(self, query: str, k: int, allowed: Sequence[str] | None,
+                 timings: dict[str, float]) -> Answer | None:
+        """The answer to a summary request (see rag.overview), None for any other question."""
+        from rag import overview
+
+        topic = overview.subject(query)
+        if topic is None:
+            return None
+        if not topic:
+            with self._lock().reading():
+                catalog = self._open_index().catalog
+                docs = [d for d in catalog.docs() if allowed is None or d.doc_id in allowed]
+                chosen = [catalog.document(d.doc_id) for d in overview.newest(docs)]
+            return overview.of_articles(query, [d for d in chosen if d is not None], len(docs))
+        vector, hits, sentences = self._gather(topic, k, allowed, timings)
+        found = self._offline_answer(topic, vector, hits, sentences, k, allowed)
+        if found.abstained:
+            return found
+        return overview.of_topic(query, self._extractive().scored(topic, vector, hits, sentences), hits)
 
     def _offline_answer(self, query: str, vector, hits: Sequence[Hit], sentences, k: int,
                         allowed: Sequence[str] | None) -> Answer:

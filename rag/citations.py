@@ -5,7 +5,8 @@ full-width `【2】`. A number outside 1..len(sources) (`[0]`, `[99]`) is droppe
 nearby source. Each cited sentence is then checked against each passage it cites, locally and
 without a second LLM call: the best cosine between the sentence and the passage's sentences
 (the stored MiniLM vectors), the share of the sentence's content terms found in the passage, and
-whether every number it states appears in what it cites. A citation that fails is dropped; a
+whether every number it states appears in what it cites (a year, in the sentence that best
+supports it, when that sentence gives one). A citation that fails is dropped; a
 sentence left with no citation is removed. An uncited sentence is kept only when it says nothing
 beyond the question, when the citations of its paragraph's next (or previous) cited sentence
 support it, or when one passage supports it closely or two do together (each close to it, each
@@ -37,6 +38,7 @@ _NUMS = r"\d{1,4}(?:\s*(?:[,;，、]|[-–])\s*\d{1,4})*"
 MARKER = re.compile(rf"(?:\[\s*(?:(?:sources?|src|ref)\.?\s*)?({_NUMS})\s*\]|【\s*({_NUMS})\s*】)", re.I)
 _MARKERS_AT_START = re.compile(rf"(?:\s*{MARKER.pattern})+", re.I)   # used with .match(text, pos)
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 _ACCORDING = re.compile(r"According to ([^,.;:]{2,60}),\s*(\w)")
 LIST_ITEM = re.compile(r"^\s*(?:[-•*–]|\d{1,2}[.)])\s+")      # a list item ("- x", "2. x")
 # "[n]", "[source]", "[citation]": a marker written literally, with no number in it
@@ -136,6 +138,16 @@ def verify(text: str, question: str, passages: Sequence[Passage], embedder: Embe
     def check(i: int, n: int) -> tuple[bool, float, Span | None]:
         return _supports(claims[i], vectors[i], by_n[n], thresholds, weigh, given)
 
+    def misread(i: int, n: int) -> str:
+        """Why passage n, though close to claim i, does not bear it out ("" when it does)."""
+        span = check(i, n)[2]
+        if _other_year(claims[i], vectors[i], by_n[n]):
+            return "year not in source"
+        return "speaker not in source" if _misattributed(claims[i], span, by_n[n], question) else ""
+
+    def fault(i: int, n: int) -> str:
+        return "unsupported" if not check(i, n)[0] else misread(i, n)
+
     def credit(i: int, n: int, score: float, span: Span | None) -> None:
         if score > support.get(n, (-1.0, None))[0]:
             support[n] = (score, span)
@@ -155,16 +167,12 @@ def verify(text: str, question: str, passages: Sequence[Passage], embedder: Embe
         missing = _unstated(claims[i], question, [by_n[n] for n in valid]) if valid else ""
         good = []
         for n in valid:
-            ok, score, span = check(i, n)
-            if missing:
-                problems.append(Problem(claims[i], n, missing))
-            elif not ok:
-                problems.append(Problem(claims[i], n, "unsupported"))
-            elif _misattributed(claims[i], span, by_n[n], question):
-                problems.append(Problem(claims[i], n, "speaker not in source"))
+            reason = missing or fault(i, n)
+            if reason:
+                problems.append(Problem(claims[i], n, reason))
             else:
                 good.append(n)
-                credit(i, n, score, span)
+                credit(i, n, *check(i, n)[1:])
         kept_numbers.append(good)
 
     states = [_state(i, units, claims, kept_numbers, asked) for i in range(len(units))]
@@ -173,9 +181,7 @@ def verify(text: str, question: str, passages: Sequence[Passage], embedder: Embe
     added: dict[int, list[int]] = {}   # a claim whose own citations failed -> the passages that support it
 
     def holds(i: int, n: int) -> bool:
-        ok, _, span = check(i, n)
-        return (ok and not _unstated(claims[i], question, [by_n[n]])
-                and not _misattributed(claims[i], span, by_n[n], question))
+        return not fault(i, n) and not _unstated(claims[i], question, [by_n[n]])
 
     def recite(i: int) -> list[int]:
         if len(words(claims[i])) < 4:
@@ -186,7 +192,7 @@ def verify(text: str, question: str, passages: Sequence[Passage], embedder: Embe
             return single
         pair = ranked[:2]
         if (len(pair) == 2 and not _unstated(claims[i], question, [by_n[n] for n in pair])
-                and not any(_misattributed(claims[i], check(i, n)[2], by_n[n], question) for n in pair)
+                and not any(misread(i, n) for n in pair)
                 and _joint_score(claims[i], vectors[i], [by_n[n] for n in pair], thresholds, weigh,
                                  given) >= thresholds.recite):
             return pair
@@ -218,8 +224,8 @@ def verify(text: str, question: str, passages: Sequence[Passage], embedder: Embe
 def describe(problems: Sequence[Problem]) -> str:
     """A short summary for a notice, e.g. 'dropped citation [9] (out of range); removed 1 uncited sentence'."""
     parts = []
-    for reason in ("out of range", "unsupported", "number not in source", "name not in source",
-                   "speaker not in source"):
+    for reason in ("out of range", "unsupported", "number not in source", "year not in source",
+                   "name not in source", "speaker not in source"):
         ns = sorted({p.n for p in problems if p.reason == reason})
         if ns:
             marks = "".join(f"[{n}]" for n in ns)
@@ -429,6 +435,19 @@ def _unstated(claim: str, question: str, cited: Sequence[Passage]) -> str:
         if not set(terms(_fold(name))) <= known:
             return "name not in source"
     return ""
+
+
+def _other_year(claim: str, vector: np.ndarray, passage: Passage, margin: float = 0.3) -> bool:
+    """The sentence closest to the claim dates it to other years than the claim does, and no
+    sentence nearly as close (within `margin` of cosine) gives the claim's year: "bought in 2019"
+    where the passage says "bought in 2017 ... Deliveries began in 2019"."""
+    said = set(_YEAR.findall(strip_markers(claim)))
+    if not said or not passage.sentences:
+        return False
+    cosines = [(float(vector @ vec), set(_YEAR.findall(sp.text))) for sp, vec in passage.sentences]
+    best, years = max(cosines, key=lambda cy: cy[0])
+    dated = max((cos for cos, ys in cosines if said & ys), default=-1.0)
+    return bool(years) and not said & years and dated < best - margin
 
 
 def _known(question: str, cited: Sequence[Passage]) -> set[str]:

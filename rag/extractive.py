@@ -53,6 +53,8 @@ _YES_NO = re.compile(r"^\s*(?:is|are|was|were|will|would|does|do|did|has|have|ha
                      r"may|might)\b", re.I)
 _PIECE = re.compile(r"(.+?)\s*((?:\[\d+\])+)", re.S)   # an answer's sentence and its markers
 _CAUSE_ASKED = re.compile(r"^\s*(?:why|how)\b", re.I)
+# verbs that only frame a question ("what happened in May?" asks about May): never a term to find
+_FRAMING = frozenset({"happen", "occur"})
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ class ExtractiveAnswerer:
         if unknown:
             return Answer(question=question, text=ABSTAIN_TEXT, abstained=True,
                           notice=f"no indexed article mentions {', '.join(unknown)}")
-        weights = {t: self.idf(t) for t in set(terms(question))}
+        weights = self.weights(question)
         candidates = self._candidates(question, weights, vector, hits, sentences)
         answerable = bool(candidates) and self._answerable(candidates, weights)
         if not answerable and candidates and unfiltered is not None and candidates[0].score >= self.t.min_score:
@@ -125,8 +127,13 @@ class ExtractiveAnswerer:
     def rank(self, question: str, vector: np.ndarray, hits: Sequence[Hit],
              sentences: Sequence[tuple[Span, np.ndarray]]) -> list[Span]:
         """The sentences best first, by the same score the answer is chosen by (an LLM's evidence)."""
-        weights = {t: self.idf(t) for t in set(terms(question))}
-        return [c.span for c in self._score(weights, vector, hits, sentences, question)]
+        return [span for span, _ in self.scored(question, vector, hits, sentences)]
+
+    def scored(self, question: str, vector: np.ndarray, hits: Sequence[Hit],
+               sentences: Sequence[tuple[Span, np.ndarray]]) -> list[tuple[Span, float]]:
+        """The sentences with their scores, best first."""
+        return [(c.span, c.score) for c in self._score(self.weights(question), vector, hits, sentences,
+                                                       question)]
 
     def _candidates(self, question: str, weights: dict[str, float], vector: np.ndarray,
                     hits: Sequence[Hit], sentences: Sequence[tuple[Span, np.ndarray]]) -> list[_Candidate]:
@@ -145,6 +152,10 @@ class ExtractiveAnswerer:
             best_semantic >= self.t.min_semantic or best_coverage >= self.t.min_coverage)
 
     # -- scoring ----------------------------------------------------------------------------
+    def weights(self, question: str) -> dict[str, float]:
+        """The question's terms, each weighted by its IDF."""
+        return {t: self.idf(t) for t in set(terms(question)) - _FRAMING}
+
     def idf(self, term: str) -> float:
         df = self.df.get(term, 0)
         return math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))

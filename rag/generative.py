@@ -208,6 +208,10 @@ class GenerativeAnswerer:
         return replace(answer, mode="extractive", notice=f"{cause}; answered extractively instead",
                        usage=usage)
 
+    def usage_of(self, spent: Sequence[Completion]) -> dict[str, float]:
+        """The usage of earlier calls (a follow-up's rewrite) for an answer the LLM did not write."""
+        return self._usage(None, None, spent)
+
     def _usage(self, prompt: Prompt | None, completion: Completion | None,
                spent: Sequence[Completion]) -> dict[str, float]:
         """Tokens as the server reported them, else as tiktoken counts them; cost when priced."""

@@ -186,6 +186,26 @@ def test_a_why_question_is_answered_with_the_cause_not_the_aftermath(make_assist
     assert answer.text.startswith("The Amber mill was shut down because the river"), answer.text
 
 
+@pytest.mark.parametrize("text, question, opening", [
+    ("The Lindholm market hall was sold to a bakery chain in 1994. Shoppers complained about the new "
+     "opening hours. The council met in 1987 to discuss parking.", "What happened in 1994?",
+     "The Lindholm market hall was sold"),
+    ("Tolls on the Lindholm ferry were doubled in 1994, and commuters switched to buses. A new pier "
+     "opened in 1987.", "What occurred in 1994?", "Tolls on the Lindholm ferry"),
+])
+def test_what_happened_in_a_year_is_answered_from_what_that_year_saw(make_assistant, tmp_path, text,
+                                                                     question, opening):
+    # "happened" is how the question is asked, not a word the answer must hold
+    assistant = _indexed(make_assistant, tmp_path / "town", {
+        "town.txt": text,
+        "owl.txt": "A rare orange owl was seen in the Kestrel Valley forest last week. Birdwatchers "
+                   "counted three nests near the river.",
+        "tram.txt": "The city council of Port Amber voted on Tuesday to build a new tram line. The line "
+                    "will run 14 kilometres from the harbour to the university."})
+    answer = assistant.ask(question, mode="extractive")
+    assert answer.text.startswith(opening), answer.text
+
+
 def test_a_why_question_leads_with_the_cause_when_the_aftermath_shares_more_of_its_words(make_assistant, tmp_path):
     # the list of what followed repeats the question's words; the cause, close behind, comes first
     assistant = _indexed(make_assistant, tmp_path / "club", {

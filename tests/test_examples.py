@@ -21,6 +21,8 @@ KEY_FACTS: dict[str, list[list[str]] | None] = {
     "What did Hakan Fidan say?": [["sanction"], ["soon"]],
     "Who won the 2024 Champions League final?": None,
     "What did he tell Reuters?": [["sanction"], ["soon", "technical work"]],
+    # a summary quotes every article: the dispute, the jet programme and the sanctions
+    "Summarize the articles": [["S-400", "S 400"], ["F-35", "F 35"], ["sanction"], ["talks"]],
 }
 HISTORY = {"What did he tell Reuters?": [("Who is Hakan Fidan?", "Turkey's foreign minister.")]}
 

@@ -127,6 +127,24 @@ def test_an_amount_must_be_the_sources_amount_not_only_its_number(passages, embe
         assert [p.reason for p in checked.problems] == ["number not in source"]
 
 
+@pytest.mark.parametrize("claim, holds", [
+    ("In 1994, the Varga family bought the old mill from the town of Lindholm [1].", False),
+    ("In 1994, the Varga family bought the old mill from the town of Lindholm.", False),  # not re-cited
+    ("The Varga family bought the old mill in 1987 [1].", True),
+    ("The Varga family bought the old mill in 1987, and it burned down in 1994 [1].", True),
+    # closest to the sentence of the sale, yet the fire's sentence, nearly as close, dates it
+    ("The old mill of the Varga family, bought from Lindholm, burned in 1994 [1].", True),
+])
+def test_a_year_must_be_the_one_the_supporting_sentence_gives(embedder, claim, holds):
+    mill = [whole_article(1, "mill.txt", "The Varga family bought the old mill in 1987 from the town "
+                                         "of Lindholm. The old mill burned down in 1994.", embedder)]
+    checked = verify(claim, "When did the Varga family buy the old mill?", mill, embedder)
+    assert bool(checked.citations) == holds, checked
+    if not holds:
+        assert {p.reason for p in checked.problems} <= {"year not in source", "uncited"}
+        assert checked.text == ""
+
+
 def test_uncited_claim_that_a_passage_supports_gets_that_citation(passages, embedder):
     checked = verify("Mayor Lena Ostrova said the first trams should run in 2027.", QUESTION, passages,
                      embedder)

@@ -33,6 +33,7 @@ EXAMPLES = [
     "What does US law require?",
     "Why was Turkey removed from the F-35 programme?",
     "What did Hakan Fidan say?",
+    "Summarize the articles",
 ]
 NO_DATES = ("No indexed article states a full date (with its year), so there is nothing to "
             "filter by date.")
