@@ -173,7 +173,7 @@ class Assistant:
         query = standalone_query(question, history)
         timings: dict[str, float] = {}
         t = time.perf_counter()
-        answer = self._summary(query, k, allowed, timings)
+        answer = self._summary(question, query, k, allowed, timings)
         if answer is None:
             vector, hits, sentences = self._gather(query, k, allowed, timings)
             t = time.perf_counter()
@@ -317,7 +317,7 @@ class Assistant:
                 query, down = "", str(exc)
             query = query or standalone_query(question, history)
             timings["rewrite"] = (time.perf_counter() - t) * 1e3
-        summary = self._summary(query, k, allowed, timings)
+        summary = self._summary(question, query, k, allowed, timings)
         if summary is not None:   # quoted from the articles: a small model would only recite them
             timings["total"] = (time.perf_counter() - started) * 1e3
             summary = dataclasses.replace(summary, question=question, query=query, timings_ms=timings,
@@ -384,25 +384,30 @@ class Assistant:
                                           "LLM's answer does not say how its sources bear on it; "
                                           "answered extractively instead")
 
-    def _summary(self, query: str, k: int, allowed: Sequence[str] | None,
+    def _summary(self, question: str, query: str, k: int, allowed: Sequence[str] | None,
                  timings: dict[str, float]) -> Answer | None:
-        """The answer to a summary request (see rag.overview), None for any other question."""
+        """The answer to a summary request (see rag.overview), None for any other question.
+        "Summarize the articles" means all of them whatever was asked before; "summarize it"
+        takes its topic from the conversation (`query`, the follow-up resolved)."""
+        from index.terms import terms
         from rag import overview
 
-        topic = overview.subject(query)
+        topic = overview.subject(question)
         if topic is None:
             return None
+        if topic and not terms(topic):
+            topic = overview.subject(query) or topic
         if not topic:
             with self._lock().reading():
                 catalog = self._open_index().catalog
                 docs = [d for d in catalog.docs() if allowed is None or d.doc_id in allowed]
                 chosen = [catalog.document(d.doc_id) for d in overview.newest(docs)]
-            return overview.of_articles(query, [d for d in chosen if d is not None], len(docs))
+            return overview.of_articles(question, [d for d in chosen if d is not None], len(docs))
         vector, hits, sentences = self._gather(topic, k, allowed, timings)
         found = self._offline_answer(topic, vector, hits, sentences, k, allowed)
         if found.abstained:
             return found
-        return overview.of_topic(query, self._extractive().scored(topic, vector, hits, sentences), hits)
+        return overview.of_topic(question, self._extractive().scored(topic, vector, hits, sentences), hits)
 
     def _offline_answer(self, query: str, vector, hits: Sequence[Hit], sentences, k: int,
                         allowed: Sequence[str] | None) -> Answer:

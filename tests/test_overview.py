@@ -67,6 +67,15 @@ def test_a_summary_of_a_topic_quotes_only_the_articles_about_it(make_assistant, 
     assert off.abstained and not off.citations
 
 
+def test_in_a_conversation_all_articles_stay_all_and_it_is_what_was_asked_about(make_assistant, tmp_path):
+    assistant = _indexed(make_assistant, tmp_path / "tiny", TINY)
+    history = [("How long will the new tram line in Port Amber be?", "It will run 14 kilometres. [1]")]
+    everything = assistant.ask("Summarize the articles", history=history, mode="extractive")
+    assert len(everything.citations) == 3
+    it = assistant.ask("Summarize it", history=history, mode="extractive")
+    assert [c.doc_id for c in it.citations] == ["beta"], it.text
+
+
 def test_in_llm_mode_a_summary_is_quoted_without_asking_the_llm(make_assistant, tmp_path, openai_stub):
     assistant = _indexed(make_assistant, tmp_path / "tiny", TINY, llm_base_url=openai_stub.url,
                          llm_model="m", mode="llm", llm_timeout_s=1)
