@@ -28,7 +28,7 @@ _SUMMARY = re.compile(_ASK + _VERB + r"\b\s*(?P<rest>.*?)[\s.?!:]*$", re.I | re.
 _ALL = re.compile(r"^\s*what (?:are|is) (?:the |these |this )?(?:articles?|documents?|sources?|stories|"
                   r"story|news|corpus) about[\s?.!]*$", re.I)
 # "the articles", "what the sources say about", "about", "on": the words before the topic
-_FRAME = re.compile(r"^(?:(?:what )?(?:the |these |all (?:the )?|my )?(?:articles?|documents?|sources?|"
+_FRAME = re.compile(r"^(?:(?:what )?(?:the |these |this |those |all (?:the )?|my |our )?(?:articles?|documents?|sources?|"
                     r"news|stories|story|corpus|texts?|files?|coverage|reports?)\b\s*"
                     r"(?:(?:say|says|said|report|reports|write|cover)\s*)?)?(?:about|on|of|regarding)?\s*",
                     re.I)

@@ -14,6 +14,7 @@ from rag.overview import lead, subject
     ("summarise", ""),
     ("What are these documents about?", ""),
     ("TL;DR", ""),
+    ("Summarize this article", ""),
     ("Please give me a short summary of the news on ferry tolls", "ferry tolls"),
     ("Summarise what the sources say about the tram line", "the tram line"),
     ("Can you sum up the dam project?", "the dam project"),
