@@ -22,16 +22,16 @@ from rag.records import Answer, Citation, Hit
 MOST = 6                      # articles in one summary
 
 _ASK = r"^\s*(?:(?:please|can you|could you|would you)\s+)?"
-_VERB = (r"(?:summari[sz]e|sum up|recap|(?:give|show|write|make)(?: me)? (?:a |an )?"
+_VERB = (r"(?:summari[sz]e|sum up|recap|(?:(?:give|show|write|make)(?: me)? )?(?:a |an )?"
          r"(?:short |brief |quick )?(?:summary|overview|recap|rundown)(?: of)?|tl;? ?dr(?: of)?)")
 _SUMMARY = re.compile(_ASK + _VERB + r"\b\s*(?P<rest>.*?)[\s.?!:]*$", re.I | re.S)
 _ALL = re.compile(r"^\s*what (?:are|is) (?:the |these |this )?(?:articles?|documents?|sources?|stories|"
                   r"story|news|corpus) about[\s?.!]*$", re.I)
 # "the articles", "what the sources say about", "about", "on": the words before the topic
-_FRAME = re.compile(r"^(?:(?:what )?(?:the |these |this |those |all (?:the )?|my |our )?(?:articles?|documents?|sources?|"
-                    r"news|stories|story|corpus|texts?|files?|coverage|reports?)\b\s*"
-                    r"(?:(?:say|says|said|report|reports|write|cover)\s*)?)?(?:about|on|of|regarding)?\s*",
-                    re.I)
+_FRAME = re.compile(r"^(?:(?:what )?(?:the |these |this |those |all (?:the )?|my |our )?"
+                    r"(?:articles?|documents?|sources?|news|stories|story|corpus|texts?|files?|coverage|"
+                    r"reports?)\b\s*(?:(?:say|says|said|report|reports|write|cover)\s*)?)?"
+                    r"(?:about|on|of|regarding)?\s*", re.I)
 
 
 def subject(question: str) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import TINY, write_articles
+from conftest import ROOT, TINY, write_articles
 from openai_stub import openai_stub  # noqa: F401  (fixture)
 from rag.overview import lead, subject
 
@@ -15,6 +15,7 @@ from rag.overview import lead, subject
     ("What are these documents about?", ""),
     ("TL;DR", ""),
     ("Summarize this article", ""),
+    ("Overview of the articles on owls", "owls"),
     ("Please give me a short summary of the news on ferry tolls", "ferry tolls"),
     ("Summarise what the sources say about the tram line", "the tram line"),
     ("Can you sum up the dam project?", "the dam project"),
@@ -25,6 +26,13 @@ from rag.overview import lead, subject
 ])
 def test_a_summary_request_is_told_from_a_question_and_its_topic_found(question, topic):
     assert subject(question) == topic
+
+
+def test_no_gold_question_is_a_summary_request():
+    # so the answer accuracy measured on the gold set never goes through a summary
+    from evals.gold import load_gold
+
+    assert [q.id for q in load_gold(ROOT / "evals" / "gold.jsonl") if subject(q.question) is not None] == []
 
 
 def test_the_lead_is_the_first_full_sentence_not_a_heading():
