@@ -9,6 +9,7 @@ import time
 import pytest
 
 from conftest import BIN, write_articles
+from rag import Assistant
 from rag.errors import IndexCorrupted, IndexMismatch, IndexNotBuilt
 
 
@@ -108,9 +109,14 @@ def test_corrupted_catalog_is_a_clear_error_and_sources_are_untouched(make_assis
     assert len(rebuilt.docs()) == 3
 
 
-def test_asking_before_any_ingest_says_to_ingest(make_assistant):
+def test_asking_before_any_ingest_says_to_ingest(make_assistant, tmp_path):
     with pytest.raises(IndexNotBuilt, match="rag ingest"):
         make_assistant().ask("Anything?")
+    prepared = []    # and says it at once, before preparing the embedding model (about 30 s)
+    fresh = Assistant(home=tmp_path / "fresh", on_prepare=prepared.append)
+    with pytest.raises(IndexNotBuilt, match="rag ingest"):
+        fresh.ask("Anything?", mode="extractive")
+    assert prepared == [] and fresh._embedder is None
 
 
 MANY = 400   # several ingest groups, so a kill lands between two commits
