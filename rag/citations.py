@@ -5,8 +5,8 @@ full-width `【2】`. A number outside 1..len(sources) (`[0]`, `[99]`) is droppe
 nearby source. Each cited sentence is then checked against each passage it cites, locally and
 without a second LLM call: the best cosine between the sentence and the passage's sentences
 (the stored MiniLM vectors), the share of the sentence's content terms found in the passage, and
-whether every number it states appears in what it cites (a year, in the sentence that best
-supports it, when that sentence gives one). A citation that fails is dropped; a
+whether every number it states appears in what it cites (a year, in the sentence closest to
+it or one nearly as close, when the closest gives a year). A citation that fails is dropped; a
 sentence left with no citation is removed. An uncited sentence is kept only when it says nothing
 beyond the question, when the citations of its paragraph's next (or previous) cited sentence
 support it, or when one passage supports it closely or two do together (each close to it, each
