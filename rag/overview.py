@@ -25,8 +25,9 @@ _ASK = r"^\s*(?:(?:please|can you|could you|would you)\s+)?"
 _VERB = (r"(?:summari[sz]e|sum up|recap|(?:(?:give|show|write|make)(?: me)? )?(?:a |an )?"
          r"(?:short |brief |quick )?(?:summary|overview|recap|rundown)(?: of)?|tl;? ?dr(?: of)?)")
 _SUMMARY = re.compile(_ASK + _VERB + r"\b\s*(?P<rest>.*?)[\s.?!:]*$", re.I | re.S)
-_ALL = re.compile(r"^\s*what (?:are|is) (?:the |these |this )?(?:articles?|documents?|sources?|stories|"
-                  r"story|news|corpus) about[\s?.!]*$", re.I)
+_ALL = re.compile(r"^\s*(?:what (?:are|is) (?:the |these |this )?(?:articles?|documents?|sources?|stories|"
+                  r"story|news|corpus) about|(?:what(?:'s|’s| is| are)\s+)?(?:the\s+)?(?:latest|newest|recent)"
+                  r"(?: news| headlines| stories| articles)?|what(?:'s|’s| is) new|any news)[\s?.!]*$", re.I)
 # "the articles", "what the sources say about", "about", "on": the words before the topic
 _FRAME = re.compile(r"^(?:(?:what )?(?:the |these |this |those |all (?:the )?|my |our )?"
                     r"(?:articles?|documents?|sources?|news|stories|story|corpus|texts?|files?|coverage|"
