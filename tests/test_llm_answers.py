@@ -443,3 +443,69 @@ def test_a_question_that_asks_two_things_is_asked_as_two_turns_of_one_chat(make_
     openai_stub.script(Model(lambda r: f"Radio Birch broke the news [{passage(r, 'Radio Birch')}]."))
     assert assistant.ask("Which station broke the news of the warehouse fire?").mode == "llm"
     assert len(openai_stub.requests) == 1
+
+
+HARBOUR = {
+    "mill.txt": "Riverton, May 2 - The old Harlow grain mill will reopen as a public library. The town council "
+                "approved the plan on Monday. Council leader Maren Voss said the conversion keeps the mill's "
+                "stone walls and its water wheel.",
+    "ferry.txt": "Gull Island, May 4 - The Harbour Line ferry started service this week. The ferry carries 300 "
+                 "passengers and crosses the bay in 25 minutes. Captain Ida Brenn said the crossing is calm.",
+    "market.txt": "Eastby, May 6 - The covered market hall closed for repairs. Traders moved to stalls in the "
+                  "car park until the roof is fixed. The repairs are paid for by the town.",
+}
+
+
+def _passage(request: Request, words: str) -> int:
+    lines = re.findall(r"^\[(\d+)\] (.*)$", request.messages[-1]["content"], re.M)   # the evidence prompt
+    return next(int(n) for n, text in lines if words in text)
+
+
+def test_a_question_whose_own_words_find_nothing_is_searched_again_with_a_made_up_answer(
+        make_assistant, tmp_path, openai_stub):
+    # a paraphrase ("flour factory" for "grain mill") finds no sentence it could be answered by; the
+    # LLM's made-up answer, in a report's words, is searched with too, and what it finds is read
+    assistant = make_assistant(llm_base_url=openai_stub.url, llm_model="m", mode="llm", llm_timeout_s=1)
+    assistant.ingest([write_articles(tmp_path / "articles", HARBOUR)])
+    question = "What will become of the disused flour factory by the stream?"
+    assert assistant.ask(question, mode="extractive").abstained                      # the premise
+    assert [h.doc_id for h in assistant.retrieve(question, k=1)] == ["mill"]         # (and this one)
+    openai_stub.script("Traders moved to stalls in the car park while the roof of the market hall is fixed.",
+                       Model(lambda r: f"The old Harlow grain mill will reopen as a public library "
+                                       f"[{_passage(r, 'public library')}]."))
+    answer = assistant.ask(question, k=1)
+    hint, asked = openai_stub.requests
+    assert hint.messages[-1]["content"] == question and "search" in hint.messages[0]["content"]
+    assert "Traders moved to stalls" in asked.prompt      # found only by the made-up answer's words
+    assert "public library" in asked.prompt                # found by the question's
+    assert asked.messages[-1]["content"].endswith(f"Question: {question}")   # the question is asked
+    assert "car park" not in answer.text                   # the made-up answer is never shown
+    assert answer.mode == "llm" and [c.doc_id for c in answer.citations] == ["mill"], answer.notice
+
+
+def test_a_question_for_a_number_date_or_name_is_not_searched_with_a_made_up_answer(
+        make_assistant, tmp_path, openai_stub):
+    # a made-up "120 rooms" would draw in any sentence with a number, which no check can tell apart
+    assistant = make_assistant(llm_base_url=openai_stub.url, llm_model="m", mode="llm", llm_timeout_s=1)
+    assistant.ingest([write_articles(tmp_path / "articles", HARBOUR)])
+    for question in ("How many reading rooms will the library have?", "Who designed the library?",
+                     "When was the water wheel built?"):
+        assert assistant.ask(question, mode="extractive").abstained, question     # the premise
+        openai_stub.script("The sources do not contain the answer.")
+        assert assistant.ask(question).abstained
+        assert len(openai_stub.requests) == 1, question
+
+
+def test_closing_the_stream_while_the_llm_writes_its_search_sentence_stops_it_within_a_second(
+        make_assistant, tmp_path, openai_stub):
+    assistant = make_assistant(llm_base_url=openai_stub.url, llm_model="m", mode="llm", llm_timeout_s=1)
+    assistant.ingest([write_articles(tmp_path / "articles", HARBOUR)])
+    openai_stub.script(Reply(" ".join(f"word{i}" for i in range(400)), chunk_chars=6, chunk_delay_s=0.05))
+    stream = assistant.stream("What will become of the disused flour factory by the stream?")
+    assert next(stream).draft and next(stream) == ""      # the draft, then the LLM writing
+    gone = time.monotonic()
+    stream.close()
+    while not openai_stub.disconnects and time.monotonic() < gone + 5:
+        time.sleep(0.02)
+    assert openai_stub.disconnects and openai_stub.disconnects[0] - gone < 1.0
+    assert len(openai_stub.requests) == 1 and "search" in openai_stub.requests[0].messages[0]["content"]
