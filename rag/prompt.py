@@ -240,7 +240,7 @@ def rewrite_messages(question: str, history: History, *, model: str = "",
 
 def hint_messages(question: str) -> list[Message]:
     """Asks for a made-up sentence that would answer `question` (HyDE): its words are a news
-    report's ("the Foreign Minister", "sanctions") where a paraphrased question has others."""
+    report's ("the harbour master", "the grain mill") where a paraphrased question has others."""
     return [{"role": "system", "content": HINT_SYSTEM}, {"role": "user", "content": question}]
 
 
