@@ -11,7 +11,8 @@ and checks every sentence and citation of the reply (citations.py). What the use
   list that the offline answer gives whole, or when the LLM fails
   (unreachable, busy, bad key, timeout, cut stream, malformed reply). An unverified LLM answer
   is never returned.
-It also rewrites a follow-up into a standalone search query. It does not retrieve, and knows
+It also rewrites a follow-up into a standalone search query, and writes the made-up answer a
+paraphrased question is searched with again (`hint`). It does not retrieve, and knows
 nothing of Chroma or the catalog: the Assistant passes hits, sentences and a fallback in.
 """
 
