@@ -21,7 +21,7 @@ import time
 import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Generator, Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from rag import offline
 from rag.errors import (BadQuestion, ConfigError, DocumentNotFound, IndexCorrupted, IndexDiverged,
@@ -281,7 +281,6 @@ class Assistant:
         from rag.errors import LLMUnavailable
         from rag.extractive import DIFFER
         from rag.followup import standalone_query
-        from rag.answer_type import expected_kind
         from rag.generative import GenerativeAnswerer
         from rag.prices import price
 
@@ -351,10 +350,6 @@ class Assistant:
             items: Iterator[str | Answer] = iter([answer])
         else:
             ranked = answerer.rank(query, vector, hits, sentences) if s.llm_prompt == "evidence" else ()
-            if ranked and extractive().abstained and not expected_kind(query):
-                # the question's own words found nothing: search with a made-up answer's words too
-                hits, sentences, ranked = yield from self._hinted(query, generator, (hits, sentences, ranked),
-                                                                  k, allowed, timings, spent)
             # the local model reads the resolved question: a small model loses "he" and "that" in a
             # conversation it is shown; a server's model reads the conversation itself
             asked, turns = (question, history) if s.llm_configured else (query, ())
@@ -371,33 +366,6 @@ class Assistant:
         finally:
             if hasattr(items, "close"):
                 items.close()
-
-    def _hinted(self, query: str, generator, found: tuple, k: int, allowed: Sequence[str] | None,
-                timings: dict[str, float], spent: list) -> Generator[str, None, tuple[list, list, list]]:
-        """The passages found by `query` plus the LLM's made-up answer to it (HyDE: its words are a
-        report's where a question paraphrases), joined with `found` (hits, their sentences, those
-        ranked), all ranked by that text. Asked only for a question that wants no number, date or
-        name: a made-up one draws in sentences with another of the same kind. Yields "" while the
-        LLM writes, so a consumer may stop there."""
-        from rag.errors import LLMUnavailable
-
-        hits, sentences, ranked = found
-        t = time.perf_counter()
-        try:
-            hint, completion = yield from generator.hint(query)
-        except LLMUnavailable:   # the answer that follows fails the same way, and says why
-            return found
-        spent.append(completion)
-        timings["hint"] = (time.perf_counter() - t) * 1e3
-        if not hint:
-            return found
-        searched = f"{query} {hint}"
-        vector, more, more_sentences = self._gather(searched, k, allowed, {})
-        known = {h.chunk_id for h in more}
-        hits = list(more) + [h for h in hits if h.chunk_id not in known]
-        known = {span for span, _ in more_sentences}
-        sentences = list(more_sentences) + [sv for sv in sentences if sv[0] not in known]
-        return hits, sentences, self._extractive().rank(searched, vector, hits, sentences)
 
     @staticmethod
     def _about_unknown(answer: Answer, query: str, answerer, extractive) -> Answer:

@@ -11,8 +11,7 @@ and checks every sentence and citation of the reply (citations.py). What the use
   list that the offline answer gives whole, or when the LLM fails
   (unreachable, busy, bad key, timeout, cut stream, malformed reply). An unverified LLM answer
   is never returned.
-It also rewrites a follow-up into a standalone search query, and writes the made-up answer a
-paraphrased question is searched with again (`hint`). It does not retrieve, and knows
+It also rewrites a follow-up into a standalone search query. It does not retrieve, and knows
 nothing of Chroma or the catalog: the Assistant passes hits, sentences and a fallback in.
 """
 
@@ -20,9 +19,8 @@ from __future__ import annotations
 
 import re
 import time
-from contextlib import closing
 from dataclasses import replace
-from typing import Callable, Generator, Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -33,8 +31,7 @@ from rag.errors import LLMUnavailable
 from rag.llm import ChatModel, Completion
 from rag.parts import question_parts
 from rag.prices import cost_usd
-from rag.prompt import (NOT_FOUND, Prompt, Tokens, build_evidence_prompt, build_prompt, hint_messages,
-                        rewrite_messages)
+from rag.prompt import NOT_FOUND, Prompt, Tokens, build_evidence_prompt, build_prompt, rewrite_messages
 from rag.records import Answer, Hit
 
 History = Sequence[tuple[str, str]]
@@ -76,27 +73,6 @@ class GenerativeAnswerer:
         if not query or len(query) > 3 * len(question) + 200:
             query = ""
         return query, completion
-
-    def hint(self, question: str) -> Generator[str, None, tuple[str, Completion]]:
-        """A made-up sentence in a news report's words that would answer `question`, to search
-        with when the question's own words find nothing ("" when the reply is unusable). It is
-        never shown nor cited: only the articles' sentences it finds are. Yields "" as the model
-        writes, so a consumer may stop there; returns (the sentence, the call's Completion).
-        Raises LLMUnavailable."""
-        messages = hint_messages(question)
-        completion = None
-        with closing(self.llm.stream(messages, max_tokens=48)) as deltas:
-            for item in deltas:
-                if isinstance(item, Completion):
-                    completion = item
-                else:
-                    yield ""
-        if completion is None:
-            raise LLMUnavailable("the LLM's reply ended early")
-        completion = replace(completion, prompt_tokens=completion.prompt_tokens
-                             or self.tokens.messages(messages))
-        lines = completion.text.strip().splitlines()
-        return (lines[0].strip(" \"'“”") if lines else ""), completion
 
     # -- answering ----------------------------------------------------------------------------
     def prompt(self, question: str, hits: Sequence[Hit], ranked: Sequence[Span],

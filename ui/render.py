@@ -113,7 +113,7 @@ def doc_label(title: str, doc_id: str, limit: int = 60) -> str:
 
 def timings_text(answer: Answer) -> str:
     t = answer.timings_ms
-    order = [k for k in ("embed", "retrieve", "hint", "answer", "llm") if k in t]
+    order = [k for k in ("embed", "retrieve", "answer", "llm") if k in t]
     steps = " · ".join(f"{k} {t[k]:.0f} ms" for k in order)
     total = f"{t['total']:.0f} ms" if "total" in t else ""
     label = answer.mode + (f" · {steps}" if steps else "")
