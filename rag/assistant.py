@@ -434,7 +434,8 @@ class Assistant:
                 timings: dict[str, float]):
         """Embed the query, retrieve k passages, read their sentences; time each step. What is
         read is one published state of the index (a writer cannot change it meanwhile)."""
-        self._open_retriever()     # a missing or broken index is said before the model is loaded
+        if self._embedder is None:   # a missing or broken index is said before the model loads
+            self._open_retriever()
         t0 = time.perf_counter()
         vector = self.embedder.embed([query])[0]
         t1 = time.perf_counter()
