@@ -199,13 +199,14 @@ def verify(text: str, question: str, passages: Sequence[Passage], embedder: Embe
         return []
 
     for i, state in enumerate(states):
-        if state == "uncited" and any(holds(i, n) for n in _paragraph_citations(i, units, kept_numbers, text)):
-            continue
         if state not in ("uncited", "dropped"):
             continue
-        # a small model often cites the wrong passage, or none: cite the one that supports it, or
-        # the two that together do (a claim that joins what two passages say)
-        found = recite(i)
+        # an uncited claim that its paragraph's citations bear out gets them written after it (and
+        # they quote what it draws on), so every claim shown is cited where it is made; else, as a
+        # small model often cites the wrong passage or none, the one that supports it, or the two
+        # that together do (a claim that joins what two passages say)
+        near = [n for n in _paragraph_citations(i, units, kept_numbers, text) if holds(i, n)]
+        found = near if state == "uncited" and near else recite(i)
         if found:
             added[i] = kept_numbers[i] = found
             for n in found:
@@ -307,7 +308,8 @@ def _drawn_on(claim: str, span: Span, passage: Passage, given: frozenset[str],
               weight: Callable[[str], float], share: float = 0.25) -> tuple[int, int]:
     """The claim's best sentence widened, one neighbour at a time, to the sentences next to it
     that hold a good part (`share`, by weight) of the claim's terms (a list's other items, a
-    quote's second half), not a common word or two; list items are quoted from their lead-in on."""
+    quote's second half), not a common word or two; list items are quoted from their lead-in on,
+    and a lead-in with what it introduces."""
     order = [sp for sp, _ in passage.sentences]
     at = next((k for k, sp in enumerate(order) if sp.start == span.start), None)
     if at is None:
@@ -324,6 +326,10 @@ def _drawn_on(claim: str, span: Span, passage: Passage, given: frozenset[str],
             while lo and LIST_ITEM.match(order[lo].text) and (
                     LIST_ITEM.match(order[lo - 1].text) or order[lo - 1].text.rstrip().endswith(":")):
                 lo -= 1
+            if order[hi].text.rstrip().endswith(":") and hi + 1 < len(order):
+                hi += 1      # a lead-in comes with what it introduces: a quote, or its list's items
+                while hi + 1 < len(order) and LIST_ITEM.match(order[hi].text) and LIST_ITEM.match(order[hi + 1].text):
+                    hi += 1
             return order[lo].start, order[hi].end
         for k in grow:
             have |= set(terms(_fold(order[k].text)))

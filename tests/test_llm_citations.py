@@ -152,6 +152,16 @@ def test_uncited_claim_that_a_passage_supports_gets_that_citation(passages, embe
     assert [c.doc_id for c in checked.citations] == ["beta.txt"]
 
 
+def test_an_uncited_claim_its_paragraphs_citation_bears_out_is_cited_and_quoted_too(passages, embedder):
+    text = ("The city council of Port Amber voted to build a new tram line [2]. "
+            "The line will run 14 kilometres from the harbour to the university.")
+    checked = verify(text, "What did Port Amber decide?", passages, embedder)
+    assert checked.text == text[:-1] + " [2]."
+    (citation,) = checked.citations
+    assert "voted" in citation.snippet and "14 kilometres" in citation.snippet
+    assert TINY["beta.txt"][citation.start:citation.end] == citation.snippet
+
+
 @pytest.fixture(scope="module")
 def two_halves(embedder) -> list[Passage]:
     """[1] holds a quote and who said it, [2] a description of the same talks; [3] is unrelated."""
@@ -265,6 +275,21 @@ def test_a_claim_drawn_from_a_lead_in_and_its_list_quotes_them_all(embedder):
     [c] = checked.citations
     assert c.snippet.startswith("The harbour board then acted") and c.snippet.endswith("Port Amber")
     assert text[c.start:c.end] == c.snippet and "Repairs" not in c.snippet
+
+
+@pytest.mark.parametrize("text,claim,ends", [
+    ("The storm closed the coast road. The harbour board then acted at once:\n- Closing the ferry pier\n"
+     "- Moving the fishing fleet to Port Amber\nRepairs start next week.",
+     "The harbour board then acted at once after the storm closed the coast road [1].", "Port Amber"),
+    ("The storm closed the coast road. Harbour master Lena Vogt made it plain:\n“No boat leaves "
+     "before the pier is safe.”\nRepairs start next week.",
+     "Harbour master Lena Vogt made it plain after the storm closed the coast road [1].", "is safe.”"),
+])
+def test_a_quoted_lead_in_comes_with_what_it_introduces(embedder, text, claim, ends):
+    passage = whole_article(1, "h", text, embedder)
+    [c] = verify(claim, "What happened after the storm?", [passage], embedder).citations
+    assert c.snippet.endswith(ends) and "Repairs" not in c.snippet
+    assert text[c.start:c.end] == c.snippet
 
 
 def test_a_passage_shown_as_joined_sentences_quotes_the_article_text_from_the_chunks():
