@@ -131,7 +131,9 @@ class ExtractiveAnswerer:
 
     def rank(self, question: str, vector: np.ndarray, hits: Sequence[Hit],
              sentences: Sequence[tuple[Span, np.ndarray]]) -> list[Span]:
-        """The sentences best first, by the same score the answer is chosen by (an LLM's evidence)."""
+        """The sentences best first, by the score the answer is chosen by, but for the
+        neighbours of the question's words (an LLM's evidence: the model reads the question
+        itself, and on the dev split evidence ranked with them cost it answers)."""
         return [span for span, _ in self.scored(question, vector, hits, sentences)]
 
     def scored(self, question: str, vector: np.ndarray, hits: Sequence[Hit],
@@ -144,7 +146,8 @@ class ExtractiveAnswerer:
                     hits: Sequence[Hit], sentences: Sequence[tuple[Span, np.ndarray]]) -> list[_Candidate]:
         """Sentences that could answer, best first: scored, and of the kind the question asks for."""
         kind = expected_kind(question)
-        return [c for c in self._score(weights, vector, hits, sentences, question)
+        near = self.neighbours(question) if self.neighbours else {}
+        return [c for c in self._score(weights, vector, hits, sentences, question, near)
                 if supplies(kind, c.span.text + " " + " ".join(c.bullets), question)
                 and holds_role(c.span.text, question)]
 
@@ -166,8 +169,10 @@ class ExtractiveAnswerer:
         return math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
 
     def _score(self, weights: dict[str, float], vector: np.ndarray, hits: Sequence[Hit],
-               sentences: Sequence[tuple[Span, np.ndarray]], question: str = "") -> list[_Candidate]:
-        near = self.neighbours(question) if self.neighbours and question else {}
+               sentences: Sequence[tuple[Span, np.ndarray]], question: str = "",
+               near: dict[str, frozenset[str]] | None = None) -> list[_Candidate]:
+        """`near`: question terms no article has, with their neighbours (counted as the term)."""
+        near = near or {}
         total = sum(weights.values()) or 1.0
         markers, person = wanted(question), asks_person(question)
 

@@ -5,11 +5,9 @@ indexed words whose MiniLM vectors lie within `cos` of its own ("envoy" -> "amba
 The offline answerer counts such a question term as found in a sentence that has one of its
 neighbours, so a question in other words than the article's still finds the sentence that
 answers it. A word the corpus uses is matched as it is: given neighbours too, "law" would find
-any sentence with "legal" as well as the one with "law"; a name is never widened ("Greece" is
-not "Russia"). The answerer's term coverage uses them (so does the order in which the LLM reads
-its evidence), retrieval does not (tried on the dev split: BM25 with the neighbours added found
-worse passages). The corpus's word vectors are stored at ingest; the question's words are
-embedded when asked.
+any sentence with "legal" as well as the one with "law". Only the answerer's term coverage uses
+them, never retrieval (tried: BM25 with the neighbours added found worse passages). The
+corpus's word vectors are stored at ingest; the question's words are embedded when asked.
 """
 
 from __future__ import annotations
