@@ -47,7 +47,6 @@ CREATE TABLE IF NOT EXISTS sources (path TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS stage_docs {_DOCS};
 CREATE TABLE IF NOT EXISTS stage_chunks {_CHUNKS};
 CREATE TABLE IF NOT EXISTS stage_sentences {_SENTENCES};
-CREATE TABLE IF NOT EXISTS words (word TEXT PRIMARY KEY, vec BLOB);
 """
 SOURCES_FILE = "sources.json"   # a copy of `sources` beside the catalog, for when it is unreadable
 
@@ -356,32 +355,6 @@ class Catalog:
         tmp = target.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.sources()))
         os.replace(tmp, target)
-
-    # -- the vocabulary's vectors (rag/neighbours.py) -----------------------------------------
-    def new_words(self, candidates: Iterable[str]) -> list[str]:
-        """The words among `candidates` that have no vector yet, sorted."""
-        with self._guard():
-            have = {w for (w,) in self._db.execute("SELECT word FROM words")}
-        return sorted(set(candidates) - have)
-
-    def word_count(self) -> int:
-        with self._guard():
-            return self._db.execute("SELECT COUNT(*) FROM words").fetchone()[0]
-
-    def add_words(self, words: Sequence[str], vectors: np.ndarray) -> None:
-        """Store word vectors. Words only ever accumulate: one no document holds any more is
-        never matched (a question word counts only through a sentence that has its neighbour)."""
-        rows = np.asarray(vectors, dtype=np.float16)
-        with self._guard(), self._transaction():
-            self._db.executemany("INSERT OR IGNORE INTO words VALUES (?,?)",
-                                 [(w, rows[i].tobytes()) for i, w in enumerate(words)])
-
-    def word_vectors(self) -> tuple[list[str], np.ndarray]:
-        with self._guard():
-            rows = self._db.execute("SELECT word, vec FROM words ORDER BY word").fetchall()
-        if not rows:
-            return [], np.zeros((0, 0), dtype=np.float32)
-        return [w for w, _ in rows], np.stack([np.frombuffer(v, dtype=np.float16) for _, v in rows]).astype(np.float32)
 
     def close(self) -> None:
         self._db.close()

@@ -21,9 +21,6 @@ documents whose vectors are stored (no re-embedding), and redoes the rest; ids a
 deterministic, so it converges on what a clean run builds. The caller holds the writer lock
 (index/lock.py) and has run the consistency check (index/check.py).
 
-The words of the corpus get vectors too (the catalog's `words`, never removed), so the offline
-answerer can match a question's words to the corpus's by meaning (rag/neighbours.py).
-
 A file found in a folder that cannot be used is skipped, with the reason in the report; a file
 named on its own that cannot be used stops the run with BadDocument before anything is stored.
 """
@@ -44,7 +41,6 @@ from index.embed import Embedder, embed_in_context
 from index.lexical import LexicalIndex
 from index.lock import HomeLock
 from index.records import Chunk, Document
-from index.terms import vocabulary
 from index.store import ChromaStore
 from rag.errors import BadDocument
 
@@ -84,11 +80,10 @@ class Index:
 
 def ingest(paths: Sequence[Path], index: Index, embedder: Embedder, *, chunk_size: int,
            chunk_overlap: int, sentences: str = "alone", progress: Progress | None = None,
-           redo: Sequence[str] = (), words: bool = True) -> IngestReport:
+           redo: Sequence[str] = ()) -> IngestReport:
     """Ingest `paths` (and remember them as sources; a file in the uploads folder stands for
     that folder); also re-embed the published documents `redo` from their catalog text (what
-    the check found damaged). With `words`, embed the words of the corpus that have no vector
-    yet (rag/neighbours.py)."""
+    the check found damaged)."""
     from index.load import find_files, load  # here, so answering never imports the cleaners
 
     started = time.perf_counter()
@@ -134,8 +129,6 @@ def ingest(paths: Sequence[Path], index: Index, embedder: Embedder, *, chunk_siz
         report.embedded += _stage_group(group, index, embedder, chunk_size, chunk_overlap, sentences)
         if progress:
             progress(min(i + _GROUP, total), total)
-    if words:
-        _learn_words(index.catalog, embedder, [d.text for d in todo])
     for doc in docs:
         (report.updated if doc.doc_id in known else report.added).append(doc.doc_id)
     report.removed = removed
@@ -250,18 +243,6 @@ def _stage_group(docs: list[Document], index: Index, embedder: Embedder,
         index.catalog.stage_documents([(e.doc, e.chunks, e.spans, e.sentence_vectors) for e in group])
     faults.point("ingest.staged")
     return sum(len(e.chunks) for e in group)
-
-
-def _learn_words(catalog, embedder: Embedder, texts: Sequence[str], batch: int = 512) -> None:
-    """Embed the words of `texts` that have no vector yet; the first time, those of the
-    published documents too (an index built before words had vectors)."""
-    if not catalog.word_count():
-        texts = list(texts) + [text for _, text in catalog.all_chunks()]
-    if not texts:
-        return
-    fresh = catalog.new_words(set().union(*map(vocabulary, texts)))
-    for i in range(0, len(fresh), batch):
-        catalog.add_words(fresh[i:i + batch], embedder.embed(fresh[i:i + batch]))
 
 
 def _stamp(path: Path) -> tuple[str, str]:

@@ -46,9 +46,3 @@ def words(text: str) -> list[str]:
 def terms(text: str) -> list[str]:
     """Stemmed content terms, in order, with repeats (what BM25 indexes)."""
     return [stem(w) for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
-
-
-def vocabulary(text: str) -> set[str]:
-    """The words of `text` that a question's words may be matched to by meaning (lower-case,
-    unstemmed): content words of three letters or more, without digits."""
-    return {w for w in words(text) if w not in STOPWORDS and len(w) > 2 and not any(c.isdigit() for c in w)}

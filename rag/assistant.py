@@ -52,7 +52,6 @@ class Assistant:
         self._index = None
         self._view = None          # the catalog state the retriever was opened for
         self._lexical = None
-        self._neighbours = None
         self._retriever = None
         self._llm = None
         # Threads asking at once open the index, model and LLM client once, not once each (and
@@ -90,8 +89,7 @@ class Assistant:
                 report = ingest(paths or [self.settings.corpus], index, self.embedder,
                                 chunk_size=self.settings.chunk_size,
                                 chunk_overlap=self.settings.chunk_overlap,
-                                sentences=self.settings.sentence_vectors, progress=progress, redo=redo,
-                                words=self.settings.neighbour_cos > 0)
+                                sentences=self.settings.sentence_vectors, progress=progress, redo=redo)
                 self._seal(index)
                 return report
 
@@ -107,8 +105,7 @@ class Assistant:
                 if redo:
                     ingest([], index, self.embedder, chunk_size=self.settings.chunk_size,
                            chunk_overlap=self.settings.chunk_overlap,
-                           sentences=self.settings.sentence_vectors, redo=redo,
-                           words=self.settings.neighbour_cos > 0)
+                           sentences=self.settings.sentence_vectors, redo=redo)
                 if doc_id not in index.catalog.hashes():
                     self._seal(index)
                     raise DocumentNotFound(f"no document {doc_id!r} in the index: `rag docs` lists the ids")
@@ -129,8 +126,7 @@ class Assistant:
                     redo = self._repair(index, full=full)
                     ingest([], index, self.embedder, chunk_size=self.settings.chunk_size,
                            chunk_overlap=self.settings.chunk_overlap,
-                           sentences=self.settings.sentence_vectors, redo=redo,
-                           words=self.settings.neighbour_cos > 0)
+                           sentences=self.settings.sentence_vectors, redo=redo)
                     self._seal(index)
         with self._writer_index(create=False, store_create=False) as index:
             with index.lock.reading():
@@ -469,8 +465,7 @@ class Assistant:
 
         self._open_retriever()
         return ExtractiveAnswerer(self._lexical.df, self._lexical.n_chunks,
-                                  max_sentences=self.settings.max_answer_sentences,
-                                  neighbours=self._neighbours)
+                                  max_sentences=self.settings.max_answer_sentences)
 
     # -- parts, opened lazily ---------------------------------------------------------------
     @property
@@ -578,7 +573,6 @@ class Assistant:
 
     def _open_retriever_now(self, index, state) -> None:
         from index.lexical import LexicalIndex
-        from rag.neighbours import WordNeighbours
         from rag.retrieve import HybridRetriever
 
         index_id, generation, _, name = state
@@ -605,8 +599,6 @@ class Assistant:
             raise IndexNotBuilt(f"the index in {home} is empty: run `rag ingest` first")
         s = self.settings
         self._lexical = lexical
-        self._neighbours = WordNeighbours(*catalog.word_vectors(), lambda words: self.embedder.embed(words),
-                                          s.neighbour_cos)
         self._retriever = HybridRetriever(store, lexical, catalog, fusion=s.fusion,
                                           rrf_k=s.rrf_k, candidates=s.candidates,
                                           lexical_weight=s.lexical_weight,

@@ -2,8 +2,7 @@
 
 No LLM. Each candidate sentence is scored by semantic similarity to the question (stored
 sentence embeddings), IDF-weighted coverage of the question's terms (its own, and a little of
-the sentence before it, which often names the subject it elaborates; a question word no article
-uses is found through its neighbours in the corpus, rag/neighbours.py), and the rank of the
+the sentence before it, which often names the subject it elaborates), and the rank of the
 passage it came from. A lead-in ending in ":" and the bullets under it count as one passage; so
 do a lead-in and the quotation on its next line. For a why or how question, the quotations that
 follow the chosen sentence in its paragraph come with it (the reason, in the speaker's words).
@@ -87,12 +86,8 @@ class _Candidate:
 
 class ExtractiveAnswerer:
     def __init__(self, df: dict[str, int], n_chunks: int, *, max_sentences: int = 4,
-                 thresholds: Thresholds = Thresholds(),
-                 neighbours: Callable[[str], dict[str, frozenset[str]]] | None = None) -> None:
-        """`neighbours(question)`: each question term's neighbours in the corpus (rag/neighbours.py);
-        a sentence holding one counts as holding the term."""
+                 thresholds: Thresholds = Thresholds()) -> None:
         self.df, self.n = df, max(n_chunks, 1)
-        self.neighbours = neighbours
         self.max_sentences, self.t = max_sentences, thresholds
         self._prefixes: set[str] | None = None
 
@@ -131,9 +126,7 @@ class ExtractiveAnswerer:
 
     def rank(self, question: str, vector: np.ndarray, hits: Sequence[Hit],
              sentences: Sequence[tuple[Span, np.ndarray]]) -> list[Span]:
-        """The sentences best first, by the score the answer is chosen by, but for the
-        neighbours of the question's words (an LLM's evidence: the model reads the question
-        itself, and on the dev split evidence ranked with them cost it answers)."""
+        """The sentences best first, by the same score the answer is chosen by (an LLM's evidence)."""
         return [span for span, _ in self.scored(question, vector, hits, sentences)]
 
     def scored(self, question: str, vector: np.ndarray, hits: Sequence[Hit],
@@ -146,8 +139,7 @@ class ExtractiveAnswerer:
                     hits: Sequence[Hit], sentences: Sequence[tuple[Span, np.ndarray]]) -> list[_Candidate]:
         """Sentences that could answer, best first: scored, and of the kind the question asks for."""
         kind = expected_kind(question)
-        near = self.neighbours(question) if self.neighbours else {}
-        return [c for c in self._score(weights, vector, hits, sentences, question, near)
+        return [c for c in self._score(weights, vector, hits, sentences, question)
                 if supplies(kind, c.span.text + " " + " ".join(c.bullets), question)
                 and holds_role(c.span.text, question)]
 
@@ -169,10 +161,7 @@ class ExtractiveAnswerer:
         return math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
 
     def _score(self, weights: dict[str, float], vector: np.ndarray, hits: Sequence[Hit],
-               sentences: Sequence[tuple[Span, np.ndarray]], question: str = "",
-               near: dict[str, frozenset[str]] | None = None) -> list[_Candidate]:
-        """`near`: question terms no article has, with their neighbours (counted as the term)."""
-        near = near or {}
+               sentences: Sequence[tuple[Span, np.ndarray]], question: str = "") -> list[_Candidate]:
         total = sum(weights.values()) or 1.0
         markers, person = wanted(question), asks_person(question)
 
@@ -187,8 +176,7 @@ class ExtractiveAnswerer:
         out: list[_Candidate] = []
         previous: tuple[Span, frozenset] | None = None
         for span, vec in ordered:
-            said = set(terms(span.text))
-            covered = frozenset(t for t in weights if t in said or not said.isdisjoint(near.get(t, ())))
+            covered = frozenset(weights) & set(terms(span.text))
             context = 0.0
             if previous and previous[0].doc_id == span.doc_id and span.start - previous[0].end <= 2:
                 context = coverage(previous[1] - covered)

@@ -61,9 +61,6 @@ class Settings:
     mode: str = "auto"
     max_question_chars: int = 2000
     max_answer_sentences: int = 4
-    # the offline answerer counts a question word as found in a sentence holding a corpus word
-    # this close to it (MiniLM cosine; rag/neighbours.py); 0 = off, and ingest embeds no words
-    neighbour_cos: float = 0.65
     # the local LLM (llama.cpp in this process), used when no server is configured:
     # "" = the bundled model, a path = your own GGUF file, "off" = none
     llm_gguf: str = ""
@@ -110,8 +107,6 @@ class Settings:
                'use "auto", "extractive" or "llm"')
         _check(self.embed_precision in PRECISIONS, "embed_precision", self.embed_precision,
                f"use one of {', '.join(PRECISIONS)}")
-        _check(0.0 <= self.neighbour_cos <= 1.0, "neighbour_cos", self.neighbour_cos,
-               "use a cosine between 0 and 1 (0: off)")
         _check(self.embed_batch_size >= 1, "embed_batch_size", self.embed_batch_size, "use >= 1")
         _check(self.max_question_chars >= 10, "max_question_chars", self.max_question_chars,
                "use >= 10")
