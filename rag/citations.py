@@ -205,8 +205,9 @@ def verify(text: str, question: str, passages: Sequence[Passage], embedder: Embe
         # they quote what it draws on), so every claim shown is cited where it is made; else, as a
         # small model often cites the wrong passage or none, the one that supports it, or the two
         # that together do (a claim that joins what two passages say)
-        near = [n for n in _paragraph_citations(i, units, kept_numbers, text) if holds(i, n)]
-        found = near if state == "uncited" and near else recite(i)
+        near = ([n for n in _paragraph_citations(i, units, kept_numbers, text) if holds(i, n)]
+                if state == "uncited" else [])
+        found = near or recite(i)
         if found:
             added[i] = kept_numbers[i] = found
             for n in found:
@@ -328,7 +329,8 @@ def _drawn_on(claim: str, span: Span, passage: Passage, given: frozenset[str],
                 lo -= 1
             if order[hi].text.rstrip().endswith(":") and hi + 1 < len(order):
                 hi += 1      # a lead-in comes with what it introduces: a quote, or its list's items
-                while hi + 1 < len(order) and LIST_ITEM.match(order[hi].text) and LIST_ITEM.match(order[hi + 1].text):
+                while (hi + 1 < len(order) and LIST_ITEM.match(order[hi].text)
+                       and LIST_ITEM.match(order[hi + 1].text)):
                     hi += 1
             return order[lo].start, order[hi].end
         for k in grow:
