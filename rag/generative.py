@@ -8,7 +8,8 @@ and checks every sentence and citation of the reply (citations.py). What the use
 - the extractive answer (mode "extractive", itself an abstention when the offline answerer
   finds nothing) with a one-line notice naming the cause when nothing the model wrote survives
   verification (invented names, numbers, unsupported claims), when the model gives part of a
-  list that the offline answer gives whole, or when the LLM fails
+  list that the offline answer gives whole or describes its passages ("the passage states
+  that ...") instead of answering, or when the LLM fails
   (unreachable, busy, bad key, timeout, cut stream, malformed reply). An unverified LLM answer
   is never returned.
 It also rewrites a follow-up into a standalone search query. It does not retrieve, and knows
@@ -43,6 +44,9 @@ _NOT_FOUND = re.compile(
     r"|\bnot (?:in|found in|mentioned in|covered by|contained in) the (?:sources?|passages?|articles?)"
     r"|\bno (?:information|mention|details?) (?:about|of|on|regarding)"
     r"|\bI (?:cannot|can't|can not|don't|do not) (?:know|find|answer)", re.I)
+# what the evidence prompt calls its sources: an answer that speaks of them ("the passage states
+# that ...") is describing what it read, not answering, unless a passage it cites uses the word
+_PASSAGE = re.compile(r"\bpassages?\b", re.I)
 
 
 class GenerativeAnswerer:
@@ -183,6 +187,10 @@ class GenerativeAnswerer:
         if not strict and left_out(question, strip_markers(checked.text), strip_markers(draft.text)):
             return self.fallback(fallback, "the LLM's answer left out items of a list the sources give",
                                  (prompt,), spent, completion)
+        if _PASSAGE.search(strip_markers(checked.text)) and not any(_PASSAGE.search(c.snippet)
+                                                                    for c in checked.citations):
+            return self.fallback(fallback, "the LLM's answer describes its passages instead of "
+                                           "answering", (prompt,), spent, completion)
         if strict and not self._about(question, checked.text):
             return self.fallback(fallback, "the LLM's answer is not about the question", (prompt,),
                                  spent, completion)

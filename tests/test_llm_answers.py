@@ -207,6 +207,31 @@ def test_part_of_a_list_the_offline_answer_gives_whole_gives_the_offline_answer(
     assert assistant.ask(question).mode == "llm"
 
 
+def test_an_answer_that_describes_its_passages_gives_the_offline_answer(make_assistant, tmp_path, openai_stub):
+    articles = {**TINY, "storm.txt": "The storm hit Port Amber on Monday. The harbour council closed the ferry "
+                                     "pier at once. Repairs start next week.",
+                "strait.txt": "Pilots guide tankers through the narrow passage at Kestrel Point. The harbour "
+                              "council closed the passage to tankers after the storm."}
+    assistant = make_assistant(llm_base_url=openai_stub.url, llm_model="m", mode="llm", llm_timeout_s=1,
+                               llm_prompt="chunks")
+    assistant.ingest([write_articles(tmp_path / "articles", articles)])
+
+    def saying(text, doc):
+        return Model(lambda r: text.format(n=next(n for n, (d, _) in sources_of(r).items() if d == doc)))
+
+    question = "What did the harbour council do after the storm hit Port Amber?"
+    openai_stub.script(saying("The passage states that the harbour council closed the ferry pier [{n}].", "storm"))
+    answer = assistant.ask(question, mode="llm")
+    assert answer.mode == "extractive" and "ferry pier" in answer.text, answer.text
+    assert answer.notice.startswith("the LLM's answer describes its passages instead of answering")
+    openai_stub.script(saying("The harbour council closed the ferry pier [{n}].", "storm"))
+    assert assistant.ask(question, mode="llm").mode == "llm"
+    # where an article uses the word itself, an answer may too
+    openai_stub.script(saying("The harbour council closed the passage to tankers [{n}].", "strait"))
+    answer = assistant.ask("What did the harbour council close to tankers at Kestrel Point?", mode="llm")
+    assert answer.mode == "llm" and "passage" in answer.text, answer.notice
+
+
 def test_facts_cited_for_a_name_no_article_mentions_give_the_abstention(make_assistant, tmp_path,
                                                                        openai_stub):
     assistant = make_assistant(llm_base_url=openai_stub.url, llm_model="m", mode="llm", llm_timeout_s=1,
