@@ -46,7 +46,8 @@ def test_the_fixed_system_prompt_stays_cached_between_questions(local):
     first = assistant.ask("Who is Hakan Fidan?")
     second = assistant.ask("Who is Tom Barrack?")
     assert second.usage.get("cached_tokens", 0) >= 40   # the system prompt was not read again
-    assert first.mode == second.mode == "llm"
+    # both went to the model (which of its answers pass verification is another test's business)
+    assert first.usage["completion_tokens"] > 0 and second.usage["completion_tokens"] > 0
 
 
 def test_extractive_mode_is_instant_and_never_loads_the_model(local, tmp_path):
@@ -75,7 +76,7 @@ def test_articles_taking_opposite_stances_are_shown_side_by_side_without_asking_
     assert answer.mode == "extractive" and answer.text == draft.text
     assert len({c.doc_id for c in answer.citations}) >= 2
     assert answer.notice == "the articles take opposite stances, shown side by side; answered extractively instead"
-    assert assistant.ask("Who is Hakan Fidan?").mode == "llm"           # other questions still are
+    assert assistant.ask("Who is Hakan Fidan?").usage["completion_tokens"] > 0   # other questions still are
 
 
 def test_llm_mode_without_any_llm_is_a_one_line_error_that_names_the_fix(local):
