@@ -177,18 +177,17 @@ class GenerativeAnswerer:
             why = describe(checked.problems) if parse_markers(text) else "it cited no source"
             return self.fallback(fallback, "nothing the LLM wrote could be verified against the "
                                            f"sources ({why or 'unsupported'})", (prompt,), spent, completion)
-        kind = expected_kind(question)
-        if not supplies(kind, strip_markers(checked.text), question):
+        kind, plain = expected_kind(question), strip_markers(checked.text)
+        if not supplies(kind, plain, question):
             return self.fallback(fallback, f"the LLM's answer names no {kind}, which the question "
                                            "asks for", (prompt,), spent, completion)
         if not any(holds_role(c.snippet, question) for c in checked.citations):
             return self.fallback(fallback, "no passage the LLM cited names the role the question asks "
                                            "about", (prompt,), spent, completion)
-        if not strict and left_out(question, strip_markers(checked.text), strip_markers(draft.text)):
+        if not strict and left_out(question, plain, strip_markers(draft.text)):
             return self.fallback(fallback, "the LLM's answer left out items of a list the sources give",
                                  (prompt,), spent, completion)
-        if _PASSAGE.search(strip_markers(checked.text)) and not any(_PASSAGE.search(c.snippet)
-                                                                    for c in checked.citations):
+        if _PASSAGE.search(plain) and not any(_PASSAGE.search(c.snippet) for c in checked.citations):
             return self.fallback(fallback, "the LLM's answer describes its passages instead of "
                                            "answering", (prompt,), spent, completion)
         if strict and not self._about(question, checked.text):
