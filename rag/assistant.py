@@ -54,6 +54,7 @@ class Assistant:
         self._lexical = None
         self._retriever = None
         self._llm = None
+        self._words = None
         # Threads asking at once open the index, model and LLM client once, not once each (and
         # numpy's header parsing, in the lexical load, is not safe in parallel on Python 3.11).
         self._opening = threading.RLock()
@@ -465,7 +466,20 @@ class Assistant:
 
         self._open_retriever()
         return ExtractiveAnswerer(self._lexical.df, self._lexical.n_chunks,
-                                  max_sentences=self.settings.max_answer_sentences)
+                                  max_sentences=self.settings.max_answer_sentences,
+                                  word_vectors=self._word_vectors())
+
+    def _word_vectors(self):
+        """Single words' vectors for paraphrases, with the local model only (a remote embedder
+        would be called for hundreds of words a question); one cache per assistant."""
+        from rag.related import WordVectors
+
+        if self.settings.embed_backend != "local":
+            return None
+        with self._opening:
+            if self._words is None:
+                self._words = WordVectors(lambda texts: self.embedder.embed(texts))
+            return self._words
 
     # -- parts, opened lazily ---------------------------------------------------------------
     @property

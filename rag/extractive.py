@@ -14,7 +14,10 @@ chosen greedily: near-duplicates are skipped, a sentence must add coverage or a 
 article's view, and agreeing articles are cited together. When articles
 take opposite stances (one says a thing will be kept, another that it will be given back), the
 answer says so and shows both, each with its citation. It abstains, citing nothing, when nothing
-is close enough or no sentence supplies the kind of answer asked for (a number, a time, a name).
+is close enough or no sentence supplies the kind of answer asked for (a number, a time, a name);
+before it abstains on a question that wants none of those, it reads the sentences once more with
+their words related in meaning to the question's counting in part (a paraphrase: "penalties" for
+"sanctions", see rag.related).
 `joined` puts the answers to the parts of a two-part question together (the Assistant asks each
 part on its own). It gets hits and sentences and returns an Answer: it does not parse files or
 talk to stores.
@@ -34,6 +37,7 @@ from index.terms import terms, words
 from rag.answer_type import (asks_list, asks_person, enumerates, expected_kind, holds_role, names_kind,
                              names_person, says, supplies, unknown_names, wanted)
 from rag.records import Answer, Citation, Hit
+from rag.related import WordVectors, closest
 
 ABSTAIN_TEXT = "The corpus does not contain an answer to this question."
 DIFFER = "Reports differ. "     # opens an answer that shows articles taking opposite stances
@@ -71,6 +75,8 @@ class Thresholds:
                                    # of the question's terms the best one lacks joins it
     shape_bonus: float = 0.15      # added to a sentence that says what the question's shape wants
                                    # (a cause for why, an obligation for "what does X require")
+    related_cos: float = 0.50      # a sentence's word this close to a question's word it lacks
+                                   # covers that word, in proportion (see rag.related)
 
 
 @dataclass(frozen=True)
@@ -86,9 +92,12 @@ class _Candidate:
 
 class ExtractiveAnswerer:
     def __init__(self, df: dict[str, int], n_chunks: int, *, max_sentences: int = 4,
-                 thresholds: Thresholds = Thresholds()) -> None:
+                 thresholds: Thresholds = Thresholds(), word_vectors: WordVectors | None = None) -> None:
+        """`word_vectors`: the sentence model's vectors of single words, for paraphrases (None:
+        only a sentence's own terms cover the question's)."""
         self.df, self.n = df, max(n_chunks, 1)
         self.max_sentences, self.t = max_sentences, thresholds
+        self.word_vectors = word_vectors
         self._prefixes: set[str] | None = None
 
     def answer(self, question: str, vector: np.ndarray, hits: Sequence[Hit],
@@ -104,14 +113,21 @@ class ExtractiveAnswerer:
             return Answer(question=question, text=ABSTAIN_TEXT, abstained=True,
                           notice=f"no indexed article mentions {', '.join(unknown)}")
         weights = self.weights(question)
-        candidates = self._candidates(question, weights, vector, hits, sentences)
-        answerable = bool(candidates) and self._answerable(candidates, weights)
-        if not answerable and candidates and unfiltered is not None and candidates[0].score >= self.t.min_score:
-            wider = self._candidates(question, weights, vector, *unfiltered())
-            answerable = bool(wider) and self._answerable(wider, weights)
-        if not answerable:
-            return Answer(question=question, text=ABSTAIN_TEXT, abstained=True)
-        return _compose(question, self._choose(question, candidates, weights), candidates, self.t)
+        # Nothing close enough: the question may paraphrase its answer, so read again with words
+        # related in meaning. Not when it wants a number, a time or a name: a related word there
+        # finds that kind of thing about something else (the price of B, asked the price of A).
+        for related in (False, True):
+            if related and (self.word_vectors is None or expected_kind(question)):
+                break
+            candidates = self._candidates(question, weights, vector, hits, sentences, related)
+            answerable = bool(candidates) and self._answerable(candidates, weights)
+            if (not answerable and candidates and unfiltered is not None
+                    and candidates[0].score >= self.t.min_score):
+                wider = self._candidates(question, weights, vector, *unfiltered(), related)
+                answerable = bool(wider) and self._answerable(wider, weights)
+            if answerable:
+                return _compose(question, self._choose(question, candidates, weights), candidates, self.t)
+        return Answer(question=question, text=ABSTAIN_TEXT, abstained=True)
 
     def unknown_names(self, question: str) -> list[str]:
         """Names the question asks about that no indexed text holds (see answer_type)."""
@@ -136,10 +152,11 @@ class ExtractiveAnswerer:
                                                        question)]
 
     def _candidates(self, question: str, weights: dict[str, float], vector: np.ndarray,
-                    hits: Sequence[Hit], sentences: Sequence[tuple[Span, np.ndarray]]) -> list[_Candidate]:
+                    hits: Sequence[Hit], sentences: Sequence[tuple[Span, np.ndarray]],
+                    related: bool = False) -> list[_Candidate]:
         """Sentences that could answer, best first: scored, and of the kind the question asks for."""
         kind = expected_kind(question)
-        return [c for c in self._score(weights, vector, hits, sentences, question)
+        return [c for c in self._score(weights, vector, hits, sentences, question, related)
                 if supplies(kind, c.span.text + " " + " ".join(c.bullets), question)
                 and holds_role(c.span.text, question)]
 
@@ -161,7 +178,10 @@ class ExtractiveAnswerer:
         return math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
 
     def _score(self, weights: dict[str, float], vector: np.ndarray, hits: Sequence[Hit],
-               sentences: Sequence[tuple[Span, np.ndarray]], question: str = "") -> list[_Candidate]:
+               sentences: Sequence[tuple[Span, np.ndarray]], question: str = "",
+               related: bool = False) -> list[_Candidate]:
+        """`related`: a sentence's words close in meaning to a question's word it lacks cover
+        that word in part (see `_near`)."""
         total = sum(weights.values()) or 1.0
         markers, person = wanted(question), asks_person(question)
 
@@ -173,15 +193,18 @@ class ExtractiveAnswerer:
                         if h.doc_id == span.doc_id and h.start <= span.start and span.end <= h.end), default=0)
 
         ordered = sorted(sentences, key=lambda sv: (sv[0].doc_id, sv[0].start))
+        near = (self._near(weights, question, [span.text for span, _ in ordered]) if related
+                else [{}] * len(ordered))
         out: list[_Candidate] = []
         previous: tuple[Span, frozenset] | None = None
-        for span, vec in ordered:
+        for (span, vec), close in zip(ordered, near):
             covered = frozenset(weights) & set(terms(span.text))
+            kin = sum(weights[t] * cos for t, cos in close.items() if t not in covered) / total
             context = 0.0
             if previous and previous[0].doc_id == span.doc_id and span.start - previous[0].end <= 2:
                 context = coverage(previous[1] - covered)
             rank = hit_of(span)
-            score = (0.55 * float(vector @ vec) + 0.35 * coverage(covered) + 0.1 * context
+            score = (0.55 * float(vector @ vec) + 0.35 * (coverage(covered) + kin) + 0.1 * context
                      + self.t.rank_bonus / (1 + rank))
             if (says(markers, span.text, question) or (person and names_person(span.text, question))
                     or names_kind(span.text, question)):
@@ -196,6 +219,12 @@ class ExtractiveAnswerer:
             merged = [replace(c, score=c.score + self.t.shape_bonus) if enumerates(c.span.text) else c
                       for c in merged]
         return sorted(merged, key=lambda c: -c.score)
+
+    def _near(self, weights: dict[str, float], question: str, texts: list[str]) -> list[dict[str, float]]:
+        """For each text, {question term: closeness of the text's nearest word} where that is at
+        least `related_cos`."""
+        return [{t: cos for t, cos in close.items() if cos >= self.t.related_cos}
+                for close in closest(self.word_vectors, list(weights), question, texts)]
 
     # -- choosing ---------------------------------------------------------------------------
     def _choose(self, question: str, candidates: list[_Candidate],
