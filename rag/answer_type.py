@@ -193,6 +193,9 @@ def names_person(sentence: str, question: str) -> bool:
     name beside a verb of saying (see _PERSON); not an acronym, a function word or a gerund."""
     for m in _PERSON.finditer(sentence):
         found = [g for g in m.groups() if g]
+        if (len(found) == 2 and not _new(found[0], question)
+                and not re.match(r"\s+" + _NAME_WORD, sentence[m.end():])):
+            continue   # "Ambassador to Norland Ana in": a word asked about, then a first name alone
         if (_new(found[-1], question) and not any(g.lower() in STOPWORDS for g in found)
                 and not (len(found) == 2 and not_a_person(found))
                 and not (len(found) == 2 and found[0].endswith("ing"))):   # "Removing Turkey"

@@ -231,7 +231,7 @@ class ExtractiveAnswerer:
                 weights: dict[str, float]) -> list[_Candidate]:
         # the joined sentence replaces the best in `candidates` too, so the stance step below,
         # which matches candidates by identity, sees one best, not two
-        _cause_first(question, candidates, self.t.keep_ratio)
+        _shape_first(question, candidates, self.t.keep_ratio)
         best = candidates[0] = _with_neighbour(candidates[0], candidates, weights, self.t.neighbour_share)
         chosen = [best]
         covered = set(best.covered)
@@ -261,16 +261,25 @@ class ExtractiveAnswerer:
         return chosen
 
 
-def _cause_first(question: str, candidates: list[_Candidate], share: float) -> None:
-    """A why-question wants the cause (and "what does X require?" the obligation): when the
-    best sentence gives none and one scoring `share` of it does, that one leads. The aftermath
-    often repeats the question's words ("responded by removing X from Y") where the cause does
-    not ("X was dropped after ...")."""
+def _shape_first(question: str, candidates: list[_Candidate], share: float) -> None:
+    """A why-question wants the cause (and "what does X require?" the obligation, a who-question
+    a name): when the best sentence gives none and one scoring `share` of it does, that one
+    leads. The aftermath often repeats the question's words ("responded by removing X from Y")
+    where the cause does not ("X was dropped after ..."); "the ambassador acknowledged ..." is
+    close in meaning to "who is the ambassador?" and names no one."""
     markers = wanted(question)
-    if markers is None or says(markers, candidates[0].span.text, question):
+    if markers is not None:
+        def fits(c: _Candidate) -> bool:
+            return says(markers, c.span.text, question)
+    elif asks_person(question):
+        def fits(c: _Candidate) -> bool:
+            return names_person(c.span.text, question)
+    else:
+        return
+    if fits(candidates[0]):
         return
     k = next((i for i, c in enumerate(candidates[1:], 1)
-              if c.score >= share * candidates[0].score and says(markers, c.span.text, question)), None)
+              if c.score >= share * candidates[0].score and fits(c)), None)
     if k is not None:
         candidates.insert(0, candidates.pop(k))
 

@@ -186,6 +186,21 @@ def test_a_why_question_is_answered_with_the_cause_not_the_aftermath(make_assist
     assert answer.text.startswith("The Amber mill was shut down because the river"), answer.text
 
 
+def test_a_who_question_leads_with_the_sentence_that_names_someone(make_assistant, tmp_path):
+    # the first article's sentence is closer in meaning to the question but names no one
+    assistant = _indexed(make_assistant, tmp_path / "treaty", {
+        "radio.txt": "Fishing treaty talks continue\n\nThe embassy said talks on the fishing treaty "
+                     "continue. In remarks broadcast on a Danish channel, the ambassador to Norland "
+                     "acknowledged the ongoing sensitivity surrounding the fishing quotas and emphasized "
+                     "the need for a pragmatic resolution.",
+        "quotas.txt": "Quota review expected next year\n\nTrawler crews in the northern ports welcomed the "
+                      "news that the quotas could be revised next year, after remarks by Ambassador to "
+                      "Norland Ana Berg on the treaty."})
+    answer = assistant.ask("Who is the ambassador to Norland?", mode="extractive")
+    assert answer.text.startswith("Trawler crews"), answer.text
+    assert "Ana Berg" in answer.text.split("[1]")[0]
+
+
 @pytest.mark.parametrize("text, question, opening", [
     ("The Lindholm market hall was sold to a bakery chain in 1994. Shoppers complained about the new "
      "opening hours. The council met in 1987 to discuss parking.", "What happened in 1994?",

@@ -62,6 +62,8 @@ def test_an_answer_without_the_kind_asked_for_does_not_supply_it():
     ("The lease made the United States uneasy.", False),              # a country
     ("The lease worried the Harbour Ministry.", False),               # an institution
     ("Ships left for the Eastern Isles.", False),                     # a region
+    ("The lease went to the envoy to Kestrel Ada in May.", False),    # a first name after a word asked about
+    ("The lease went to the envoy to Kestrel Ada Quill in May.", True),   # ... and a full name
 ])
 def test_a_person_is_a_name_new_to_the_question(sentence, person):
     question = "Which official renewed Kestrel's lease?"
