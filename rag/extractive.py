@@ -76,7 +76,8 @@ class Thresholds:
     shape_bonus: float = 0.15      # added to a sentence that says what the question's shape wants
                                    # (a cause for why, an obligation for "what does X require")
     related_cos: float = 0.50      # a sentence's word this close to a question's word it lacks
-                                   # covers that word, in proportion (see rag.related)
+                                   # covers that word, in proportion (see rag.related) ...
+    related_sentences: int = 3    # ... in this many sentences, the closest without it
 
 
 @dataclass(frozen=True)
@@ -193,8 +194,7 @@ class ExtractiveAnswerer:
                         if h.doc_id == span.doc_id and h.start <= span.start and span.end <= h.end), default=0)
 
         ordered = sorted(sentences, key=lambda sv: (sv[0].doc_id, sv[0].start))
-        near = (self._near(weights, question, [span.text for span, _ in ordered]) if related
-                else [{}] * len(ordered))
+        near = self._near(weights, question, vector, ordered, coverage) if related else [{}] * len(ordered)
         out: list[_Candidate] = []
         previous: tuple[Span, frozenset] | None = None
         for (span, vec), close in zip(ordered, near):
@@ -220,11 +220,20 @@ class ExtractiveAnswerer:
                       for c in merged]
         return sorted(merged, key=lambda c: -c.score)
 
-    def _near(self, weights: dict[str, float], question: str, texts: list[str]) -> list[dict[str, float]]:
-        """For each text, {question term: closeness of the text's nearest word} where that is at
-        least `related_cos`."""
-        return [{t: cos for t, cos in close.items() if cos >= self.t.related_cos}
-                for close in closest(self.word_vectors, list(weights), question, texts)]
+    def _near(self, weights: dict[str, float], question: str, vector: np.ndarray,
+              sentences: Sequence[tuple[Span, np.ndarray]], coverage) -> list[dict[str, float]]:
+        """For each sentence, {question term: closeness of its nearest word} where that is at
+        least `related_cos`; only for the `related_sentences` closest in meaning and terms (each
+        new word costs a call to the model), {} for the rest."""
+        first = sorted(range(len(sentences)), key=lambda i: -(
+            0.55 * float(vector @ sentences[i][1])
+            + 0.35 * coverage(frozenset(weights) & set(terms(sentences[i][0].text)))))
+        chosen = first[: self.t.related_sentences]
+        found = closest(self.word_vectors, list(weights), question, [sentences[i][0].text for i in chosen])
+        out: list[dict[str, float]] = [{} for _ in sentences]
+        for i, close in zip(chosen, found):
+            out[i] = {t: cos for t, cos in close.items() if cos >= self.t.related_cos}
+        return out
 
     # -- choosing ---------------------------------------------------------------------------
     def _choose(self, question: str, candidates: list[_Candidate],
