@@ -194,25 +194,26 @@ class ExtractiveAnswerer:
                         if h.doc_id == span.doc_id and h.start <= span.start and span.end <= h.end), default=0)
 
         ordered = sorted(sentences, key=lambda sv: (sv[0].doc_id, sv[0].start))
-        near = self._near(weights, question, vector, ordered, coverage) if related else [{}] * len(ordered)
+        covers = [frozenset(weights) & set(terms(span.text)) for span, _ in ordered]
+        semantics = [float(vector @ vec) for _, vec in ordered]
+        own = [0.55 * sem + 0.35 * coverage(covered) for sem, covered in zip(semantics, covers)]
+        near = self._near(weights, question, ordered, own) if related else [{}] * len(ordered)
         out: list[_Candidate] = []
         previous: tuple[Span, frozenset] | None = None
-        for (span, vec), close in zip(ordered, near):
-            covered = frozenset(weights) & set(terms(span.text))
+        for (span, vec), covered, semantic, base, close in zip(ordered, covers, semantics, own, near):
             kin = sum(weights[t] * cos for t, cos in close.items() if t not in covered) / total
             context = 0.0
             if previous and previous[0].doc_id == span.doc_id and span.start - previous[0].end <= 2:
                 context = coverage(previous[1] - covered)
             rank = hit_of(span)
-            score = (0.55 * float(vector @ vec) + 0.35 * (coverage(covered) + kin) + 0.1 * context
-                     + self.t.rank_bonus / (1 + rank))
+            score = base + 0.35 * kin + 0.1 * context + self.t.rank_bonus / (1 + rank)
             if (says(markers, span.text, question) or (person and names_person(span.text, question))
                     or names_kind(span.text, question)):
                 score += self.t.shape_bonus   # a why-question wants the cause, not the aftermath;
                 # a who-question a sentence that names someone; "what kind of X" one that says which
             if len(words(span.text)) < 4 or not span.text.rstrip("”’\"')").endswith((".", "!", "?", ":")):
                 score *= 0.8   # headings, list items and stubs rarely answer on their own
-            out.append(_Candidate(span, vec, hits[rank], float(vector @ vec), covered, score))
+            out.append(_Candidate(span, vec, hits[rank], semantic, covered, score))
             previous = (span, covered)
         merged = _merge_lists(out, coverage)
         if asks_list(question):   # "what steps ...?" wants a sentence or lead-in that lists several
@@ -220,15 +221,12 @@ class ExtractiveAnswerer:
                       for c in merged]
         return sorted(merged, key=lambda c: -c.score)
 
-    def _near(self, weights: dict[str, float], question: str, vector: np.ndarray,
-              sentences: Sequence[tuple[Span, np.ndarray]], coverage) -> list[dict[str, float]]:
+    def _near(self, weights: dict[str, float], question: str,
+              sentences: Sequence[tuple[Span, np.ndarray]], own: list[float]) -> list[dict[str, float]]:
         """For each sentence, {question term: closeness of its nearest word} where that is at
-        least `related_cos`; only for the `related_sentences` closest in meaning and terms (each
-        new word costs a call to the model), {} for the rest."""
-        first = sorted(range(len(sentences)), key=lambda i: -(
-            0.55 * float(vector @ sentences[i][1])
-            + 0.35 * coverage(frozenset(weights) & set(terms(sentences[i][0].text)))))
-        chosen = first[: self.t.related_sentences]
+        least `related_cos`; only for the `related_sentences` best by `own` (their scores in
+        meaning and terms: each new word costs a call to the model), {} for the rest."""
+        chosen = sorted(range(len(sentences)), key=lambda i: -own[i])[: self.t.related_sentences]
         found = closest(self.word_vectors, list(weights), question, [sentences[i][0].text for i in chosen])
         out: list[dict[str, float]] = [{} for _ in sentences]
         for i, close in zip(chosen, found):
