@@ -40,6 +40,13 @@ def write_articles(folder: Path, articles: dict[str, str] = TINY) -> Path:
     return folder
 
 
+def indexed(make_assistant, folder: Path, articles: dict[str, str], **settings):
+    """A new assistant (with `settings`) with `articles` written to `folder` and indexed."""
+    assistant = make_assistant(**settings)
+    assistant.ingest([write_articles(folder, articles)])
+    return assistant
+
+
 @pytest.fixture(scope="session")
 def embedder():
     """The default embedder (what `rag` itself uses), loaded once for the session."""

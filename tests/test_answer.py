@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_articles
+from conftest import indexed
 from rag.errors import BadQuestion, DocumentNotFound
 
 GOLD = Path(__file__).resolve().parent.parent / "evals" / "gold.jsonl"
@@ -56,13 +56,6 @@ def test_us_law_question_cites_the_legal_condition(corpus_assistant):
     answer = corpus_assistant.ask("What does US law require?")
     assert not answer.abstained
     assert any(re.search(r"\b(law|legal)\b", c.snippet) for c in answer.citations)
-
-
-def _indexed(make_assistant, folder, articles: dict[str, str]):
-    """A new assistant with `articles` written to `folder` and indexed."""
-    assistant = make_assistant()
-    assistant.ingest([write_articles(folder, articles)])
-    return assistant
 
 
 @pytest.mark.parametrize("question", [
@@ -137,7 +130,7 @@ def test_a_filter_that_cannot_match_is_an_error_not_a_silent_abstention(corpus_a
 
 
 def test_date_filter_uses_stated_dates(make_assistant, tmp_path):
-    assistant = _indexed(make_assistant, tmp_path / "dated", {
+    assistant = indexed(make_assistant, tmp_path / "dated", {
         "dam.txt": "Ankara, March 3, 2025 - The Blue River dam in Kestrel Valley was finished after six "
                    "years of work. It supplies power to 400,000 homes.",
         "tram.txt": "Port Amber, June 9, 2025 - The city council voted to build a new tram line. The line "
@@ -176,7 +169,7 @@ def test_stream_yields_text_then_the_final_answer(corpus_assistant):
 
 
 def test_a_why_question_is_answered_with_the_cause_not_the_aftermath(make_assistant, tmp_path):
-    assistant = _indexed(make_assistant, tmp_path / "mill", {
+    assistant = indexed(make_assistant, tmp_path / "mill", {
         "mill.txt": "The Amber mill was shut down in May and its forty workers were sent home. Its "
                     "owners sold the building to the town. The Amber mill was shut down because the "
                     "river that turned its wheel dried up in a long drought.",
@@ -188,7 +181,7 @@ def test_a_why_question_is_answered_with_the_cause_not_the_aftermath(make_assist
 
 def test_a_who_question_leads_with_the_sentence_that_names_someone(make_assistant, tmp_path):
     # the first article's sentence is closer in meaning to the question but names no one
-    assistant = _indexed(make_assistant, tmp_path / "treaty", {
+    assistant = indexed(make_assistant, tmp_path / "treaty", {
         "radio.txt": "Fishing treaty talks continue\n\nThe embassy said talks on the fishing treaty "
                      "continue. In remarks broadcast on a Danish channel, the ambassador to Norland "
                      "acknowledged the ongoing sensitivity surrounding the fishing quotas and emphasized "
@@ -211,7 +204,7 @@ def test_a_who_question_leads_with_the_sentence_that_names_someone(make_assistan
 def test_what_happened_in_a_year_is_answered_from_what_that_year_saw(make_assistant, tmp_path, text,
                                                                      question, opening):
     # "happened" is how the question is asked, not a word the answer must hold
-    assistant = _indexed(make_assistant, tmp_path / "town", {
+    assistant = indexed(make_assistant, tmp_path / "town", {
         "town.txt": text,
         "owl.txt": "A rare orange owl was seen in the Kestrel Valley forest last week. Birdwatchers "
                    "counted three nests near the river.",
@@ -223,7 +216,7 @@ def test_what_happened_in_a_year_is_answered_from_what_that_year_saw(make_assist
 
 def test_a_why_question_leads_with_the_cause_when_the_aftermath_shares_more_of_its_words(make_assistant, tmp_path):
     # the list of what followed repeats the question's words; the cause, close behind, comes first
-    assistant = _indexed(make_assistant, tmp_path / "club", {
+    assistant = indexed(make_assistant, tmp_path / "club", {
         "club.txt": "The Amber crew was thrown out after it bought boats from a rival league, a move the "
                     "league said broke its safety rules.\n\n"
                     "The league immediately responded by:\n- Expelling the Amber rowing club from the river "
@@ -235,7 +228,7 @@ def test_a_why_question_leads_with_the_cause_when_the_aftermath_shares_more_of_i
 
 
 def test_what_a_rule_requires_is_answered_with_the_obligation(make_assistant, tmp_path):
-    assistant = _indexed(make_assistant, tmp_path / "harbour", {
+    assistant = indexed(make_assistant, tmp_path / "harbour", {
         "harbour.txt": "The harbour treaty of Port Amber sets out the rules the two river towns agreed "
                        "on in 1990. Under the harbour treaty, every ship must pay a mooring fee unless it "
                        "flies the flag of a river town.",
@@ -246,7 +239,7 @@ def test_what_a_rule_requires_is_answered_with_the_obligation(make_assistant, tm
 
 def test_what_someone_demanded_is_answered_with_the_demand(make_assistant, tmp_path):
     # the first sentence shares more of the question's words; the second says what was demanded
-    assistant = _indexed(make_assistant, tmp_path / "league", {
+    assistant = indexed(make_assistant, tmp_path / "league", {
         "league.txt": "The league and the Amber club still argue over the club's foreign boats and "
                       "whether it should switch, a quarrel now in its third year.\n\nThe league insisted "
                       "on river-built shells, a stance the club rejected.",
@@ -267,7 +260,7 @@ VELORIA = {
 
 
 def test_reports_differ_only_when_the_question_asks_what_the_articles_disagree_on(make_assistant, tmp_path):
-    assistant = _indexed(make_assistant, tmp_path / "veloria", VELORIA)
+    assistant = indexed(make_assistant, tmp_path / "veloria", VELORIA)
     stance = assistant.ask("Is Veloria planning to give its Kestrel radars back to Norland?", mode="extractive")
     assert stance.text.startswith("Reports differ.")
     assert {c.doc_id for c in stance.citations} == {"keeps", "returns"}   # both sides, each cited
@@ -291,7 +284,7 @@ def test_only_a_question_whether_something_is_kept_or_given_up_asks_for_a_stance
 
 
 def test_the_two_sides_come_first_and_a_mere_mention_is_no_side(make_assistant, tmp_path):
-    assistant = _indexed(make_assistant, tmp_path / "veloria3", {**VELORIA, "mention.txt": (
+    assistant = indexed(make_assistant, tmp_path / "veloria3", {**VELORIA, "mention.txt": (
         "Radar plans\n\nVeloria plans the return of its Kestrel radar systems to the spotlight at a "
         "turning point for coastal traders, the planning office said.")})
     answer = assistant.ask("Is Veloria planning to give its Kestrel radars back to Norland?", mode="extractive")
@@ -304,11 +297,11 @@ def test_the_two_sides_come_first_and_a_mere_mention_is_no_side(make_assistant, 
 def test_both_sides_are_found_when_the_best_sentences_only_mention_the_question(make_assistant, tmp_path):
     """The best sentence takes no side: the two sides are still looked for among the close ones,
     and the side a chosen sentence takes is not dropped to make room for its opposite."""
-    assistant = _indexed(lambda: make_assistant(max_answer_sentences=2), tmp_path / "veloria4", {**VELORIA,
+    assistant = indexed(make_assistant, tmp_path / "veloria4", {**VELORIA,
         "mention.txt": ("Radar talks\n\nThe return of the Kestrel radar systems to Norland would be a turning "
                         "point for Veloria, analysts said of the radars."),
         "mention2.txt": ("Radar plans\n\nFor Veloria, the fate of the Kestrel radars and a return to Norland "
-                         "dominate the talks, the planning office said.")})
+                         "dominate the talks, the planning office said.")}, max_answer_sentences=2)
     answer = assistant.ask("Is Veloria going to return the Kestrel radar systems to Norland?", mode="extractive")
     assert answer.text.startswith("Reports differ."), answer.text
     assert "Veloria is seeking to return" in answer.text and "Veloria will not abandon" in answer.text
@@ -326,7 +319,7 @@ def test_a_stance_is_taken_by_a_verb_not_by_a_noun(sentence, stance):
 
 
 def test_a_lead_in_ending_in_a_colon_keeps_the_quotation_it_introduces(make_assistant, tmp_path):
-    assistant = _indexed(make_assistant, tmp_path / "bridge", {"bridge.txt": (
+    assistant = indexed(make_assistant, tmp_path / "bridge", {"bridge.txt": (
         "Amber bridge to reopen\n\nThe Amber bridge has been closed since the flood in the spring. "
         "Mayor Quill Vantablack made it clear:\n“The Amber bridge will reopen to traffic in May, "
         "with a lower speed limit.”\nEngineers are still testing the steel frame.")})
@@ -355,7 +348,7 @@ def test_a_lead_in_ending_in_a_colon_keeps_the_quotation_it_introduces(make_assi
 ])
 def test_the_best_sentence_takes_in_what_completes_its_answer(make_assistant, tmp_path, name, text,
                                                               question, parts, outside):
-    assistant = _indexed(make_assistant, tmp_path / name, {f"{name}.txt": text})
+    assistant = indexed(make_assistant, tmp_path / name, {f"{name}.txt": text})
     answer = assistant.ask(question, mode="extractive")
     cited = answer.citations[0]
     assert all(part in cited.snippet for part in parts), answer.text
@@ -365,7 +358,7 @@ def test_the_best_sentence_takes_in_what_completes_its_answer(make_assistant, tm
 
 
 def test_a_why_question_keeps_the_quotations_that_give_the_reason(make_assistant, tmp_path):
-    assistant = _indexed(make_assistant, tmp_path / "ferry", {"ferry.txt": (
+    assistant = indexed(make_assistant, tmp_path / "ferry", {"ferry.txt": (
         "Ferry line debate\n\nSome Port Amber councillors praise the plan to sell the old ferry, while "
         "others warn against selling the ferry. ‘The ferry is our only winter link,’ said one councillor. "
         "‘Without it the island could be cut off for weeks.’ The vote is due in June.\n"
@@ -382,7 +375,7 @@ def test_a_why_question_keeps_the_quotations_that_give_the_reason(make_assistant
 
 def test_a_question_asking_for_several_things_is_answered_with_the_sentence_that_lists_them(make_assistant, tmp_path):
     # the first sentences restate the question's words; the one that answers lists three goals
-    assistant = _indexed(make_assistant, tmp_path / "park", {
+    assistant = indexed(make_assistant, tmp_path / "park", {
         "park.txt": "At the meeting, the mayor spoke about the disagreement between the two councils "
                     "over the Birch Park plans as a normal part of town politics. The councils, she "
                     "said, do not agree on every planting decision in Birch Park. However, she named "
@@ -395,7 +388,7 @@ def test_a_question_asking_for_several_things_is_answered_with_the_sentence_that
 
 def test_a_question_that_asks_two_things_is_answered_part_by_part(make_assistant, tmp_path):
     # the flood article shares most of the question's words, so the whole question finds only it
-    assistant = _indexed(make_assistant, tmp_path / "news", {
+    assistant = indexed(make_assistant, tmp_path / "news", {
         "flood.txt": "The May flood in Alder\n\nThe Alder Gazette reported the news of the May flood in "
                      "Alder first. The news of the May flood spread fast across the county. Newspapers "
                      "across the county repeated the news of the May flood for a week. The May flood "

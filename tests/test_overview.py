@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ROOT, TINY, write_articles
+from conftest import ROOT, TINY, indexed
 from openai_stub import openai_stub  # noqa: F401  (fixture)
 from rag.overview import lead, subject
 
@@ -46,14 +46,8 @@ def test_the_lead_is_the_first_full_sentence_not_a_heading():
     assert text[s:e] == "Tolls on the Lindholm ferry were doubled on Monday."
 
 
-def _indexed(make_assistant, folder, articles, **settings):
-    assistant = make_assistant(**settings)
-    assistant.ingest([write_articles(folder, articles)])
-    return assistant
-
-
 def test_a_summary_of_everything_quotes_each_articles_lead_with_its_citation(make_assistant, tmp_path):
-    assistant = _indexed(make_assistant, tmp_path / "tiny", TINY)
+    assistant = indexed(make_assistant, tmp_path / "tiny", TINY)
     answer = assistant.ask("Summarize the articles", mode="extractive")
     assert not answer.abstained and not answer.notice
     assert sorted(c.doc_id for c in answer.citations) == ["alpha", "beta", "gamma"]
@@ -67,14 +61,14 @@ def test_a_summary_of_more_articles_than_it_shows_says_so(make_assistant, tmp_pa
     towns = ["Amber", "Birch", "Cedar", "Dale", "Elm", "Fern", "Glen", "Holt"]
     articles = {f"{t.lower()}.txt": f"The town of {t} opened a new public library on Monday. "
                                     f"Readers queued outside for an hour." for t in towns}
-    answer = _indexed(make_assistant, tmp_path / "towns", articles).ask("Summarize the articles",
+    answer = indexed(make_assistant, tmp_path / "towns", articles).ask("Summarize the articles",
                                                                        mode="extractive")
     assert len(answer.citations) == 6
     assert answer.notice.startswith("the 6 newest of 8 articles")
 
 
 def test_a_summary_of_a_topic_quotes_only_the_articles_about_it(make_assistant, tmp_path):
-    assistant = _indexed(make_assistant, tmp_path / "tiny", TINY)
+    assistant = indexed(make_assistant, tmp_path / "tiny", TINY)
     answer = assistant.ask("Summarise what the articles say about the tram line", mode="extractive")
     assert [c.doc_id for c in answer.citations] == ["beta"], answer.text
     off = assistant.ask("Summarize the articles about the World Cup", mode="extractive")
@@ -82,7 +76,7 @@ def test_a_summary_of_a_topic_quotes_only_the_articles_about_it(make_assistant, 
 
 
 def test_in_a_conversation_all_articles_stay_all_and_it_is_what_was_asked_about(make_assistant, tmp_path):
-    assistant = _indexed(make_assistant, tmp_path / "tiny", TINY)
+    assistant = indexed(make_assistant, tmp_path / "tiny", TINY)
     history = [("How long will the new tram line in Port Amber be?", "It will run 14 kilometres. [1]")]
     everything = assistant.ask("Summarize the articles", history=history, mode="extractive")
     assert len(everything.citations) == 3
@@ -91,7 +85,7 @@ def test_in_a_conversation_all_articles_stay_all_and_it_is_what_was_asked_about(
 
 
 def test_in_llm_mode_a_summary_is_quoted_without_asking_the_llm(make_assistant, tmp_path, openai_stub):
-    assistant = _indexed(make_assistant, tmp_path / "tiny", TINY, llm_base_url=openai_stub.url,
+    assistant = indexed(make_assistant, tmp_path / "tiny", TINY, llm_base_url=openai_stub.url,
                          llm_model="m", mode="llm", llm_timeout_s=1)
     *pieces, answer = list(assistant.stream("Summarize the articles"))
     assert [p.draft for p in pieces] == [True] and pieces[0].text == answer.text

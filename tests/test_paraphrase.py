@@ -4,7 +4,7 @@ on invented articles and the real MiniLM."""
 import numpy as np
 import pytest
 
-from conftest import write_articles
+from conftest import indexed
 from rag.related import WordVectors, closest
 
 HARBOUR = (
@@ -26,9 +26,7 @@ ORCHARD = (
 
 @pytest.fixture
 def harbour(make_assistant, tmp_path):
-    assistant = make_assistant()
-    assistant.ingest([write_articles(tmp_path / "news", {"harbour.txt": HARBOUR, "orchard.txt": ORCHARD})])
-    return assistant
+    return indexed(make_assistant, tmp_path / "news", {"harbour.txt": HARBOUR, "orchard.txt": ORCHARD})
 
 
 def test_a_question_in_other_words_is_answered_from_the_sentence_it_paraphrases(harbour):
