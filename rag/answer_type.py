@@ -95,6 +95,20 @@ def says(markers: re.Pattern | None, sentence: str, question: str) -> bool:
     return any(m.group(0).split()[0].lower() not in asked for m in markers.finditer(sentence))
 
 
+# a sentence that disputes a claim: "X counters that ...", "rejecting claims of ...", "denied that"
+_REBUTS = re.compile(r"\b(?:counter(?:s|ed) that|rebut\w*|den(?:y|ies|ied) (?:that|the|any|claims?|charges?|"
+                     r"accusations?|reports?)|disput(?:e|es|ed) (?:that|the|claims?)|dismiss(?:es|ed|ing) (?:the )?"
+                     r"(?:claims?|charges?|accusations?|concerns?|suggestions?)|reject(?:s|ed|ing)? (?:the |that |any |"
+                     r"such )?(?:claims?|charges?|accusations?|position|view|argument|notion|suggestions?|assessment))\b",
+                     re.I)
+
+
+def rebuts(sentence: str) -> bool:
+    """`sentence` disputes a claim ("X counters that ...", "rejecting claims that ..."); "to
+    counter the groups" does not."""
+    return bool(_REBUTS.search(sentence))
+
+
 def expected_kind(question: str) -> str:
     """"number", "time", "name", or "" when any sentence may answer."""
     for kind, pattern in _KINDS:

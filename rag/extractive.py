@@ -13,7 +13,9 @@ prefers a sentence that lists three or more. Then up to `max_sentences` are
 chosen greedily: near-duplicates are skipped, a sentence must add coverage or a second
 article's view, and agreeing articles are cited together. When articles
 take opposite stances (one says a thing will be kept, another that it will be given back), the
-answer says so and shows both, each with its citation. It abstains, citing nothing, when nothing
+answer says so and shows both, each with its citation; a yes-or-no question gets, right after
+the best sentence, a close one that disputes a claim ("X counters that ...", "rejecting claims
+that ..."), the other side of it. It abstains, citing nothing, when nothing
 is close enough or no sentence supplies the kind of answer asked for (a number, a time, a name);
 before it abstains on a question that wants none of those, it reads the sentences once more with
 their words related in meaning to the question's counting in part (a paraphrase: "penalties" for
@@ -35,7 +37,7 @@ import numpy as np
 from index.records import Span
 from index.terms import terms, words
 from rag.answer_type import (asks_list, asks_person, enumerates, expected_kind, holds_role, names_kind,
-                             names_person, says, supplies, unknown_names, wanted)
+                             names_person, rebuts, says, supplies, unknown_names, wanted)
 from rag.records import Answer, Citation, Hit
 from rag.related import WordVectors, closest
 
@@ -253,6 +255,13 @@ class ExtractiveAnswerer:
             if strong and (new_terms or new_article):
                 chosen.append(cand)
                 covered |= cand.covered
+        if _YES_NO.search(question) and not any(rebuts(c.span.text) for c in chosen):
+            # "does X put Y at risk?": one side's claim, then the other side's rebuttal of it
+            close = [c for c in candidates if c.score >= self.t.keep_ratio * best.score
+                     and all(c is not x for x in chosen) and rebuts(c.span.text)
+                     and not any(_same_claim(c, x, self.t) for x in chosen)]
+            if close:
+                chosen = [chosen[0], close[0], *chosen[1:]][: max(2, self.max_sentences)]
         # a reported reason, then the words that give it; a quotation, then the rest of it
         if _CAUSE_ASKED.search(question) or best.span.text.startswith(_QUOTES):
             chosen[0] = _with_quotes(best, candidates)

@@ -194,6 +194,23 @@ def test_a_who_question_leads_with_the_sentence_that_names_someone(make_assistan
     assert "Ana Berg" in answer.text.split("[1]")[0]
 
 
+def test_a_yes_no_question_shows_the_claim_and_the_rebuttal_of_it(make_assistant, tmp_path):
+    # the rebuttal is close to the question but says nothing new in its terms and comes from an
+    # article already cited: without the rule, the two sentences that repeat the claim are shown
+    assistant = indexed(make_assistant, tmp_path / "radar", {
+        "claim.txt": "Radar dispute deepens\n\nNorland argues that operating the Kestrel radar near the "
+                     "harbour puts allied patrol aircraft at risk of being tracked. Veloria, a treaty "
+                     "partner, has long insisted that the Kestrel radar will not be linked to allied "
+                     "networks, rejecting claims that the radar puts allied patrol aircraft at risk.",
+        "echo.txt": "Harbour talks stall\n\nNorland views the Kestrel radar as a risk to allied patrol "
+                    "aircraft and to the harbour's air defence network.",
+        "more.txt": "Patrol flights resume\n\nAllied patrol aircraft were put at risk by the Kestrel radar, "
+                    "Norland officials said, as flights resumed over the harbour."})
+    answer = assistant.ask("Does the Kestrel radar put allied patrol aircraft at risk?", mode="extractive")
+    pieces = answer.text.split("] ")
+    assert pieces[0].startswith("Norland") and "rejecting claims" in pieces[1], answer.text
+
+
 @pytest.mark.parametrize("text, question, opening", [
     ("The Lindholm market hall was sold to a bakery chain in 1994. Shoppers complained about the new "
      "opening hours. The council met in 1987 to discuss parking.", "What happened in 1994?",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer_type import (asks_person, expected_kind, holds_role, names_kind, names_person, says,
-                             supplies, unknown_names, wanted)
+from rag.answer_type import (asks_person, expected_kind, holds_role, names_kind, names_person, rebuts,
+                             says, supplies, unknown_names, wanted)
 
 
 @pytest.mark.parametrize("question, kind", [
@@ -168,3 +168,16 @@ def test_a_question_about_money_wants_an_amount_of_money_not_any_number():
     assert not supplies("amount", "The port ordered 12 ferries in 2019 for its 3 routes.", q)
     assert supplies("amount", "The 12 ferries cost $48 million.", q)
     assert supplies("amount", "The order was worth 48 million euros.", q)
+
+
+@pytest.mark.parametrize("sentence, disputes", [
+    ("Veloria counters that the radar is run on its own.", True),
+    ("The ministry denied that any data was shared.", True),
+    ("Norland has long rejected that position, arguing the mill is safe.", True),
+    ("It signed the deal, rejecting claims of any risk to the harbour.", True),
+    ("The army moved to counter various groups near the border.", False),
+    ("The council rejected the budget on Monday.", False),
+    ("Critics say the radar puts aircraft at risk.", False),
+])
+def test_a_sentence_that_disputes_a_claim_is_told_from_one_that_opposes_something_else(sentence, disputes):
+    assert rebuts(sentence) is disputes
