@@ -6,7 +6,10 @@ nearby source. Each cited sentence is then checked against each passage it cites
 without a second LLM call: the best cosine between the sentence and the passage's sentences
 (the stored MiniLM vectors), the share of the sentence's content terms found in the passage, and
 whether every number it states appears in what it cites (a year, in the sentence closest to
-it or one nearly as close, when the closest gives a year). A citation that fails is dropped; a
+it or one nearly as close, when the closest gives a year), and, for a claim that says "not", whether
+the sentence closest to it denies too. A claim that one passage sentence holds whole (every term
+it adds to the question; a clause of a long sentence, whose cosine to the whole is low) needs only
+a low cosine. A citation that fails is dropped; a
 sentence left with no citation is removed. An uncited sentence is kept only when it says nothing
 beyond the question, when the citations of its paragraph's next (or previous) cited sentence
 support it, or when one passage supports it closely or two do together (each close to it, each
@@ -53,6 +56,10 @@ _SPEECH = re.compile(r"\b(?:said|says|told|tells|stated|added|argued|warned|stre
 # the speaker a sentence names for its words: "Ada Vale said", "said Ada Vale", "Washington claimed"
 _SPEAKER = re.compile(rf"\b{_CAP}(?:\s+{_CAP})*\s+(?:said|says|told|stated|argued|warned|stressed|insisted|"
                       rf"claimed|announced)\b|\b(?:said|says|told)\s+{_CAP}")
+_NEGATED = re.compile(r"\b(?:not|no|never|cannot|neither|nor|without)\b|n[’']t\b", re.I)
+# what a source may say a claim's "not" with: a negation, or a verb or prefix that denies
+_DENIES = re.compile(_NEGATED.pattern + r"|\b(?:refus\w*|reject\w*|rul(?:e|es|ed|ing) out|den(?:y|ies|ied)|"
+                     r"non-\w+|unable|fail\w*|lack\w*|absen\w*|barred|prohibit\w*|halt\w*|stop\w*)", re.I)
 _SAID = re.compile(r"^\W*(?P<who>[^,;:]{2,80}?)\s+(?:said|says|told|tells|stated|states|added|argued|"
                    r"warned|stressed|insisted|claimed|noted|expressed|announced|explained|believes)\b")
 
@@ -93,6 +100,7 @@ class Thresholds:
     min_cosine: float = 0.4       # and the best passage sentence must be at least this close
     recite: float = 0.65          # a claim cited wrongly or not at all is cited to a passage this close
     on_topic: float = 0.3         # where the question looks unanswerable, the answer must be this close to it
+    clause: float = 0.3           # a claim one passage sentence holds whole needs only this cosine
 
 
 @dataclass(frozen=True)
@@ -143,6 +151,8 @@ def verify(text: str, question: str, passages: Sequence[Passage], embedder: Embe
         span = check(i, n)[2]
         if _other_year(claims[i], vectors[i], by_n[n]):
             return "year not in source"
+        if _NEGATED.search(claims[i]) and span is not None and not _DENIES.search(span.text):
+            return "negation not in source"
         return "speaker not in source" if _misattributed(claims[i], span, by_n[n], question) else ""
 
     def fault(i: int, n: int) -> str:
@@ -227,7 +237,7 @@ def describe(problems: Sequence[Problem]) -> str:
     """A short summary for a notice, e.g. 'dropped citation [9] (out of range); removed 1 uncited sentence'."""
     parts = []
     for reason in ("out of range", "unsupported", "number not in source", "year not in source",
-                   "name not in source", "speaker not in source"):
+                   "name not in source", "speaker not in source", "negation not in source"):
         ns = sorted({p.n for p in problems if p.reason == reason})
         if ns:
             marks = "".join(f"[{n}]" for n in ns)
@@ -285,7 +295,7 @@ def _supports(claim: str, vector: np.ndarray, passage: Passage, t: Thresholds,
               weight: Callable[[str], float], asked: frozenset[str]) -> tuple[bool, float, Span | None]:
     cosine, coverage, span = support_score(claim, vector, passage, weight, asked)
     score = 0.5 * cosine + 0.5 * coverage
-    if _named_in(claim, passage, asked):
+    if _named_in(claim, passage, asked) or (cosine >= t.clause and _holds_whole(claim, passage, asked)):
         return True, max(score, t.support), span
     return score >= t.support and cosine >= t.min_cosine, score, span
 
@@ -298,6 +308,17 @@ def _named_in(claim: str, passage: Passage, asked: frozenset[str]) -> bool:
         return False
     said = set(terms(_fold(claim))) - _GENERIC
     return bool(said - asked) and any(said <= set(terms(_fold(sp.text))) for sp, _ in passage.sentences)
+
+
+def _holds_whole(claim: str, passage: Passage, asked: frozenset[str]) -> bool:
+    """One sentence of the passage holds every term (three or more) the claim adds to the
+    question, and denies as the claim does (or neither does): the claim restates a clause of it ("He said the
+    work has begun" of "X told Reuters that ..., saying the work has begun"), which the cosine
+    to the whole sentence undervalues."""
+    said = _claim_terms(claim, asked)
+    negated = bool(_NEGATED.search(claim))
+    return len(said) >= 3 and any(said <= set(terms(_fold(sp.text))) and bool(_DENIES.search(sp.text)) == negated
+                                  for sp, _ in passage.sentences)
 
 
 def _fold(text: str) -> str:

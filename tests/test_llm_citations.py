@@ -346,3 +346,29 @@ def test_citations_written_before_what_they_cite_are_read_as_the_reply_means_the
 def test_a_bare_answer_is_supported_only_by_a_sentence_that_holds_it(passages, embedder, claim, holds):
     checked = verify(claim, "Who leads Port Amber?", passages, embedder)
     assert bool(checked.citations) == holds, checked.problems
+
+
+def test_a_claim_that_restates_a_clause_of_a_long_sentence_is_supported_unless_it_negates_it(embedder):
+    # the clause is far in meaning from the whole sentence (cosine below min_cosine), but the
+    # sentence holds every word the claim adds to the question
+    text = ("Speaking to the Amber Gazette after a long night of talks with the fishing guilds, the port "
+            "council and the coast guard, harbour chief Ivo Brand said he expects the two towns to settle "
+            "their quarrel over ferry tolls before the winter storms, saying joint survey work has already "
+            "begun. The ferry runs twice a day.")
+    passage = whole_article(1, "pier", text, embedder)
+    question = "What did Ivo Brand say had already started?"
+    kept = verify("He said joint survey work has already begun [1].", question, [passage], embedder)
+    assert [c.n for c in kept.citations] == [1] and not kept.problems, kept.problems
+    denied = verify("He said joint survey work has not begun [1].", question, [passage], embedder)
+    assert denied.citations == (), denied.text
+
+
+def test_a_claim_that_says_not_needs_a_source_that_denies_too(embedder):
+    text = ("The Amber council said the new pier is finished and ferries will dock there in May. "
+            "It refused to approve the budget for a second pier.")
+    passage = whole_article(1, "pier", text, embedder)
+    question = "What did the Amber council say about the piers?"
+    turned = verify("The council said the new pier is not finished [1].", question, [passage], embedder)
+    assert turned.citations == () and "negation not in source" in {p.reason for p in turned.problems}
+    denied = verify("The council did not approve the budget for a second pier [1].", question, [passage], embedder)
+    assert [c.n for c in denied.citations] == [1] and not denied.problems, denied.problems
