@@ -419,7 +419,9 @@ def _misattributed(claim: str, span: Span | None, passage: Passage, question: st
     question names ("what did the official say?") may stand for an unnamed one, if Y's sentence
     reports speech ("said", a quotation) without naming who spoke."""
     said = _SAID.match(strip_markers(claim))
-    names = _NAME.findall(" " + said.group("who")) if said else []
+    # "Turkey's foreign minister X said": Turkey owns the title, it is not who spoke
+    names = [name for name in _NAME.findall(" " + said.group("who")) if not name.endswith(("'s", "’s"))] \
+        if said else []
     if not names or span is None:
         return False
     order = [sp for sp, _ in passage.sentences]

@@ -372,3 +372,16 @@ def test_a_claim_that_says_not_needs_a_source_that_denies_too(embedder):
     assert turned.citations == () and "negation not in source" in {p.reason for p in turned.problems}
     denied = verify("The council did not approve the budget for a second pier [1].", question, [passage], embedder)
     assert [c.n for c in denied.citations] == [1] and not denied.problems, denied.problems
+
+
+def test_a_place_that_owns_the_speakers_title_is_not_taken_for_the_speaker(embedder):
+    # "Vell's harbour chief Ivo Brand said": Ivo Brand spoke; the source calls him Vellish
+    text = ("Vellish harbour chief Ivo Brand said the ferry tolls will be halved in May. "
+            "Mayor Ada Vale opened the new pier.")
+    passage = whole_article(1, "tolls", text, embedder)
+    checked = verify("Vell's harbour chief Ivo Brand said the ferry tolls will be halved in May [1].",
+                     "What did the harbour chief say about the tolls?", [passage], embedder)
+    assert [c.n for c in checked.citations] == [1] and not checked.problems, checked.problems
+    lent = verify("Vell's harbour chief Ada Vale said the ferry tolls will be halved in May [1].",
+                  "What did the harbour chief say about the tolls?", [passage], embedder)
+    assert "speaker not in source" in {p.reason for p in lent.problems}
