@@ -181,3 +181,11 @@ def test_a_question_about_money_wants_an_amount_of_money_not_any_number():
 ])
 def test_a_sentence_that_disputes_a_claim_is_told_from_one_that_opposes_something_else(sentence, disputes):
     assert rebuts(sentence) is disputes
+
+
+def test_how_many_wants_a_count_not_an_amount_of_money():
+    q = "How many ferries is the port buying from Vell?"
+    assert not supplies("number", "The deal is expected to cost the port up to $600 million.", q)
+    assert not supplies("number", "The order is worth 48 million euros.", q)
+    assert supplies("number", "The port is buying 12 ferries for $48 million.", q)
+    assert supplies("number", "The ferries cost $48 million.", "How much do the ferries cost?")
