@@ -312,9 +312,9 @@ def _named_in(claim: str, passage: Passage, asked: frozenset[str]) -> bool:
 
 def _holds_whole(claim: str, passage: Passage, asked: frozenset[str]) -> bool:
     """One sentence of the passage holds every term (three or more) the claim adds to the
-    question, and denies as the claim does (or neither does): the claim restates a clause of it ("He said the
-    work has begun" of "X told Reuters that ..., saying the work has begun"), which the cosine
-    to the whole sentence undervalues."""
+    question, and denies as the claim does (or neither does): the claim restates a clause of it
+    ("He said the work has begun" of "X told Reuters that ..., saying the work has begun"),
+    which the cosine to the whole sentence undervalues."""
     said = _claim_terms(claim, asked)
     negated = bool(_NEGATED.search(claim))
     return len(said) >= 3 and any(said <= set(terms(_fold(sp.text))) and bool(_DENIES.search(sp.text)) == negated
