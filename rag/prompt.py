@@ -43,7 +43,6 @@ Rules:
 
 EVIDENCE_SYSTEM = """You are a careful news assistant. Answer the question from the numbered passages.
 - Write one to three short sentences that answer the question directly.
-- Answer in the passages' own words: quote the phrase that answers the question.
 - If the question asks for several things (steps, reasons, names), give every one the passages list.
 - End each sentence with the number of the passage it comes from, in square brackets, such as [2].
 - Use only names, numbers and facts that are in the passages.
