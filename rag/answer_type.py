@@ -134,9 +134,6 @@ def amounts(text: str) -> set[tuple[str, str, bool]]:
 
 
 _COUNT = re.compile(r"^\s*how many\b", re.I)
-_MONEY = re.compile(r"[$€£¥]\s?\d[\d,.]*(?:\s*(?:thousand|million|billion|trillion|m|bn)\b)?|"
-                    r"\b\d[\d,.]*(?:\s+(?:thousand|million|billion|trillion))?\s+(?:dollars|euros|pounds|lira|"
-                    r"roubles|rubles|yuan|yen|rupees)\b", re.I)
 
 
 def supplies(kind: str, sentence: str, question: str) -> bool:
@@ -147,7 +144,7 @@ def supplies(kind: str, sentence: str, question: str) -> bool:
     if kind == "amount":                 # money: a currency sign, or a number in a currency
         return any(money for _, _, money in amounts(sentence))
     if kind == "number" and _COUNT.search(question):   # "how many jets?": a count, not "$600 million"
-        sentence = _MONEY.sub(" ", sentence)
+        sentence = _AMOUNT.sub(lambda m: " " if m.group(1) or m.group(5) else m.group(0), sentence)
         new_words = [w for w in words(sentence) if w not in asked]
     if kind == "number":
         return any((w.isdigit() and not _YEAR.fullmatch(w)) or w in _NUMBER_WORDS

@@ -258,8 +258,7 @@ class ExtractiveAnswerer:
         if _YES_NO.search(question) and not any(rebuts(c.span.text) for c in chosen):
             # "does X put Y at risk?": one side's claim, then the other side's rebuttal of it
             close = [c for c in candidates if c.score >= self.t.keep_ratio * best.score
-                     and all(c is not x for x in chosen) and rebuts(c.span.text)
-                     and not any(_same_claim(c, x, self.t) for x in chosen)]
+                     and rebuts(c.span.text) and not any(_same_claim(c, x, self.t) for x in chosen)]
             if close:
                 chosen = [chosen[0], close[0], *chosen[1:]][: max(2, self.max_sentences)]
         # a reported reason, then the words that give it; a quotation, then the rest of it
