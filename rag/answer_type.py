@@ -133,6 +133,11 @@ def amounts(text: str) -> set[tuple[str, str, bool]]:
     return out
 
 
+def years(text: str) -> set[str]:
+    """The years `text` names ("in 2019" -> {"2019"})."""
+    return set(re.findall(rf"\b(?:{_YEAR.pattern})\b", text))
+
+
 _COUNT = re.compile(r"^\s*how many\b", re.I)
 
 

@@ -340,8 +340,8 @@ class Assistant:
             yield dataclasses.replace(extractive(), question=question, query=query, draft=True,
                                       timings_ms={"total": (time.perf_counter() - started) * 1e3})
         if not s.llm_configured and extractive().text.startswith(DIFFER):
-            # articles take opposite stances: both as they state them, not a small model's pick
-            down = "the articles take opposite stances, shown side by side"
+            # the articles disagree: both as they state them, not a small model's pick
+            down = "the articles disagree, shown side by side"
         elif not s.llm_configured:
             generator, down = open_generator()
         if down:   # the LLM just failed: do not wait for it a second time

@@ -11,9 +11,10 @@ gives none (the aftermath often repeats the question's words); so, for "what doe
 does one that states an obligation; a question asking for several things ("what steps ...?")
 prefers a sentence that lists three or more. Then up to `max_sentences` are
 chosen greedily: near-duplicates are skipped, a sentence must add coverage or a second
-article's view, and agreeing articles are cited together. When articles
-take opposite stances (one says a thing will be kept, another that it will be given back), the
-answer says so and shows both, each with its citation; a yes-or-no question gets, right after
+article's view, and agreeing articles are cited together (not one that gives other figures).
+When articles take opposite stances (one says a thing will be kept, another that it will be
+given back), or give different years for the event a when-question asks about, the answer says
+so and shows both, each with its citation; a yes-or-no question gets, right after
 the best sentence, a close one that disputes a claim ("X counters that ...", "rejecting claims
 that ..."), the other side of it. It abstains, citing nothing, when nothing
 is close enough or no sentence supplies the kind of answer asked for (a number, a time, a name);
@@ -30,6 +31,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Callable, Sequence
 
 import numpy as np
@@ -37,7 +39,7 @@ import numpy as np
 from index.records import Span
 from index.terms import terms, words
 from rag.answer_type import (asks_list, asks_person, enumerates, expected_kind, holds_role, names_kind,
-                             names_person, rebuts, says, supplies, unknown_names, wanted)
+                             names_person, rebuts, says, supplies, unknown_names, wanted, years)
 from rag.records import Answer, Citation, Hit
 from rag.related import WordVectors, closest
 
@@ -49,6 +51,7 @@ _KEEP = re.compile(r"\b(?:keep\w*|kept|retain\w*|maintain\w*|remain\w*|stands? f
 _RELEASE = re.compile(r"\b(?:return(?:s|ed|ing)?|abandon\w*|giv(?:e|es|ing) up|gave up|relinquish\w*|"
                       r"withdraw\w*|hand(?:s|ed|ing)? (?:back|over))\b", re.I)
 _BULLET = re.compile(r"^[-•*–]\s+")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _DETERMINER = re.compile(r"\b(?:the|a|an|its|their|his|her|our|this|that|any|such)\s+$", re.I)
 _QUOTES = ("“", '"', "‘", "'", "«")
 # a question about whether something is kept or given up ("Is X giving back Y?", "What is X's
@@ -73,6 +76,8 @@ class Thresholds:
     rank_bonus: float = 0.08       # added to a sentence from the first passage, halved for the second ...
     duplicate_cos: float = 0.86    # two sentences this similar are the same claim
     conflict_cos: float = 0.45     # two stances this similar are about the same thing
+    conflict_coverage: float = 0.2  # two years are for the event asked about where each sentence
+                                    # holds this share of the question's terms (IDF-weighted)
     neighbour_share: float = 0.15   # a next or previous sentence that holds this share (IDF-weighted)
                                    # of the question's terms the best one lacks joins it
     shape_bonus: float = 0.15      # added to a sentence that says what the question's shape wants
@@ -91,6 +96,7 @@ class _Candidate:
     covered: frozenset
     score: float
     bullets: tuple[str, ...] = ()   # a lead-in's list items, shown after it
+    coverage: float = 0.0           # the share (IDF-weighted) of the question's terms it holds
 
 
 class ExtractiveAnswerer:
@@ -215,7 +221,8 @@ class ExtractiveAnswerer:
                 # a who-question a sentence that names someone; "what kind of X" one that says which
             if len(words(span.text)) < 4 or not span.text.rstrip("”’\"')").endswith((".", "!", "?", ":")):
                 score *= 0.8   # headings, list items and stubs rarely answer on their own
-            out.append(_Candidate(span, vec, hits[rank], semantic, covered, score))
+            out.append(_Candidate(span, vec, hits[rank], semantic, covered, score,
+                                  coverage=coverage(covered)))
             previous = (span, covered)
         merged = _merge_lists(out, coverage)
         if asks_list(question):   # "what steps ...?" wants a sentence or lead-in that lists several
@@ -266,10 +273,14 @@ class ExtractiveAnswerer:
             chosen[0] = _with_quotes(best, candidates)
         # the two sides of a disagreement, if relevant articles take them: the other side of a
         # chosen sentence, else the best two close sentences that take opposite sides
-        if asks_stance(question) and not any(_contradicts(a, b, self.t) for a in chosen for b in chosen):
-            close = [c for c in candidates if c.score >= 0.6 * best.score]
-            sides = next(([x, c] for c in close for x in chosen if _contradicts(c, x, self.t)), None) or next(
-                ([a, b] for i, a in enumerate(close) for b in close[i + 1:] if _contradicts(a, b, self.t)), None)
+        # (for a when-question, only as close as any further sentence must be: a year is in many)
+        if ((asks_stance(question) or expected_kind(question) == "time")
+                and not any(_contradicts(question, a, b, self.t) for a in chosen for b in chosen)):
+            share = 0.6 if asks_stance(question) else self.t.keep_ratio
+            close = [c for c in candidates if c.score >= share * best.score]
+            opposed = partial(_contradicts, question, t=self.t)
+            sides = next(([x, c] for c in close for x in chosen if opposed(c, x)), None) or next(
+                ([a, b] for i, a in enumerate(close) for b in close[i + 1:] if opposed(a, b)), None)
             if sides:
                 rest = [c for c in chosen if all(c is not side for side in sides)]
                 chosen = sides + rest[: max(0, self.max_sentences - 2)]
@@ -324,6 +335,7 @@ def _merge_lists(cands: list[_Candidate], coverage) -> list[_Candidate]:
             span = Span(lead.span.doc_id, lead.span.start, members[-1].span.end,
                         "\n".join(m.span.text for m in members))
             out.append(replace(lead, span=span, vec=vec, semantic=semantic, covered=covered, score=score,
+                               coverage=coverage(covered),
                                bullets=tuple(_BULLET.sub("", m.span.text) for m in members[1:])))
         else:
             out.append(lead)
@@ -435,13 +447,25 @@ def asks_stance(question: str) -> bool:
 
 
 def _same_claim(a: _Candidate, b: _Candidate, t: Thresholds) -> bool:
-    return float(a.vec @ b.vec) >= t.duplicate_cos
+    """Close in meaning and with the same numbers: "bought in 2015" and "bought in 2016" are two
+    claims, and one does not support the other."""
+    return (float(a.vec @ b.vec) >= t.duplicate_cos
+            and set(_NUMBER.findall(a.span.text)) == set(_NUMBER.findall(b.span.text)))
 
 
-def _contradicts(a: _Candidate, b: _Candidate, t: Thresholds) -> bool:
-    sa, sb = _stance(a.span.text), _stance(b.span.text)
-    return (a.span.doc_id != b.span.doc_id and sa * sb == -1
-            and float(a.vec @ b.vec) >= t.conflict_cos)
+def _contradicts(question: str, a: _Candidate, b: _Candidate, t: Thresholds) -> bool:
+    """Two articles say opposite things about the same subject: for a when-question, years that
+    differ, where both sentences tell of the event asked about (each holds `conflict_coverage`
+    of the question's terms, and every one the other holds: not "the deal was signed in 2017"
+    against "deliveries began in 2019" for "when was the deal signed?"); for a question whether
+    something is kept or given up, opposite stances."""
+    if a.span.doc_id == b.span.doc_id or float(a.vec @ b.vec) < t.conflict_cos:
+        return False
+    if expected_kind(question) == "time":
+        ya, yb = years(a.span.text) - years(question), years(b.span.text) - years(question)
+        return (bool(ya) and bool(yb) and not ya & yb and min(a.coverage, b.coverage) >= t.conflict_coverage
+                and (a.covered <= b.covered or b.covered <= a.covered))
+    return asks_stance(question) and _stance(a.span.text) * _stance(b.span.text) == -1
 
 
 def _compose(question: str, chosen: list[_Candidate], candidates: list[_Candidate],
@@ -457,10 +481,10 @@ def _compose(question: str, chosen: list[_Candidate], candidates: list[_Candidat
                                   score=round(c.score, 4)))
         return citations[-1].n
 
-    disagree = asks_stance(question) and any(_contradicts(a, b, t) for i, a in enumerate(chosen)
-                                             for b in chosen[i + 1:])
-    if disagree:   # the two sides first, then what else was chosen
-        chosen = sorted(chosen, key=lambda c: _stance(c.span.text) == 0)
+    sides = next(([a, b] for i, a in enumerate(chosen) for b in chosen[i + 1:]
+                  if _contradicts(question, a, b, t)), None)
+    if sides:   # the two sides first, then what else was chosen
+        chosen = sides + [c for c in chosen if all(c is not side for side in sides)]
     parts = []
     for c in chosen:
         marks = [cite(c)]
@@ -471,7 +495,7 @@ def _compose(question: str, chosen: list[_Candidate], candidates: list[_Candidat
             if other.span.doc_id not in cited_docs and _same_claim(other, c, t):
                 marks.append(cite(other))
         parts.append(_as_answer_sentence(c) + " " + "".join(f"[{n}]" for n in marks))
-    text = (DIFFER if disagree else "") + " ".join(parts)
+    text = (DIFFER if sides else "") + " ".join(parts)
     return Answer(question=question, text=text, citations=tuple(citations))
 
 

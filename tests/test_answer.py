@@ -288,6 +288,43 @@ def test_reports_differ_only_when_the_question_asks_what_the_articles_disagree_o
         assert "Reports differ" not in answer.text, (question, answer.text)
 
 
+ORCA = {
+    "bought.txt": ("Norland's frigates\n\nNorland bought the Orca frigates from Veloria in 2015, the navy "
+                   "said on Tuesday. The ships patrol the northern coast."),
+    "records.txt": ("Frigate records\n\nNorland bought the Orca frigates from Veloria in 2016, according "
+                    "to defence records seen by reporters. Deliveries of the frigates began in 2019."),
+}
+
+
+def test_articles_giving_different_years_for_the_same_event_differ(make_assistant, tmp_path):
+    assistant = indexed(make_assistant, tmp_path / "orca", ORCA)
+    answer = assistant.ask("When did Norland buy the Orca frigates?", mode="extractive")
+    assert answer.text.startswith("Reports differ."), answer.text
+    assert "2015" in answer.text and "2016" in answer.text
+    assert {c.doc_id for c in answer.citations} >= {"bought", "records"}
+    # another event's year is no other side, and one article's years never disagree
+    for question in ("When did deliveries of the Orca frigates begin?",
+                     "When did Norland buy the Orca frigates, according to defence records?"):
+        answer = assistant.ask(question, mode="extractive")
+        assert not answer.abstained and "Reports differ" not in answer.text, (question, answer.text)
+
+
+def test_a_sentence_with_another_number_is_not_cited_as_the_same_claim(make_assistant, tmp_path):
+    """Two articles alike but for a figure make two claims: each is cited for its own."""
+    import re
+
+    assistant = indexed(make_assistant, tmp_path / "orca-count", {
+        "navy.txt": "Frigates\n\nThe navy said 12 Orca frigates patrol the northern coast of Norland.",
+        "port.txt": "Port news\n\nThe navy said 14 Orca frigates patrol the northern coast of Norland."})
+    answer = assistant.ask("How many Orca frigates patrol the northern coast of Norland?", mode="extractive")
+    snippets = {c.n: c.snippet for c in answer.citations}
+    pieces = re.findall(r"(.+?)\s*((?:\[\d+\])+)", answer.text)
+    assert pieces, answer.text
+    for sentence, marks in pieces:
+        for n in map(int, re.findall(r"\d+", marks)):
+            assert re.findall(r"\d+", snippets[n]) == re.findall(r"\d+", sentence), answer.text
+
+
 @pytest.mark.parametrize("question, stance", [
     ("Is Veloria planning to give its radars back?", True), ("Will Veloria keep its radars?", True),
     ("What is Veloria's position on the radars?", True),

@@ -75,7 +75,7 @@ def test_articles_taking_opposite_stances_are_shown_side_by_side_without_asking_
     assert draft.draft and draft.text.startswith("Reports differ.")      # the premise
     assert answer.mode == "extractive" and answer.text == draft.text
     assert len({c.doc_id for c in answer.citations}) >= 2
-    assert answer.notice == "the articles take opposite stances, shown side by side; answered extractively instead"
+    assert answer.notice == "the articles disagree, shown side by side; answered extractively instead"
     assert assistant.ask("Who is Hakan Fidan?").usage["completion_tokens"] > 0   # other questions still are
 
 
