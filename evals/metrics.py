@@ -263,6 +263,24 @@ def latency(timings: Sequence[Mapping[str, float]]) -> dict[str, dict[str, float
             for s in stages}
 
 
+# -- how sure a score is ----------------------------------------------------------------------
+def wilson(share: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a proportion `share` of `n` trials: where the true rate
+    lies, given so few questions (0.69 of 29 could be anything from about 0.51 to 0.83)."""
+    if n <= 0:
+        return 0.0, 1.0
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def discordant(first: Sequence[bool], second: Sequence[bool]) -> tuple[int, int]:
+    """Paired outcomes on the same questions: (right only in the first, right only in the second).
+    Only these questions tell the two apart."""
+    pairs = list(zip(first, second))
+    return sum(a and not b for a, b in pairs), sum(b and not a for a, b in pairs)
+
+
 def mean(values: Iterable[float | None]) -> float | None:
     vals = [v for v in values if v is not None]
     return sum(vals) / len(vals) if vals else None

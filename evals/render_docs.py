@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Callable
 
 from evals import perf_tables
+from evals.metrics import wilson
+from evals.report import paired_note
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ("README.md", "BENCHMARKS.md", "docs/evals.md", "docs/performance.md", "docs/ui.md", "docs/llm.md")
@@ -123,7 +125,10 @@ def eval_table(data: dict, root: Path, source: str = "eval") -> str:
              "| --- |" + " ---: |" * len(columns)]
     lines += [f"| {k} | " + " | ".join(f"{c[k]:.3f}" if c.get(k) is not None else "-" for _, c in columns) + " |"
               for k in _EVAL_ROWS]
-    return "\n".join(lines)
+    lines.insert(len(lines) - len(_EVAL_ROWS) + 1, "| accuracy, 95% interval (Wilson) | " + " | ".join(
+        "{:.2f}-{:.2f}".format(*wilson(c["accuracy"], c["n"])) for _, c in columns) + " |")
+    paired = paired_note(run)
+    return "\n".join(lines + ([""] + [paired] if paired else []))
 
 
 def llm_table(data: dict, root: Path) -> str:

@@ -12,6 +12,8 @@ import html
 import json
 from pathlib import Path
 
+from evals.metrics import discordant, wilson
+
 HEADLINE = ("accuracy", "key_fact_recall", "token_f1", "semantic", "hit@3", "mrr", "ndcg@3",
             "evidence_recall", "citation_recall", "citation_precision", "citations_in_gold",
             "abstain_precision", "abstain_recall", "false_abstentions")
@@ -81,6 +83,17 @@ def _fmt(v) -> str:
     return f"{v:.3f}"
 
 
+def paired_note(run: dict) -> str:
+    """For an llm-mode run: on how many of the same questions only one mode was right."""
+    rows = [q for q in run["questions"] if "extractive" in q]
+    if not rows:
+        return ""
+    llm_only, extractive_only = discordant([q["metrics"]["correct"] for q in rows],
+                                           [q["extractive"]["metrics"]["correct"] for q in rows])
+    return (f"Of the same {len(rows)} questions, right only in llm mode: {llm_only}; right only "
+            f"extractively: {extractive_only}.")
+
+
 def _others(record: dict) -> list[tuple[str, dict]]:
     """The runs beside ours, as (column name, metrics): the extractive answers of the same
     questions (in an llm-mode run), and the plain LlamaIndex baseline."""
@@ -148,9 +161,11 @@ def _sections(record: dict, plots: list[str]) -> list[tuple[str, object]]:
     ours = record["metrics"]["overall"]
     others = _others(record)
     beside = ", ".join(f"{name}: {_fmt(m['overall'].get('accuracy'))}" for name, m in others)
+    low, high = wilson(ours.get("accuracy") or 0.0, ours.get("n") or run["questions"])
     summary = (f"{run['questions']} questions ({run.get('split', 'all')} split), mode **{run['mode']}**, "
                f"commit `{run['git_commit'][:12]}`, {run.get('seconds', 0):.1f} s. Accuracy "
-               f"**{_fmt(ours.get('accuracy'))}**" + (f" ({beside})" if beside else "") + ".")
+               f"**{_fmt(ours.get('accuracy'))}** (95% interval {low:.2f}-{high:.2f})"
+               + (f"; {beside}" if beside else "") + ". " + paired_note(record)).strip()
     out: list[tuple[str, object]] = [("h1", "Gold-set eval"), ("p", summary)]
     cmp = record.get("comparison")
     if cmp:

@@ -134,3 +134,17 @@ def test_latency_percentiles_per_stage():
     got = m.latency(timings)
     assert got["embed"] == {"p50": 20.0, "p95": 29.0}
     assert got["total"]["p50"] == 40.0
+
+
+def test_wilson_interval_matches_hand_computation_and_narrows_with_more_questions():
+    lo, hi = m.wilson(20 / 29, 29)
+    assert (round(lo, 3), round(hi, 3)) == (0.508, 0.827)     # 20 of 29, computed by hand
+    assert m.wilson(1.0, 10)[1] == 1.0 and m.wilson(0.0, 10)[0] == 0.0
+    wide, narrow = m.wilson(0.7, 29), m.wilson(0.7, 290)
+    assert narrow[1] - narrow[0] < wide[1] - wide[0]
+    assert m.wilson(0.5, 0) == (0.0, 1.0)
+
+
+def test_discordant_counts_only_questions_one_side_got_right():
+    assert m.discordant([True, True, False, False], [True, False, True, False]) == (1, 1)
+    assert m.discordant([True, True], [False, False]) == (2, 0)
