@@ -123,10 +123,12 @@ def eval_table(data: dict, root: Path, source: str = "eval") -> str:
              f"`{run['run']['git_commit'][:12]}`, {run['run']['started'][:10]}_", "",
              "| metric | " + " | ".join(n for n, _ in columns) + " |",
              "| --- |" + " ---: |" * len(columns)]
-    lines += [f"| {k} | " + " | ".join(f"{c[k]:.3f}" if c.get(k) is not None else "-" for _, c in columns) + " |"
-              for k in _EVAL_ROWS]
-    lines.insert(len(lines) - len(_EVAL_ROWS) + 1, "| accuracy, 95% interval (Wilson) | " + " | ".join(
-        "{:.2f}-{:.2f}".format(*wilson(c["accuracy"], c["n"])) for _, c in columns) + " |")
+    for k in _EVAL_ROWS:
+        lines.append(f"| {k} | " + " | ".join(f"{c[k]:.3f}" if c.get(k) is not None else "-"
+                                              for _, c in columns) + " |")
+        if k == "accuracy":
+            lines.append("| accuracy, 95% interval (Wilson) | " + " | ".join(
+                "{:.2f}-{:.2f}".format(*wilson(c["accuracy"], c["n"])) for _, c in columns) + " |")
     paired = paired_note(run)
     return "\n".join(lines + ([""] + [paired] if paired else []))
 
