@@ -13,8 +13,8 @@ prefers a sentence that lists three or more. Then up to `max_sentences` are
 chosen greedily: near-duplicates are skipped, a sentence must add coverage or a second
 article's view, and agreeing articles are cited together (not one that gives other figures).
 When articles take opposite stances (one says a thing will be kept, another that it will be
-given back), or give different years for the event a when-question asks about, the answer says
-so and shows both, each with its citation; a yes-or-no question gets, right after
+given back), or give different years or numbers for what a when- or how-many-question asks
+about, the answer says so and shows both, each with its citation; a yes-or-no question gets, right after
 the best sentence, a close one that disputes a claim ("X counters that ...", "rejecting claims
 that ..."), the other side of it. It abstains, citing nothing, when nothing
 is close enough or no sentence supplies the kind of answer asked for (a number, a time, a name);
@@ -51,7 +51,7 @@ _KEEP = re.compile(r"\b(?:keep\w*|kept|retain\w*|maintain\w*|remain\w*|stands? f
 _RELEASE = re.compile(r"\b(?:return(?:s|ed|ing)?|abandon\w*|giv(?:e|es|ing) up|gave up|relinquish\w*|"
                       r"withdraw\w*|hand(?:s|ed|ing)? (?:back|over))\b", re.I)
 _BULLET = re.compile(r"^[-•*–]\s+")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NUMBER = re.compile(r"(?<![\w-])\d+(?:[.,]\d+)*")   # a figure; not the "400" of a name like "S-400"
 _DETERMINER = re.compile(r"\b(?:the|a|an|its|their|his|her|our|this|that|any|such)\s+$", re.I)
 _QUOTES = ("“", '"', "‘", "'", "«")
 # a question about whether something is kept or given up ("Is X giving back Y?", "What is X's
@@ -273,8 +273,9 @@ class ExtractiveAnswerer:
             chosen[0] = _with_quotes(best, candidates)
         # the two sides of a disagreement, if relevant articles take them: the other side of a
         # chosen sentence, else the best two close sentences that take opposite sides
-        # (for a when-question, only as close as any further sentence must be: a year is in many)
-        if ((asks_stance(question) or expected_kind(question) == "time")
+        # (for a when- or how-many-question, only as close as any further sentence must be: a
+        # figure is in many)
+        if ((asks_stance(question) or expected_kind(question) in _FIGURES)
                 and not any(_contradicts(question, a, b, self.t) for a in chosen for b in chosen)):
             share = 0.6 if asks_stance(question) else self.t.keep_ratio
             close = [c for c in candidates if c.score >= share * best.score]
@@ -454,18 +455,27 @@ def _same_claim(a: _Candidate, b: _Candidate, t: Thresholds) -> bool:
 
 
 def _contradicts(question: str, a: _Candidate, b: _Candidate, t: Thresholds) -> bool:
-    """Two articles say opposite things about the same subject: for a when-question, years that
-    differ, where both sentences tell of the event asked about (each holds `conflict_coverage`
-    of the question's terms, and every one the other holds: not "the deal was signed in 2017"
-    against "deliveries began in 2019" for "when was the deal signed?"); for a question whether
-    something is kept or given up, opposite stances."""
+    """Two articles say opposite things about the same subject: for a when- or how-many-question,
+    years or numbers that differ, where both sentences tell of the event asked about (each holds
+    `conflict_coverage` of the question's terms, and every one the other holds: not "the deal
+    was signed in 2017" against "deliveries began in 2019" for "when was the deal signed?"); for
+    a question whether something is kept or given up, opposite stances."""
     if a.span.doc_id == b.span.doc_id or float(a.vec @ b.vec) < t.conflict_cos:
         return False
-    if expected_kind(question) == "time":
-        ya, yb = years(a.span.text) - years(question), years(b.span.text) - years(question)
-        return (bool(ya) and bool(yb) and not ya & yb and min(a.coverage, b.coverage) >= t.conflict_coverage
+    if expected_kind(question) in _FIGURES:
+        fa, fb = (_figures(c.span.text, question) - _figures(question, question) for c in (a, b))
+        return (bool(fa) and bool(fb) and not fa & fb and min(a.coverage, b.coverage) >= t.conflict_coverage
                 and (a.covered <= b.covered or b.covered <= a.covered))
     return asks_stance(question) and _stance(a.span.text) * _stance(b.span.text) == -1
+
+
+_FIGURES = ("time", "number")   # the kinds of answer two articles can give different figures for
+
+
+def _figures(text: str, question: str) -> set[str]:
+    """The years a when-question asks for, or the other numbers a how-many-question does."""
+    found = years(text)
+    return found if expected_kind(question) == "time" else set(_NUMBER.findall(text)) - found
 
 
 def _compose(question: str, chosen: list[_Candidate], candidates: list[_Candidate],

@@ -309,14 +309,16 @@ def test_articles_giving_different_years_for_the_same_event_differ(make_assistan
         assert not answer.abstained and "Reports differ" not in answer.text, (question, answer.text)
 
 
-def test_a_sentence_with_another_number_is_not_cited_as_the_same_claim(make_assistant, tmp_path):
-    """Two articles alike but for a figure make two claims: each is cited for its own."""
+def test_articles_giving_different_numbers_differ_and_each_is_cited_for_its_own(make_assistant, tmp_path):
+    """Two articles alike but for a figure make two claims: each is cited for its own, and a
+    how-many-question is told that they differ."""
     import re
 
     assistant = indexed(make_assistant, tmp_path / "orca-count", {
         "navy.txt": "Frigates\n\nThe navy said 12 Orca frigates patrol the northern coast of Norland.",
         "port.txt": "Port news\n\nThe navy said 14 Orca frigates patrol the northern coast of Norland."})
     answer = assistant.ask("How many Orca frigates patrol the northern coast of Norland?", mode="extractive")
+    assert answer.text.startswith("Reports differ."), answer.text
     snippets = {c.n: c.snippet for c in answer.citations}
     pieces = re.findall(r"(.+?)\s*((?:\[\d+\])+)", answer.text)
     assert pieces, answer.text
@@ -475,3 +477,14 @@ def test_joined_part_answers_renumber_citations_and_say_a_passage_once():
     # each part gives at most its share of sentences (above, the road, said already, did not count)
     assert joined("a and b", [first, second], 1).text == "Alder flooded. [1] The road closed. [2]"
     assert joined("c", [nothing, nothing], 2) is None
+
+
+@pytest.mark.parametrize("text, question, figures", [
+    ("Norland bought 4 Kestrel-200 radars and 12 frigates in 2015.", "How many frigates did Norland buy?",
+     {"4", "12"}),                                       # a model name's number is no figure
+    ("Norland bought 4 Kestrel-200 radars and 12 frigates in 2015.", "When did Norland buy frigates?",
+     {"2015"})])
+def test_the_figures_two_articles_may_disagree_on_are_the_kind_the_question_asks_for(text, question, figures):
+    from rag.extractive import _figures
+
+    assert _figures(text, question) == figures
