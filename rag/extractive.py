@@ -14,9 +14,9 @@ chosen greedily: near-duplicates are skipped, a sentence must add coverage or a 
 article's view, and agreeing articles are cited together (not one that gives other figures).
 When articles take opposite stances (one says a thing will be kept, another that it will be
 given back), or give different years or numbers for what a when- or how-many-question asks
-about, the answer says so and shows both, each with its citation; a yes-or-no question gets, right after
-the best sentence, a close one that disputes a claim ("X counters that ...", "rejecting claims
-that ..."), the other side of it. It abstains, citing nothing, when nothing
+about, the answer says so and shows both, each with its citation; a yes-or-no question gets,
+right after the best sentence, a close one that disputes a claim ("X counters that ...",
+"rejecting claims that ..."), the other side of it. It abstains, citing nothing, when nothing
 is close enough or no sentence supplies the kind of answer asked for (a number, a time, a name);
 before it abstains on a question that wants none of those, it reads the sentences once more with
 their words related in meaning to the question's counting in part (a paraphrase: "penalties" for
@@ -76,8 +76,8 @@ class Thresholds:
     rank_bonus: float = 0.08       # added to a sentence from the first passage, halved for the second ...
     duplicate_cos: float = 0.86    # two sentences this similar are the same claim
     conflict_cos: float = 0.45     # two stances this similar are about the same thing
-    conflict_coverage: float = 0.2  # two years are for the event asked about where each sentence
-                                    # holds this share of the question's terms (IDF-weighted)
+    conflict_coverage: float = 0.2  # two figures are for what was asked where each sentence holds
+                                    # this share of the question's terms (IDF-weighted)
     neighbour_share: float = 0.15   # a next or previous sentence that holds this share (IDF-weighted)
                                    # of the question's terms the best one lacks joins it
     shape_bonus: float = 0.15      # added to a sentence that says what the question's shape wants
