@@ -133,9 +133,12 @@ def amounts(text: str) -> set[tuple[str, str, bool]]:
     return out
 
 
+_YEARS = re.compile(rf"\b(?:{_YEAR.pattern})\b")
+
+
 def years(text: str) -> set[str]:
     """The years `text` names ("in 2019" -> {"2019"})."""
-    return set(re.findall(rf"\b(?:{_YEAR.pattern})\b", text))
+    return set(_YEARS.findall(text))
 
 
 _COUNT = re.compile(r"^\s*how many\b", re.I)

@@ -34,14 +34,13 @@ import numpy as np
 from index.records import Span
 from index.sentences import split_sentences
 from index.terms import terms, words
-from rag.answer_type import amounts
+from rag.answer_type import amounts, years
 from rag.records import Citation, Hit
 
 _NUMS = r"\d{1,4}(?:\s*(?:[,;，、]|[-–])\s*\d{1,4})*"
 MARKER = re.compile(rf"(?:\[\s*(?:(?:sources?|src|ref)\.?\s*)?({_NUMS})\s*\]|【\s*({_NUMS})\s*】)", re.I)
 _MARKERS_AT_START = re.compile(rf"(?:\s*{MARKER.pattern})+", re.I)   # used with .match(text, pos)
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
-_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 _ACCORDING = re.compile(r"According to ([^,.;:]{2,60}),\s*(\w)")
 LIST_ITEM = re.compile(r"^\s*(?:[-•*–]|\d{1,2}[.)])\s+")      # a list item ("- x", "2. x")
 # "[n]", "[source]", "[citation]": a marker written literally, with no number in it
@@ -472,13 +471,13 @@ def _other_year(claim: str, vector: np.ndarray, passage: Passage, margin: float 
     """The sentence closest to the claim dates it to other years than the claim does, and no
     sentence nearly as close (within `margin` of cosine) gives the claim's year: "bought in 2019"
     where the passage says "bought in 2017 ... Deliveries began in 2019"."""
-    said = set(_YEAR.findall(strip_markers(claim)))
+    said = years(strip_markers(claim))
     if not said or not passage.sentences:
         return False
-    cosines = [(float(vector @ vec), set(_YEAR.findall(sp.text))) for sp, vec in passage.sentences]
-    best, years = max(cosines, key=lambda cy: cy[0])
+    cosines = [(float(vector @ vec), years(sp.text)) for sp, vec in passage.sentences]
+    best, closest = max(cosines, key=lambda cy: cy[0])
     dated = max((cos for cos, ys in cosines if said & ys), default=-1.0)
-    return bool(years) and not said & years and dated < best - margin
+    return bool(closest) and not said & closest and dated < best - margin
 
 
 def _known(question: str, cited: Sequence[Passage]) -> set[str]:

@@ -462,8 +462,10 @@ def _contradicts(question: str, a: _Candidate, b: _Candidate, t: Thresholds) -> 
     a question whether something is kept or given up, opposite stances."""
     if a.span.doc_id == b.span.doc_id or float(a.vec @ b.vec) < t.conflict_cos:
         return False
-    if expected_kind(question) in _FIGURES:
-        fa, fb = (_figures(c.span.text, question) - _figures(question, question) for c in (a, b))
+    kind = expected_kind(question)
+    if kind in _FIGURES:
+        asked = _figures(question, kind)
+        fa, fb = (_figures(c.span.text, kind) - asked for c in (a, b))
         return (bool(fa) and bool(fb) and not fa & fb and min(a.coverage, b.coverage) >= t.conflict_coverage
                 and (a.covered <= b.covered or b.covered <= a.covered))
     return asks_stance(question) and _stance(a.span.text) * _stance(b.span.text) == -1
@@ -472,10 +474,10 @@ def _contradicts(question: str, a: _Candidate, b: _Candidate, t: Thresholds) -> 
 _FIGURES = ("time", "number")   # the kinds of answer two articles can give different figures for
 
 
-def _figures(text: str, question: str) -> set[str]:
-    """The years a when-question asks for, or the other numbers a how-many-question does."""
+def _figures(text: str, kind: str) -> set[str]:
+    """The years a when-question ("time") asks for, or the other numbers a how-many-question does."""
     found = years(text)
-    return found if expected_kind(question) == "time" else set(_NUMBER.findall(text)) - found
+    return found if kind == "time" else set(_NUMBER.findall(text)) - found
 
 
 def _compose(question: str, chosen: list[_Candidate], candidates: list[_Candidate],
