@@ -1,9 +1,10 @@
 """Offline follow-up resolution: turn "What did he tell Reuters?" into a standalone query.
 
 Uses only the chat history, no model: a personal pronoun is replaced by the most recent person
-name in the history; any other follow-up (a pronoun like "it"/"they", or a short elliptical
-question such as "And the US?") gets the key words of the previous question, and of the first
-sentence of its answer, appended. A question that stands on its own is returned unchanged.
+name in the history. Any other follow-up (a personal pronoun when the history names nobody by a
+full name, a pronoun like "it"/"they", or a short elliptical question such as "And the US?")
+gets the key words of the previous question, and of the first sentence of its answer, appended.
+A question that stands on its own is returned unchanged.
 """
 
 from __future__ import annotations
@@ -39,13 +40,14 @@ def standalone_query(question: str, history: History = ()) -> str:
     if not history:
         return question
     person = _last_person(history)
-    if person and _PERSON_PRONOUN.search(question):
+    pronoun = _PERSON_PRONOUN.search(question)
+    if person and pronoun:
         def swap(match: re.Match) -> str:
             word = match.group(1).lower()
             return f"{person}'s" if word in ("his", "hers") or (word == "her" and _possessive(match)) else person
         return _PERSON_PRONOUN.sub(swap, question, count=1)
     content = [w for w in words(question) if w not in STOPWORDS]
-    if _OTHER_REFERENCE.search(question) or len(content) <= 2:
+    if pronoun or _OTHER_REFERENCE.search(question) or len(content) <= 2:
         last_question, last_answer = history[-1]
         said = _FIRST_SENTENCE.match(_MARKS.sub("", last_answer).strip() + " ").group(0)
         context = " ".join(dict.fromkeys(_key_words(last_question) + _key_words(said)[:8]))

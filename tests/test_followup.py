@@ -28,6 +28,14 @@ def test_an_elliptical_question_takes_the_key_words_of_the_last_question_and_ans
     assert "flies" not in query and "[1]" not in query      # only the answer's first sentence
 
 
+def test_a_pronoun_for_someone_named_by_one_word_takes_the_last_question_and_answer():
+    # "Vale" alone may be a person or a place: the pronoun is not replaced, the context is added
+    history = [("What did Vale call the harbour ruling?", "She called it unfair [1].")]
+    query = standalone_query("And what did she promise would happen to the old pier?", history)
+    assert query.startswith("And what did she promise would happen to the old pier? (")
+    assert "Vale" in query and "ruling" in query and "unfair" in query
+
+
 def test_an_answer_that_opens_with_reports_differ_gives_its_claim_words():
     query = standalone_query("And them?", [("Who won?", "Reports differ. The Red Team won [1]. Blue did [2].")])
     assert "Red Team" in query and "differ" not in query
