@@ -50,6 +50,7 @@ def sources(root: Path = ROOT) -> dict[str, dict]:
 
     found = {"eval": load("docs/eval/run.json"), "eval-in_chunk": load("docs/eval/run-in_chunk.json"),
              "eval-llm": load("docs/eval/llm/run.json"), "eval-fresh": load("docs/eval/fresh-q87-q107.json"),
+             "eval-fresh2": load("docs/eval/fresh-q108-q130.json"),
              "scifact": load("docs/scifact-test.json"), "scifact-in_chunk": load("docs/scifact-test-in_chunk.json"),
              "samples": load("docs/samples.json")}
     for path in sorted((root / "docs" / "bench").glob("bench-*.json")):
