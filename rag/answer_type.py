@@ -18,15 +18,17 @@ from index.terms import STOPWORDS, fold, terms, words
 
 _MONEY_WORDS = (r"\b(?:costs?|costing|pa(?:y|ys|id)|prices?d?|worth|values?d?|spen[dt]|money|dollars?|euros?|"
                 r"budget|fees?|charged?)\b")
+# a word that may open a question before its question word: "And when ...?", "Roughly how many ...?"
+_LEAD = r"^\s*(?:(?:and|but|so|then|roughly|approximately|about|around|exactly|precisely)\s+)?"
 _KINDS = (
-    ("amount", re.compile(rf"^(?=.*{_MONEY_WORDS})\s*(?:how much|what (?:did|does|do|will|would) .{{1,60}}? cost|"
+    ("amount", re.compile(rf"^(?=.*{_MONEY_WORDS}){_LEAD}(?:how much|what (?:did|does|do|will|would) .{{1,60}}? cost|"
                           rf"what(?:'s| is| was| were| are)? (?:the )?(?:\w+ )?(?:value|price|cost|worth))\b", re.I)),
-    ("number", re.compile(r"^\s*(?:how (?:many|much|long|far|big|large|old)|what (?:percentage|share|number|amount|sum|price|cost)|"
+    ("number", re.compile(_LEAD + r"(?:how (?:many|much|long|far|big|large|old)|what (?:percentage|share|number|amount|sum|price|cost)|"
                           r"at what (?:price|cost))\b", re.I)),
-    ("time", re.compile(r"^\s*(?:when|what (?:year|month|date|day|time)|which (?:year|month|date|day)|"
+    ("time", re.compile(_LEAD + r"(?:when|what (?:year|month|date|day|time)|which (?:year|month|date|day)|"
                         r"(?:in|on|by|until|since|from|at) (?:what|which) (?:year|month|date|day|time))\b",
                         re.I)),
-    ("name", re.compile(r"^\s*(?:who|whom|whose|which|what(?:'s| is| was) the name|"
+    ("name", re.compile(_LEAD + r"(?:who|whom|whose|which|what(?:'s| is| was) the name|"
                         r"what is .{1,40} called)\b", re.I)),
 )
 _ASKS_PERSON = re.compile(r"^\s*(?:who|whom|whose|which (?:\w+ ){0,2}(?:leader|official|minister|"
@@ -141,7 +143,11 @@ def years(text: str) -> set[str]:
     return set(_YEARS.findall(text))
 
 
-_COUNT = re.compile(r"^\s*how many\b", re.I)
+_COUNT = re.compile(_LEAD + r"how many\b", re.I)
+_DESIGNATOR = re.compile(r"\b[A-Za-z]+-\d[\w-]*")
+_HOW_LONG = re.compile(_LEAD + r"how long\b", re.I)
+_SPANS = {"decade", "decades", "century", "centuries", "year", "years", "month", "months", "week",
+          "weeks", "day", "days", "hour", "hours", "minute", "minutes"}
 
 
 def supplies(kind: str, sentence: str, question: str) -> bool:
@@ -151,10 +157,13 @@ def supplies(kind: str, sentence: str, question: str) -> bool:
     new_words = [w for w in words(sentence) if w not in asked]
     if kind == "amount":                 # money: a currency sign, or a number in a currency
         return any(money for _, _, money in amounts(sentence))
-    if kind == "number" and _COUNT.search(question):   # "how many jets?": a count, not "$600 million"
-        sentence = _AMOUNT.sub(lambda m: " " if m.group(1) or m.group(5) else m.group(0), sentence)
-        new_words = [w for w in words(sentence) if w not in asked]
     if kind == "number":
+        if _COUNT.search(question):      # "how many jets?": a count, not "$600 million"
+            sentence = _AMOUNT.sub(lambda m: " " if m.group(1) or m.group(5) else m.group(0), sentence)
+        # a designator's digits are no quantity ("F-35", "S-400")
+        new_words = [w for w in words(_DESIGNATOR.sub(" ", sentence)) if w not in asked]
+        if _HOW_LONG.search(question) and any(w in _SPANS for w in new_words):
+            return True                  # "how long?": "for nearly a decade", "three weeks"
         return any((w.isdigit() and not _YEAR.fullmatch(w)) or w in _NUMBER_WORDS
                    or re.fullmatch(r"\d+(?:st|nd|rd|th)", w) for w in new_words) or "$" in sentence
     if kind == "time" and _ASKS_DATE.search(question):   # a date, not "soon" or "a decade ago"

@@ -15,7 +15,10 @@ from rag.answer_type import (asks_person, expected_kind, holds_role, names_kind,
     ("Why did the mill close?", ""), ("What does the law say?", ""),
     ("On what date did the mill close?", "time"), ("By which year will the tram run?", "time"),
     ("How much did the city pay for the bridge?", "amount"), ("How much money went to the port?", "amount"),
-    ("What is the dollar value of the 12 ferries?", "amount"), ("How much of the river is navigable?", "number")])
+    ("What is the dollar value of the 12 ferries?", "amount"), ("How much of the river is navigable?", "number"),
+    # a word before the question word: a follow-up's "and", a "roughly"
+    ("And when did the mill close?", "time"), ("Roughly how many ferries cross?", "number"),
+    ("And who signed the lease?", "name"), ("So why did the mill close?", "")])
 def test_the_kind_of_answer_a_question_asks_for(question, kind):
     assert expected_kind(question) == kind
 
@@ -27,6 +30,13 @@ def test_a_question_asking_for_a_date_is_not_answered_by_a_vaguer_time():
     assert supplies("time", "The mayor opened the bridge on 4 March.", q)
     assert supplies("time", "The mayor opened the bridge in 2019.", q)
     assert supplies("time", "The mayor opened it a decade ago.", "When did the mayor open the bridge?")
+
+
+def test_how_long_is_answered_by_a_span_of_time_not_by_a_year_or_a_model_number():
+    q = "Roughly how long has the toll dispute strained the two ports' ties?"
+    assert supplies("number", "The toll dispute has strained their ties for nearly a decade.", q)
+    assert supplies("number", "The bridge is 2 km long.", "How long is the bridge?")
+    assert not supplies("number", "The ports fell out in 2019, after the KX-35 ferry deal.", q)
 
 
 def test_names_no_indexed_text_holds_are_found_in_any_form_of_the_question():
