@@ -1,7 +1,7 @@
 """What kind of answer a question asks for, and whether a sentence can supply it.
 
-"How many ...?" needs a number, "When ...?" a time, "Who ...?" a name, "What is the name of
-...?" a proper noun. A sentence that is on topic but lacks the kind of thing asked for cannot be
+"How many ...?" needs a number, "When ...?" a time, "Where ...?" a place, "Who ...?" a name,
+"What is the name of ...?" a proper noun. A sentence that is on topic but lacks the kind of thing asked for cannot be
 the answer; when no retrieved sentence has it, the corpus most likely does not say (the price
 of something it never prices, the name of a jet it never names). Words already in the question
 do not count as the answer. Questions of other shapes (what, why, how) accept any sentence; a why-question prefers a
@@ -28,6 +28,9 @@ _KINDS = (
     ("time", re.compile(_LEAD + r"(?:when|what (?:year|month|date|day|time)|which (?:year|month|date|day)|"
                         r"(?:in|on|by|until|since|from|at) (?:what|which) (?:year|month|date|day|time))\b",
                         re.I)),
+    # "where ... stand/heading?" asks for a stance or a direction, not a place
+    ("place", re.compile(_LEAD + r"(?:where\b(?!.{0,60}\b(?:stands?|heading|headed|going|leads?|lie|lies)\b)|"
+                         r"in (?:what|which) (?:city|town|country|region|province|state|place)\b)", re.I)),
     ("name", re.compile(_LEAD + r"(?:who|whom|whose|which|what(?:'s| is| was) the name|"
                         r"what is .{1,40} called)\b", re.I)),
 )
@@ -112,7 +115,7 @@ def rebuts(sentence: str) -> bool:
 
 
 def expected_kind(question: str) -> str:
-    """"number", "time", "name", or "" when any sentence may answer."""
+    """"amount", "number", "time", "place", "name", or "" when any sentence may answer."""
     for kind, pattern in _KINDS:
         if pattern.search(question):
             return kind
@@ -150,6 +153,21 @@ _SPANS = {"decade", "decades", "century", "centuries", "year", "years", "month",
           "weeks", "day", "days", "hour", "hours", "minute", "minutes"}
 
 
+# a place: a capitalised name right after a word of location ("stationed near Vale", "in the Amber");
+# not an acronym or a designator ("into NATO networks", "from the F-35 programme")
+_PLACE = re.compile(r"\b(?i:in|at|near|outside|inside|into|across|off|along|around|(from))\s+(?:the\s+)?"
+                    r"([A-Z][a-zà-ÿğışçöü’'-]+)(?![\w-])")
+
+
+def places(text: str, question: str = "") -> set[str]:
+    """The names `text` gives as places, other than the question's words; "from Vale" is where
+    something comes from, a place only when the question asks "from where"."""
+    origin = not question or "from" in _asked(question)
+    return {m.group(2) for m in _PLACE.finditer(text)
+            if (origin or not m.group(1)) and m.group(2).lower() not in _CALENDAR | {"may"}
+            and (not question or _new(m.group(2), question))}
+
+
 def supplies(kind: str, sentence: str, question: str) -> bool:
     if not kind:
         return True
@@ -171,6 +189,8 @@ def supplies(kind: str, sentence: str, question: str) -> bool:
                    for w in new_words)
     if kind == "time":
         return any(_YEAR.fullmatch(w) or w in _TIME_WORDS for w in new_words)
+    if kind == "place":
+        return bool(places(sentence, question))
     # a name: a capitalised word that is not the sentence's first word and not in the question
     tokens = re.findall(r"[\w’'-]+", sentence)
     return any(t[0].isupper() and _new(t, question) for t in tokens[1:])

@@ -18,7 +18,10 @@ from rag.answer_type import (asks_person, expected_kind, holds_role, names_kind,
     ("What is the dollar value of the 12 ferries?", "amount"), ("How much of the river is navigable?", "number"),
     # a word before the question word: a follow-up's "and", a "roughly"
     ("And when did the mill close?", "time"), ("Roughly how many ferries cross?", "number"),
-    ("And who signed the lease?", "name"), ("So why did the mill close?", "")])
+    ("And who signed the lease?", "name"), ("So why did the mill close?", ""),
+    # where: a place, unless it asks where someone stands or is heading
+    ("Where are the ferries kept?", "place"), ("In which town did the mill open?", "place"),
+    ("Where does the council stand on the toll?", ""), ("Where is the port heading?", "")])
 def test_the_kind_of_answer_a_question_asks_for(question, kind):
     assert expected_kind(question) == kind
 
@@ -37,6 +40,19 @@ def test_how_long_is_answered_by_a_span_of_time_not_by_a_year_or_a_model_number(
     assert supplies("number", "The toll dispute has strained their ties for nearly a decade.", q)
     assert supplies("number", "The bridge is 2 km long.", "How long is the bridge?")
     assert not supplies("number", "The ports fell out in 2019, after the KX-35 ferry deal.", q)
+
+
+def test_where_is_answered_by_a_place_after_a_word_of_location():
+    q = "Where in Norland are the KX-35 ferries kept?"
+    assert supplies("place", "The ferries are kept at Vale, near the old pier.", q)
+    assert supplies("place", "In Port Amber, the ferries wait out the winter.", q)
+    # a name that is no place here, an acronym, a designator, a month, the question's own place
+    assert not supplies("place", "Vale's council says the KX-35 ferries will stay in service.", q)
+    assert not supplies("place", "The ferries joined the NATO fleet from the KX-35 line in March.", q)
+    assert not supplies("place", "The ferries are kept in Norland.", q)
+    # "from": where something comes from, which only "from where" asks
+    assert not supplies("place", "The ferries were bought from Vale in 2017.", q)
+    assert supplies("place", "The ferries were bought from Vale.", "Where did Norland buy the ferries from?")
 
 
 def test_names_no_indexed_text_holds_are_found_in_any_form_of_the_question():

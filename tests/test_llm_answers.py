@@ -167,6 +167,20 @@ def test_a_verified_answer_without_the_kind_of_thing_asked_for_gives_the_extract
     assert answer.notice.startswith("the LLM's answer names no number, which the question asks for")
 
 
+def test_a_place_that_no_cited_passage_gives_as_a_place_is_not_an_answer(make_llm, openai_stub):
+    def placing(place, where):
+        def text(r):
+            n = next(n for n, (_, passage) in sources_of(r).items() if where in passage)
+            return f"Turkey keeps its S-400 systems in {place} [{n}]."
+        return Model(text)
+
+    question = "Where does Turkey keep its S-400 systems?"
+    openai_stub.script(placing("Ankara", "Ankara"))   # named by the passage, but not as a place
+    answer = make_llm().ask(question)
+    assert answer.mode == "extractive" and "keeps its S-400 systems in Ankara" not in answer.text
+    assert "no passage the LLM cited gives the place it names" in answer.notice
+
+
 def test_a_person_from_a_passage_that_never_names_the_role_asked_for_is_not_an_answer(make_llm, openai_stub):
     def naming(role):
         def text(r):
