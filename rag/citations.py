@@ -6,7 +6,8 @@ nearby source. Each cited sentence is then checked against each passage it cites
 without a second LLM call: the best cosine between the sentence and the passage's sentences
 (the stored MiniLM vectors), the share of the sentence's content terms found in the passage, and
 whether every number it states appears in what it cites (a year, in the sentence closest to
-it or one nearly as close, when the closest gives a year), and, for a claim that says "not", whether
+it or one nearly as close, when the closest gives a year, and beside the designator the claim
+ties it to: "F-35"), and, for a claim that says "not", whether
 the sentence closest to it denies too. A claim that one passage sentence holds whole (every term
 it adds to the question; a clause of a long sentence, whose cosine to the whole is low) needs only
 a low cosine. A citation that fails is dropped; a
@@ -148,7 +149,7 @@ def verify(text: str, question: str, passages: Sequence[Passage], embedder: Embe
     def misread(i: int, n: int) -> str:
         """Why passage n, though close to claim i, does not bear it out ("" when it does)."""
         span = check(i, n)[2]
-        if _other_year(claims[i], vectors[i], by_n[n]):
+        if _other_year(claims[i], vectors[i], by_n[n]) or _year_of_another(claims[i], by_n[n]):
             return "year not in source"
         if _NEGATED.search(claims[i]) and span is not None and not _DENIES.search(span.text):
             return "negation not in source"
@@ -478,6 +479,26 @@ def _other_year(claim: str, vector: np.ndarray, passage: Passage, margin: float 
     best, closest = max(cosines, key=lambda cy: cy[0])
     dated = max((cos for cos, ys in cosines if said & ys), default=-1.0)
     return bool(closest) and not said & closest and dated < best - margin
+
+
+# a designator, folded: "F-35", "F 35" and "F-35s" -> "F35"; not "July 2019" or "NATO"
+_DESIGNATOR = re.compile(r"\b([A-Z]{1,3}[a-z]?)[- ](\d{1,4})(?!\d)")
+
+
+def _designators(text: str) -> set[str]:
+    return {a + b for a, b in _DESIGNATOR.findall(text)}
+
+
+def _year_of_another(claim: str, passage: Passage) -> bool:
+    """The claim ties a year to a designator ("its first F-35 in July 2019"), the passage gives
+    that year, but never in a sentence that names the designator, or after one that does: the
+    year is another thing's ("bought the S-400 in 2017. Deliveries began in July 2019.")."""
+    claim = strip_markers(claim)
+    said, named = years(claim), _designators(claim)
+    texts = [sp.text for sp, _ in passage.sentences]
+    dated = [i for i, text in enumerate(texts) if said & years(text)]
+    return bool(named and dated) and not any(
+        named & _designators(" ".join(texts[max(0, i - 1):i + 1])) for i in dated)
 
 
 def _known(question: str, cited: Sequence[Passage]) -> set[str]:

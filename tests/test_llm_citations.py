@@ -145,6 +145,21 @@ def test_a_year_must_be_the_one_the_supporting_sentence_gives(embedder, claim, h
         assert checked.text == ""
 
 
+@pytest.mark.parametrize("claim, holds", [
+    # the passage's July 2019 is the KX-9's, named in the sentence before; the AV-35 has no year
+    ("Norland expects its first AV-35 jet in July 2019 [1].", False),
+    ("Deliveries of the KX-9 radar began in July 2019 [1].", True),
+    ("Deliveries of the KX 9 radars began in July 2019 [1].", True),     # the same designator
+])
+def test_a_year_tied_to_a_designator_must_be_that_designators_year(embedder, claim, holds):
+    radar = [whole_article(1, "radar.txt", "Norland bought the KX-9 radar in 2017. Deliveries began in "
+                                           "July 2019. Its AV-35 jet programme has stalled since.", embedder)]
+    checked = verify(claim, "When does Norland expect its first AV-35 jet?", radar, embedder)
+    assert bool(checked.citations) == holds, checked
+    if not holds:
+        assert {p.reason for p in checked.problems} <= {"year not in source", "uncited"}
+
+
 def test_uncited_claim_that_a_passage_supports_gets_that_citation(passages, embedder):
     checked = verify("Mayor Lena Ostrova said the first trams should run in 2027.", QUESTION, passages,
                      embedder)
