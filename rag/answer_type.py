@@ -147,8 +147,16 @@ def years(text: str) -> set[str]:
     return set(_YEARS.findall(text))
 
 
+# a designator: "F-35", "F 35", "Su-57", "KX-35s"; not "July 2019", "US 2019" or "NATO"
+_DESIGNATOR = re.compile(r"\b([A-Z]{1,3}[a-z]?)[- ](?!(?:1[89]|20)\d\d\b)(\d{1,4})(?!\d)[\w-]*")
+
+
+def designators(text: str) -> set[str]:
+    """The designators `text` names, folded: "F-35", "F 35" and "F-35s" are all "F35"."""
+    return {a + b for a, b in _DESIGNATOR.findall(text)}
+
+
 _COUNT = re.compile(_LEAD + r"how many\b", re.I)
-_DESIGNATOR = re.compile(r"\b[A-Za-z]+-\d[\w-]*")
 _HOW_LONG = re.compile(_LEAD + r"how long\b", re.I)
 _SPANS = {"decade", "decades", "century", "centuries", "year", "years", "month", "months", "week",
           "weeks", "day", "days", "hour", "hours", "minute", "minutes"}

@@ -35,7 +35,7 @@ import numpy as np
 from index.records import Span
 from index.sentences import split_sentences
 from index.terms import terms, words
-from rag.answer_type import amounts, years
+from rag.answer_type import amounts, designators, years
 from rag.records import Citation, Hit
 
 _NUMS = r"\d{1,4}(?:\s*(?:[,;，、]|[-–])\s*\d{1,4})*"
@@ -481,24 +481,16 @@ def _other_year(claim: str, vector: np.ndarray, passage: Passage, margin: float 
     return bool(closest) and not said & closest and dated < best - margin
 
 
-# a designator, folded: "F-35", "F 35" and "F-35s" -> "F35"; not "July 2019" or "NATO"
-_DESIGNATOR = re.compile(r"\b([A-Z]{1,3}[a-z]?)[- ](\d{1,4})(?!\d)")
-
-
-def _designators(text: str) -> set[str]:
-    return {a + b for a, b in _DESIGNATOR.findall(text)}
-
-
 def _year_of_another(claim: str, passage: Passage) -> bool:
     """The claim ties a year to a designator ("its first F-35 in July 2019"), the passage gives
     that year, but never in a sentence that names the designator, or after one that does: the
     year is another thing's ("bought the S-400 in 2017. Deliveries began in July 2019.")."""
     claim = strip_markers(claim)
-    said, named = years(claim), _designators(claim)
+    said, named = years(claim), designators(claim)
     texts = [sp.text for sp, _ in passage.sentences]
     dated = [i for i, text in enumerate(texts) if said & years(text)]
     return bool(named and dated) and not any(
-        named & _designators(" ".join(texts[max(0, i - 1):i + 1])) for i in dated)
+        named & designators(" ".join(texts[max(0, i - 1):i + 1])) for i in dated)
 
 
 def _known(question: str, cited: Sequence[Passage]) -> set[str]:

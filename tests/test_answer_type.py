@@ -40,6 +40,7 @@ def test_how_long_is_answered_by_a_span_of_time_not_by_a_year_or_a_model_number(
     assert supplies("number", "The toll dispute has strained their ties for nearly a decade.", q)
     assert supplies("number", "The bridge is 2 km long.", "How long is the bridge?")
     assert not supplies("number", "The ports fell out in 2019, after the KX-35 ferry deal.", q)
+    assert not supplies("number", "The ports fell out over the KX 35s.", q)    # written apart, plural
 
 
 def test_where_is_answered_by_a_place_after_a_word_of_location():
