@@ -136,13 +136,9 @@ def test_an_amount_must_be_the_sources_amount_not_only_its_number(passages, embe
     ("The old mill of the Varga family, bought from Lindholm, burned in 1994 [1].", True),
 ])
 def test_a_year_must_be_the_one_the_supporting_sentence_gives(embedder, claim, holds):
-    mill = [whole_article(1, "mill.txt", "The Varga family bought the old mill in 1987 from the town "
-                                         "of Lindholm. The old mill burned down in 1994.", embedder)]
-    checked = verify(claim, "When did the Varga family buy the old mill?", mill, embedder)
-    assert bool(checked.citations) == holds, checked
-    if not holds:
-        assert {p.reason for p in checked.problems} <= {"year not in source", "uncited"}
-        assert checked.text == ""
+    check_year(embedder, "The Varga family bought the old mill in 1987 from the town of Lindholm. "
+                         "The old mill burned down in 1994.",
+               "When did the Varga family buy the old mill?", claim, holds)
 
 
 @pytest.mark.parametrize("claim, holds", [
@@ -152,12 +148,19 @@ def test_a_year_must_be_the_one_the_supporting_sentence_gives(embedder, claim, h
     ("Deliveries of the KX 9 radars began in July 2019 [1].", True),     # the same designator
 ])
 def test_a_year_tied_to_a_designator_must_be_that_designators_year(embedder, claim, holds):
-    radar = [whole_article(1, "radar.txt", "Norland bought the KX-9 radar in 2017. Deliveries began in "
-                                           "July 2019. Its AV-35 jet programme has stalled since.", embedder)]
-    checked = verify(claim, "When does Norland expect its first AV-35 jet?", radar, embedder)
+    check_year(embedder, "Norland bought the KX-9 radar in 2017. Deliveries began in July 2019. "
+                         "Its AV-35 jet programme has stalled since.",
+               "When does Norland expect its first AV-35 jet?", claim, holds)
+
+
+def check_year(embedder, article: str, question: str, claim: str, holds: bool) -> None:
+    """`claim`, citing `article` as [1], keeps its citation or loses it for its year, and with it
+    all its text."""
+    checked = verify(claim, question, [whole_article(1, "article.txt", article, embedder)], embedder)
     assert bool(checked.citations) == holds, checked
     if not holds:
         assert {p.reason for p in checked.problems} <= {"year not in source", "uncited"}
+        assert checked.text == ""
 
 
 def test_uncited_claim_that_a_passage_supports_gets_that_citation(passages, embedder):
