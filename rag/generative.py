@@ -181,8 +181,8 @@ class GenerativeAnswerer:
         if not supplies(kind, plain, question):
             return self.fallback(fallback, f"the LLM's answer names no {kind}, which the question "
                                            "asks for", (prompt,), spent, completion)
-        given = set().union(*(places(c.snippet) for c in checked.citations))
-        if kind == "place" and not places(plain, question) & given:
+        if kind == "place" and not places(plain, question) & set().union(
+                *(places(c.snippet) for c in checked.citations)):
             return self.fallback(fallback, "no passage the LLM cited gives the place it names",
                                  (prompt,), spent, completion)
         if not any(holds_role(c.snippet, question) for c in checked.citations):
