@@ -25,8 +25,11 @@ from evals.gold import GoldQuestion
 RETRIEVAL_K = 3          # article-level cut-off for hit/recall/nDCG (the corpus is small)
 PER_QUESTION = ("correct", "key_fact_recall", "token_f1", "semantic", f"hit@{RETRIEVAL_K}",
                 f"recall@{RETRIEVAL_K}", "mrr", f"ndcg@{RETRIEVAL_K}", "evidence_recall",
-                "citation_recall", "citation_precision", "citations_in_gold")
+                "read_recall", "citation_recall", "citation_precision", "citations_in_gold")
 JUDGED = ("llm_correct", "llm_faithful")   # only when an LLM is configured (evals/judge.py)
+# where a wrong answer to an answerable question went wrong: no retrieved passage held a gold
+# quote; the LLM was shown none (its evidence left them out); or a quote was there to read
+WRONG_AT = ("retrieval", "prompt", "reading")
 Progress = Callable[[int, int], None]
 
 
@@ -139,7 +142,9 @@ def _score(q: GoldQuestion, hits, answer, support: m.SupportCheck, timings: dict
                        f"recall@{k}": m.recall_at_k(ranked, q.articles, k),
                        "mrr": m.mrr(ranked, q.articles),
                        f"ndcg@{k}": m.ndcg_at_k(ranked, q.articles, k),
-                       "evidence_recall": _evidence_recall(q, hits)})
+                       "evidence_recall": _quote_recall(q, [(h.doc_id, h.text) for h in hits])})
+        if answer.read:
+            scores["read_recall"] = _quote_recall(q, [(c.doc_id, c.snippet) for c in answer.read])
         text = "" if answer.abstained else answer.text
         scores["key_fact_recall"] = m.key_fact_recall(text, q.key_facts)
         scores["token_f1"] = m.token_f1(_strip_marks(text), q.gold_answer)
@@ -152,7 +157,12 @@ def _score(q: GoldQuestion, hits, answer, support: m.SupportCheck, timings: dict
     if not answer.abstained:
         recall, precision = m.citation_scores(answer.text, passages, support, answer.query or q.question)
         scores["citation_recall"], scores["citation_precision"] = recall, precision
+    wrong_at = None
+    if q.answerable and not scores["correct"]:
+        wrong_at = ("retrieval" if not scores["evidence_recall"] else
+                    "prompt" if answer.read and not scores["read_recall"] else "reading")
     return {"id": q.id, "type": q.type, "question": q.question, "answerable": q.answerable,
+            "wrong_at": wrong_at,
             "query": answer.query or q.question, "answer": answer.text, "abstained": answer.abstained,
             "mode": answer.mode, "notice": answer.notice,
             "citations": [{"n": c.n, "doc_id": c.doc_id, "snippet": c.snippet} for c in answer.citations],
@@ -161,9 +171,10 @@ def _score(q: GoldQuestion, hits, answer, support: m.SupportCheck, timings: dict
             "timings_ms": {k: round(v, 2) for k, v in timings.items()}}
 
 
-def _evidence_recall(q: GoldQuestion, hits) -> float:
-    """Share of the gold quotes that lie inside a passage the answerer reads."""
-    found = sum(any(h.doc_id == doc and _squash(quote) in _squash(h.text) for h in hits)
+def _quote_recall(q: GoldQuestion, passages: Sequence[tuple[str, str]]) -> float:
+    """Share of the gold quotes that lie inside one of `passages` ((doc_id, text) pairs): the
+    retrieved ones (evidence_recall) or those an LLM was shown (read_recall)."""
+    found = sum(any(doc_id == doc and _squash(quote) in _squash(text) for doc_id, text in passages)
                 for doc, quote in q.quotes.items())
     return found / len(q.quotes) if q.quotes else 0.0
 
@@ -188,6 +199,8 @@ def aggregate(results: Sequence[dict]) -> dict:
         out.update({k: round(v, 4) for k, v in m.abstention([r["answerable"] for r in rows],
                                                            [r["abstained"] for r in rows]).items()})
         out["n"] = len(rows)
+        wrong = [r["wrong_at"] for r in rows if r.get("wrong_at")]
+        out["wrong_at"] = {stage: wrong.count(stage) for stage in WRONG_AT if stage in wrong}
         return out
 
     types = sorted({r["type"] for r in results})

@@ -34,7 +34,7 @@ from typing import Callable
 
 from evals import perf_tables
 from evals.metrics import wilson
-from evals.report import paired_note
+from evals.report import paired_note, wrong_note
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ("README.md", "BENCHMARKS.md", "docs/evals.md", "docs/performance.md", "docs/ui.md", "docs/llm.md")
@@ -107,8 +107,9 @@ def api_reply(data: dict, root: Path) -> str:
     return "```json\n" + json.dumps(reply, ensure_ascii=False, indent=2) + "\n```"
 
 
-_EVAL_ROWS = ("accuracy", "key_fact_recall", "hit@3", "mrr", "ndcg@3", "evidence_recall", "citation_recall",
-              "citation_precision", "citations_in_gold", "abstain_precision", "abstain_recall", "false_abstentions")
+_EVAL_ROWS = ("accuracy", "key_fact_recall", "hit@3", "mrr", "ndcg@3", "evidence_recall", "read_recall",
+              "citation_recall", "citation_precision", "citations_in_gold", "abstain_precision",
+              "abstain_recall", "false_abstentions")
 
 
 def eval_table(data: dict, root: Path, source: str = "eval") -> str:
@@ -130,8 +131,8 @@ def eval_table(data: dict, root: Path, source: str = "eval") -> str:
         if k == "accuracy":
             lines.append("| accuracy, 95% interval (Wilson) | " + " | ".join(
                 "{:.2f}-{:.2f}".format(*wilson(c["accuracy"], c["n"])) for _, c in columns) + " |")
-    paired = paired_note(run)
-    return "\n".join(lines + ([""] + [paired] if paired else []))
+    notes = " ".join(n for n in (paired_note(run), wrong_note(run)) if n)
+    return "\n".join(lines + ([""] + [notes] if notes else []))
 
 
 def llm_table(data: dict, root: Path) -> str:

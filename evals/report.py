@@ -15,7 +15,7 @@ from pathlib import Path
 from evals.metrics import discordant, wilson
 
 HEADLINE = ("accuracy", "key_fact_recall", "token_f1", "semantic", "hit@3", "mrr", "ndcg@3",
-            "evidence_recall", "citation_recall", "citation_precision", "citations_in_gold",
+            "evidence_recall", "read_recall", "citation_recall", "citation_precision", "citations_in_gold",
             "abstain_precision", "abstain_recall", "false_abstentions")
 TYPE_COLUMNS = ("n", "accuracy", "key_fact_recall", "token_f1", "hit@3", "citation_recall")
 HIGHER_IS_BETTER = set(HEADLINE) - {"false_abstentions"}
@@ -94,6 +94,18 @@ def paired_note(run: dict) -> str:
             f"extractively: {extractive_only}.")
 
 
+def wrong_note(run: dict) -> str:
+    """Where the wrong answers to answerable questions went wrong (harness.WRONG_AT)."""
+    counts = run["metrics"]["overall"].get("wrong_at") or {}
+    if not counts:
+        return ""
+    said = {"retrieval": "no retrieved passage held a gold quote",
+            "prompt": "the LLM was shown none of them",
+            "reading": "a gold quote was in what the answerer read"}
+    parts = "; ".join(f"{said[k]}: {n}" for k, n in counts.items())
+    return f"Of the {sum(counts.values())} wrong answers to answerable questions, {parts}."
+
+
 def _others(record: dict) -> list[tuple[str, dict]]:
     """The runs beside ours, as (column name, metrics): the extractive answers of the same
     questions (in an llm-mode run), and the plain LlamaIndex baseline."""
@@ -165,7 +177,8 @@ def _sections(record: dict, plots: list[str]) -> list[tuple[str, object]]:
     summary = (f"{run['questions']} questions ({run.get('split', 'all')} split), mode **{run['mode']}**, "
                f"commit `{run['git_commit'][:12]}`, {run.get('seconds', 0):.1f} s. Accuracy "
                f"**{_fmt(ours.get('accuracy'))}** (95% interval {low:.2f}-{high:.2f})"
-               + (f"; {beside}" if beside else "") + ". " + paired_note(record)).strip()
+               + (f"; {beside}" if beside else "") + ". " + paired_note(record) + " "
+               + wrong_note(record)).strip()
     out: list[tuple[str, object]] = [("h1", "Gold-set eval"), ("p", summary)]
     cmp = record.get("comparison")
     if cmp:
@@ -199,6 +212,7 @@ def _sections(record: dict, plots: list[str]) -> list[tuple[str, object]]:
 _GLOSSARY = ("accuracy: answerable question with every key fact and no abstention, or unanswerable "
              "question abstained. hit@3/mrr/ndcg@3: gold articles among the retrieved passages' "
              "articles. evidence_recall: gold quotes inside the passages the answerer reads. "
+             "read_recall: gold quotes inside the passages the LLM was shown (llm mode). "
              "citation recall/precision: ALCE-style, with a local support check (embedding similarity "
              "plus content-word and number overlap). citations_in_gold: share of citations into gold "
              "articles. false_abstentions: share of answerable questions refused.")

@@ -380,7 +380,7 @@ class Assistant:
         missed = [n for n in answerer.unknown_names(query) if n.lower() not in answer.text.lower()]
         if not missed:
             return answer
-        return dataclasses.replace(extractive(), mode="extractive", usage=answer.usage,
+        return dataclasses.replace(extractive(), mode="extractive", usage=answer.usage, read=answer.read,
                                    notice=f"no indexed article mentions {', '.join(missed)}, and the "
                                           "LLM's answer does not say how its sources bear on it; "
                                           "answered extractively instead")

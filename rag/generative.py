@@ -33,7 +33,7 @@ from rag.llm import ChatModel, Completion
 from rag.parts import question_parts
 from rag.prices import cost_usd
 from rag.prompt import NOT_FOUND, Prompt, Tokens, build_evidence_prompt, build_prompt, rewrite_messages
-from rag.records import Answer, Hit
+from rag.records import Answer, Citation, Hit
 
 History = Sequence[tuple[str, str]]
 ABSTAIN_TEXT = NOT_FOUND         # what the prompt tells the model to say, so a stream ends as it began
@@ -125,7 +125,7 @@ class GenerativeAnswerer:
         t0 = time.perf_counter()
         answer = self._judge(question, completion, prompt, hits, sentences, fallback, spent)
         timings["verify"] = (time.perf_counter() - t0) * 1e3
-        yield replace(answer, timings_ms={**answer.timings_ms, **timings})
+        yield replace(answer, timings_ms={**answer.timings_ms, **timings}, read=shown(prompt, hits))
 
     def _chat(self, messages: list, more: Sequence[str]) -> Iterator[str | Completion]:
         """Stream the answer to `messages`, then to each further part of the question, asked
@@ -258,6 +258,19 @@ def _joined(replies: Sequence[Completion]) -> Completion:
                       completion_tokens=sum(r.completion_tokens for r in replies),
                       attempts=max(r.attempts for r in replies),
                       cached_tokens=sum(r.cached_tokens for r in replies))
+
+
+def shown(prompt: Prompt, hits: Sequence[Hit]) -> tuple[Citation, ...]:
+    """The passages the LLM was shown, each as the article's own text where the retrieved chunks
+    hold it (the prompt joins a passage's sentences with single spaces)."""
+    out = []
+    for s in prompt.sources:
+        start, text = article_text(hits, s.hit.doc_id, s.hit.start, s.end)
+        if not text:
+            start, text = s.hit.start, s.text
+        out.append(Citation(n=s.n, doc_id=s.hit.doc_id, title=s.hit.title, snippet=text,
+                            start=start, end=start + len(text), score=s.hit.score))
+    return tuple(out)
 
 
 def article_text(hits: Sequence[Hit], doc_id: str, start: int, end: int) -> tuple[int, str]:

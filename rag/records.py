@@ -55,6 +55,7 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     usage: dict[str, float] = field(default_factory=dict)
     draft: bool = False           # the instant extractive answer shown while an LLM writes
+    read: tuple[Citation, ...] = ()   # the passages an LLM was shown, numbered as in its prompt
 
     def to_dict(self) -> dict:
         out = {"question": self.question, "answer": self.text, "abstained": self.abstained,
@@ -68,6 +69,8 @@ class Answer:
             out["usage"] = self.usage
         if self.draft:
             out["draft"] = True
+        if self.read:
+            out["read"] = [c.to_dict() for c in self.read]
         return out
 
     @classmethod
@@ -78,4 +81,5 @@ class Answer:
                    abstained=bool(d.get("abstained", False)), mode=str(d.get("mode", "extractive")),
                    notice=str(d.get("notice", "")), query=str(d.get("query", "")),
                    timings_ms=dict(d.get("timings_ms", {})), usage=dict(d.get("usage", {})),
-                   draft=bool(d.get("draft", False)))
+                   draft=bool(d.get("draft", False)),
+                   read=tuple(Citation.from_dict(c) for c in d.get("read", ())))

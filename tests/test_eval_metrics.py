@@ -148,3 +148,45 @@ def test_wilson_interval_matches_hand_computation_and_narrows_with_more_question
 def test_discordant_counts_only_questions_one_side_got_right():
     assert m.discordant([True, True, False, False], [True, False, True, False]) == (1, 1)
     assert m.discordant([True, True], [False, False]) == (2, 0)
+
+
+def test_a_wrong_answer_is_placed_where_it_went_wrong(embedder):
+    from evals.gold import GoldQuestion
+    from evals.harness import _score, aggregate
+    from evals.report import wrong_note
+    from rag.records import Answer, Citation, Hit
+
+    quote = "The tram line to Port Amber opens in March."
+    q = GoldQuestion("t1", "single_fact", "When does the tram line open?", (), True, "In March.",
+                     (("March",),), ("tram",), {"tram": quote})
+    article = "Council news. " + quote + " Fares stay the same."
+    at = article.index(quote)
+    held = Hit("tram:0", "tram", "Tram", "", article, 0, len(article), 1.0)
+    other = Hit("bus:0", "bus", "Bus", "", "Buses run every ten minutes.", 0, 28, 0.5)
+
+    def passage(n, hit, start, end):
+        return Citation(n, hit.doc_id, hit.title, hit.text[start:end], start, end, 0.0)
+
+    wrong = "It opens in June. [1]"
+    support = m.SupportCheck(embedder.embed)
+    rows = {
+        "retrieval": _score(q, [other], Answer(q.question, wrong), support, {}),
+        "prompt": _score(q, [held, other], Answer(q.question, wrong, mode="llm",
+                                                  read=(passage(1, held, 0, at), passage(2, other, 0, 28))),
+                         support, {}),
+        "reading": _score(q, [held], Answer(q.question, wrong, mode="llm",
+                                            read=(passage(1, held, at, len(article)),)), support, {}),
+        "offline reading": _score(q, [held], Answer(q.question, wrong), support, {}),
+        "right": _score(q, [held], Answer(q.question, "It opens in March. [1]", mode="llm",
+                                          read=(passage(1, held, at, len(article)),)), support, {}),
+    }
+    assert {name: r["wrong_at"] for name, r in rows.items()} == {
+        "retrieval": "retrieval", "prompt": "prompt", "reading": "reading",
+        "offline reading": "reading", "right": None}
+    assert [rows[n]["metrics"]["read_recall"] for n in ("prompt", "reading", "offline reading")] == [0.0, 1.0, None]
+    record = {"metrics": aggregate(list(rows.values()))}
+    assert record["metrics"]["overall"]["wrong_at"] == {"retrieval": 1, "prompt": 1, "reading": 2}
+    assert record["metrics"]["overall"]["read_recall"] == round(2 / 3, 4)   # prompt, reading, right
+    assert wrong_note(record) == ("Of the 4 wrong answers to answerable questions, no retrieved passage held a "
+                                  "gold quote: 1; the LLM was shown none of them: 1; a gold quote was in what "
+                                  "the answerer read: 2.")

@@ -94,6 +94,12 @@ def test_good_cited_answer_reaches_the_user_with_verified_citations(make_llm, op
     hits = assistant.retrieve(Q)
     assert [shown[n] for n in sorted(shown)] == [(h.doc_id, h.text) for h in hits]
     assert f"Question: {Q}" in request.messages[-1]["content"]
+    # the answer says what the model was shown: every passage, as the article's own text
+    assert [(c.n, c.doc_id, c.snippet) for c in answer.read] == [(n, *shown[n]) for n in sorted(shown)]
+    assert all(assistant.document(c.doc_id).text[c.start:c.end] == c.snippet for c in answer.read)
+    again = Answer.from_dict(json.loads(json.dumps(answer.to_dict()))).read
+    assert [(c.n, c.doc_id, c.start, c.end, c.snippet) for c in again] == [
+        (c.n, c.doc_id, c.start, c.end, c.snippet) for c in answer.read]
     assert request.messages[0]["role"] == "system"
     assert request.headers["authorization"] == f"Bearer {KEY}"
     assert answer.usage["prompt_tokens"] > 500 and answer.usage["completion_tokens"] > 5
@@ -142,6 +148,9 @@ def test_an_answer_whose_every_claim_fails_verification_gives_the_extractive_one
     openai_stub.script(reply)
     answer = make_llm().ask(Q)
     assert answer.mode == "extractive" and answer.text == _extractive(make_llm).text
+    (request,) = openai_stub.requests   # what the model read is still said
+    assert [(c.n, c.doc_id) for c in answer.read] == [(n, d) for n, (d, _) in sorted(sources_of(request).items())]
+    assert not _extractive(make_llm).read
     assert "Kestrelwick" not in answer.text and "987" not in answer.text and "tomato" not in answer.text
     assert answer.notice.startswith("nothing the LLM wrote could be verified against the sources")
     assert answer.notice.endswith("answered extractively instead")
@@ -351,6 +360,7 @@ def test_an_unreachable_server_falls_back_at_once(make_llm):
     started = time.monotonic()
     answer = make_llm(llm_base_url=f"http://127.0.0.1:{port}/v1").ask(Q)
     assert answer.mode == "extractive" and "connection refused" in answer.notice
+    assert answer.read == ()     # no model read anything
     assert time.monotonic() - started < 3
 
 
@@ -478,6 +488,10 @@ def test_a_question_that_asks_two_things_is_asked_as_two_turns_of_one_chat(make_
     assert answer.mode == "llm", answer.notice
     assert "Kestrel Gazette" in answer.text and "Radio Birch" in answer.text
     assert {c.doc_id for c in answer.citations} == {"flood", "fire"}
+    # the evidence passages the model read, each the article's own text (the prompt's, re-spaced)
+    lines = dict(re.findall(r"^\[(\d+)\] (.*)$", first.messages[1]["content"], re.M))
+    assert {str(c.n): " ".join(c.snippet.split()) for c in answer.read} == lines
+    assert all(assistant.document(c.doc_id).text[c.start:c.end] == c.snippet for c in answer.read)
     # one question, one turn
     openai_stub.script(Model(lambda r: f"Radio Birch broke the news [{passage(r, 'Radio Birch')}]."))
     assert assistant.ask("Which station broke the news of the warehouse fire?").mode == "llm"

@@ -42,6 +42,18 @@ def test_answer_html_links_known_markers_and_leaves_out_of_range_ones_as_text():
     assert "<script" not in html and "<img" not in html
 
 
+def test_an_llm_answer_folds_away_every_passage_the_model_read():
+    read = (cite(1, "Dams hold water.", "a"), cite(2, "Owls <b>fly</b> at night.", "b"))
+    html = render.answer_html(Answer(question="q", text="Dams hold water. [1]", citations=(cite(1),),
+                                     mode="llm", read=read), 2)
+    folded = re.search(r'<details class="rag-read"><summary>What the LLM read \(2 passages\)</summary>(.*?)</details>',
+                       html).group(1)
+    assert "Dams hold water." in folded and "Owls <b>fly</b> at night." in unescape(folded)
+    assert "<b>" not in html
+    assert "rag-read" not in render.answer_html(Answer(question="q", text="Dams hold water. [1]",
+                                                       citations=(cite(1),)), 2)
+
+
 def test_abstention_and_notice_look_different_from_an_answer():
     abstained = render.answer_html(Answer(question="q", text="Not in the corpus.", abstained=True), 1)
     noticed = render.answer_html(Answer(question="q", text="A. [1]", citations=(cite(1),),

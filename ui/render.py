@@ -75,6 +75,8 @@ def answer_html(answer: Answer, turn: int) -> str:
     if answer.citations:
         items = "".join(_citation_detail(c, turn) for c in answer.citations)
         parts.append(f'<div class="rag-cites">{items}</div>')
+    if answer.read:
+        parts.append(_read_html(answer.read))
     if answer.timings_ms:
         parts.append(f'<div class="rag-timings">{esc(timings_text(answer))}</div>')
     if not answer.draft:
@@ -220,6 +222,15 @@ def _citation_detail(c: Citation, turn: int) -> str:
     return (f'<details class="rag-cite-detail rag-c-{turn}-{c.n}"><summary>&#91;{c.n}&#93; '
             f'<span class="rag-cite-title">{esc(c.title or c.doc_id)}</span></summary>'
             f'<blockquote>{esc(c.snippet)}</blockquote></details>')
+
+
+def _read_html(read: tuple[Citation, ...]) -> str:
+    """Every passage the LLM was shown, folded: what its answer (or the offline one that replaced
+    it) was written from."""
+    items = "".join(f'<blockquote><span class="rag-cite-title">{esc(c.title or c.doc_id)}</span>: '
+                    f"{esc(c.snippet)}</blockquote>" for c in read)
+    return (f'<details class="rag-read"><summary>What the LLM read ({len(read)} '
+            f'passage{"s" if len(read) != 1 else ""})</summary>{items}</details>')
 
 
 def _action(kind: str, label: str) -> str:
