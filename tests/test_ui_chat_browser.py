@@ -1,6 +1,6 @@
 """The chat's everyday actions in real Chromium against a real `rag serve`: saved chats across a
 reload and a restart, Clear, Copy (read back from the clipboard), citation popovers and old
-citations, Stop, Regenerate, Edit, examples, rename and delete of a chat, delete confirmation,
+citations, Stop, what the LLM read, Regenerate, Edit, examples, rename and delete of a chat, delete confirmation,
 filters and dates, the no-index message, and phone width.
 """
 
@@ -228,6 +228,34 @@ def test_stop_ends_the_llms_generation_within_a_second(browser, corpus_assistant
             page.wait_for_timeout(50)
         assert openai_stub.disconnects, "Stop did not stop the LLM's stream within 5 s"
         assert openai_stub.disconnects[0] - clicked < 1.0, openai_stub.disconnects[0] - clicked
+        page.context.close()
+    finally:
+        server.stop()
+
+
+def test_an_llm_answer_unfolds_every_passage_the_model_read(browser, corpus_assistant, tmp_path, openai_stub):
+    def quoting(request):   # a "model" that states the first sentence of passage [1], cited
+        first = re.search(r"^\[1\] (.+?[.!?])(?: |$)", request.messages[-1]["content"], re.M).group(1)
+        return f"{first} [1]"
+
+    openai_stub.script(quoting)
+    home = copy_home(corpus_assistant.settings.home, tmp_path / "home")
+    server = start(home, free_port(), env={"RAG_LLM_MODEL": "stub-model", "RAG_LLM_MAX_RETRIES": "0",
+                                          "OPENAI_BASE_URL": openai_stub.url})
+    try:
+        page = open_page(browser, server.url)
+        page.fill("#rag-question textarea", "What does US law require?")
+        page.click("#rag-send")
+        read = page.locator("#rag-chat details.rag-read")
+        read.wait_for(state="attached", timeout=60_000)
+        (request,) = openai_stub.requests
+        shown = re.findall(r"^\[(\d+)\] (.*)$", request.messages[-1]["content"], re.M)
+        assert read.locator("blockquote").count() == 0 or not read.locator("blockquote").first.is_visible()
+        assert read.locator("summary").inner_text() == f"What the LLM read ({len(shown)} passages)"
+        read.locator("summary").click()
+        quotes = [" ".join(t.split()) for t in read.locator("blockquote").all_inner_texts()]
+        assert len(quotes) == len(shown) and all(q.endswith(text) for q, (_, text) in zip(quotes, shown))
+        assert page.locator("#rag-chat .rag-answer").last.inner_text().startswith(shown[0][1][:40])
         page.context.close()
     finally:
         server.stop()
