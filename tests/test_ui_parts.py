@@ -43,15 +43,21 @@ def test_answer_html_links_known_markers_and_leaves_out_of_range_ones_as_text():
 
 
 def test_an_llm_answer_folds_away_every_passage_the_model_read():
-    read = (cite(1, "Dams hold water.", "a"), cite(2, "Owls <b>fly</b> at night.", "b"))
-    html = render.answer_html(Answer(question="q", text="Dams hold water. [1]", citations=(cite(1),),
-                                     mode="llm", read=read), 2)
+    read = (cite(1, "Dams hold water.", "a"), cite(2, "Owls <i>fly</i> at night.", "b"))
+    answer = Answer(question="q", text="Dams hold water. [1]", citations=(cite(1),), mode="llm", read=read)
+    html = render.answer_html(answer, 2)
     folded = re.search(r'<details class="rag-read"><summary>What the LLM read \(2 passages\)</summary>(.*?)</details>',
                        html).group(1)
-    assert "Dams hold water." in folded and "Owls <b>fly</b> at night." in unescape(folded)
-    assert "<b>" not in html
-    assert "rag-read" not in render.answer_html(Answer(question="q", text="Dams hold water. [1]",
-                                                       citations=(cite(1),)), 2)
+    items = re.findall(r"<blockquote><strong>(.*?)</strong><br>(.*?)</blockquote>", folded)
+    assert [(unescape(t), unescape(x)) for t, x in items] == [(f"[1] {XSS}", "Dams hold water."),
+                                                              (f"[2] {XSS}", "Owls <i>fly</i> at night.")]
+    assert "<i>" not in html and "<script" not in html
+    # under the offline answer that replaced the LLM's, the prompt's numbers would mislead
+    fallback = re.search(r'<details class="rag-read">(.*?)</details>',
+                         render.answer_html(replace(answer, mode="extractive"), 2)).group(1)
+    titles = [unescape(t) for t in re.findall(r"<strong>(.*?)</strong>", fallback)]
+    assert titles == [XSS, XSS]
+    assert "rag-read" not in render.answer_html(replace(answer, read=()), 2)
 
 
 def test_abstention_and_notice_look_different_from_an_answer():

@@ -76,7 +76,7 @@ def answer_html(answer: Answer, turn: int) -> str:
         items = "".join(_citation_detail(c, turn) for c in answer.citations)
         parts.append(f'<div class="rag-cites">{items}</div>')
     if answer.read:
-        parts.append(_read_html(answer.read))
+        parts.append(_read_html(answer.read, numbered=answer.mode == "llm"))
     if answer.timings_ms:
         parts.append(f'<div class="rag-timings">{esc(timings_text(answer))}</div>')
     if not answer.draft:
@@ -224,11 +224,12 @@ def _citation_detail(c: Citation, turn: int) -> str:
             f'<blockquote>{esc(c.snippet)}</blockquote></details>')
 
 
-def _read_html(read: tuple[Citation, ...]) -> str:
+def _read_html(read: tuple[Citation, ...], numbered: bool) -> str:
     """Every passage the LLM was shown, folded: what its answer (or the offline one that replaced
-    it) was written from."""
-    items = "".join(f'<blockquote><span class="rag-cite-title">{esc(c.title or c.doc_id)}</span>: '
-                    f"{esc(c.snippet)}</blockquote>" for c in read)
+    it) was written from. Numbered as in the LLM's prompt only under the LLM's own answer, whose
+    [n] point into it (an offline answer numbers its citations its own way)."""
+    items = "".join(f'<blockquote><strong>{f"&#91;{c.n}&#93; " if numbered else ""}'
+                    f"{esc(c.title or c.doc_id)}</strong><br>{esc(c.snippet)}</blockquote>" for c in read)
     return (f'<details class="rag-read"><summary>What the LLM read ({len(read)} '
             f'passage{"s" if len(read) != 1 else ""})</summary>{items}</details>')
 
