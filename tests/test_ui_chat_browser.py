@@ -1,7 +1,7 @@
 """The chat's everyday actions in real Chromium against a real `rag serve`: saved chats across a
 reload and a restart, Clear, Copy (read back from the clipboard), citation popovers and old
-citations, Stop, what the LLM read, Regenerate, Edit, examples, rename and delete of a chat, delete confirmation,
-filters and dates, the no-index message, and phone width.
+citations, Stop, what the LLM read, Regenerate, Edit, examples, rename and delete of a chat,
+delete confirmation, filters and dates, the no-index message, and phone width.
 """
 
 from __future__ import annotations
@@ -254,7 +254,8 @@ def test_an_llm_answer_unfolds_every_passage_the_model_read(browser, corpus_assi
         assert read.locator("summary").inner_text() == f"What the LLM read ({len(shown)} passages)"
         read.locator("summary").click()
         quotes = [" ".join(t.split()) for t in read.locator("blockquote").all_inner_texts()]
-        assert len(quotes) == len(shown) and all(q.endswith(text) for q, (_, text) in zip(quotes, shown))
+        assert len(quotes) == len(shown)
+        assert all(q.startswith(f"[{n}] ") and q.endswith(text) for q, (n, text) in zip(quotes, shown))
         assert page.locator("#rag-chat .rag-answer").last.inner_text().startswith(shown[0][1][:40])
         page.context.close()
     finally:
