@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 
 _END = object()
 # llama.cpp reads the prompt this many tokens at a time, and between them a stopped stream can end
-# it: about 0.9 s on 2 cores, for about 5% of its prompt speed
+# it: a step of the bundled 1.5B model takes 1.2-1.3 s on 2 cores; 64 would be under a second but
+# reads about 6% slower (docs/llm.md)
 PROMPT_STEP = 96
 _loaded: dict[tuple, "_Model"] = {}
 _loading = threading.Lock()
