@@ -100,7 +100,7 @@ def wrong_note(run: dict) -> str:
     if not counts:
         return ""
     said = {"retrieval": "no retrieved passage held a gold quote",
-            "prompt": "the LLM was shown none of them",
+            "prompt": "the LLM was shown no gold quote",
             "reading": "a gold quote was in what the answerer read"}
     parts = "; ".join(f"{said[k]}: {n}" for k, n in counts.items())
     return f"Of the {sum(counts.values())} wrong answers to answerable questions, {parts}."

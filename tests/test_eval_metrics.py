@@ -188,5 +188,5 @@ def test_a_wrong_answer_is_placed_where_it_went_wrong(embedder):
     assert record["metrics"]["overall"]["wrong_at"] == {"retrieval": 1, "prompt": 1, "reading": 2}
     assert record["metrics"]["overall"]["read_recall"] == round(2 / 3, 4)   # prompt, reading, right
     assert wrong_note(record) == ("Of the 4 wrong answers to answerable questions, no retrieved passage held a "
-                                  "gold quote: 1; the LLM was shown none of them: 1; a gold quote was in what "
+                                  "gold quote: 1; the LLM was shown no gold quote: 1; a gold quote was in what "
                                   "the answerer read: 2.")
