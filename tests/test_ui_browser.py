@@ -53,6 +53,7 @@ def page(browser, server):
     page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
     page.goto(server.url + "/", wait_until="domcontentloaded")
     page.wait_for_selector("#rag-question textarea", timeout=60_000)
+    page.wait_for_selector("#rag-chat", state="attached", timeout=60_000)   # Gradio may draw it later
     yield page
     context.close()
 
