@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -205,16 +206,27 @@ def test_a_chat_can_be_renamed_and_is_deleted_only_after_a_confirmation(page, se
     assert "Fidan's words" not in page.locator("#rag-convs").inner_text()
 
 
-def test_stop_ends_the_llms_generation_within_a_second(browser, corpus_assistant, tmp_path, openai_stub):
-    long = " ".join(["The law bars the S-400 [1]."] * 200)
-    openai_stub.script(Reply(long, chunk_chars=4, chunk_delay_s=0.05))
+@contextmanager
+def asking_the_stub(browser, corpus_assistant, tmp_path, openai_stub, question: str):
+    """A `rag serve` whose LLM is the OpenAI-protocol stub (scripted by the caller first), and a
+    page that has just sent `question`; both closed afterwards."""
     home = copy_home(corpus_assistant.settings.home, tmp_path / "home")
     server = start(home, free_port(), env={"RAG_LLM_MODEL": "stub-model", "RAG_LLM_MAX_RETRIES": "0",
                                           "OPENAI_BASE_URL": openai_stub.url})
     try:
         page = open_page(browser, server.url)
-        page.fill("#rag-question textarea", "What does US law require?")
+        page.fill("#rag-question textarea", question)
         page.click("#rag-send")
+        yield page
+        page.context.close()
+    finally:
+        server.stop()
+
+
+def test_stop_ends_the_llms_generation_within_a_second(browser, corpus_assistant, tmp_path, openai_stub):
+    long = " ".join(["The law bars the S-400 [1]."] * 200)
+    openai_stub.script(Reply(long, chunk_chars=4, chunk_delay_s=0.05))
+    with asking_the_stub(browser, corpus_assistant, tmp_path, openai_stub, "What does US law require?") as page:
         page.wait_for_selector("#rag-chat .rag-streaming", timeout=60_000)
         page.wait_for_timeout(500)
         assert not openai_stub.disconnects
@@ -228,9 +240,6 @@ def test_stop_ends_the_llms_generation_within_a_second(browser, corpus_assistant
             page.wait_for_timeout(50)
         assert openai_stub.disconnects, "Stop did not stop the LLM's stream within 5 s"
         assert openai_stub.disconnects[0] - clicked < 1.0, openai_stub.disconnects[0] - clicked
-        page.context.close()
-    finally:
-        server.stop()
 
 
 def test_an_llm_answer_unfolds_every_passage_the_model_read(browser, corpus_assistant, tmp_path, openai_stub):
@@ -239,13 +248,7 @@ def test_an_llm_answer_unfolds_every_passage_the_model_read(browser, corpus_assi
         return f"{first} [1]"
 
     openai_stub.script(quoting)
-    home = copy_home(corpus_assistant.settings.home, tmp_path / "home")
-    server = start(home, free_port(), env={"RAG_LLM_MODEL": "stub-model", "RAG_LLM_MAX_RETRIES": "0",
-                                          "OPENAI_BASE_URL": openai_stub.url})
-    try:
-        page = open_page(browser, server.url)
-        page.fill("#rag-question textarea", "What does US law require?")
-        page.click("#rag-send")
+    with asking_the_stub(browser, corpus_assistant, tmp_path, openai_stub, "What does US law require?") as page:
         read = page.locator("#rag-chat details.rag-read")
         read.wait_for(state="attached", timeout=60_000)
         (request,) = openai_stub.requests
@@ -257,9 +260,6 @@ def test_an_llm_answer_unfolds_every_passage_the_model_read(browser, corpus_assi
         assert len(quotes) == len(shown)
         assert all(q.startswith(f"[{n}] ") and q.endswith(text) for q, (n, text) in zip(quotes, shown))
         assert page.locator("#rag-chat .rag-answer").last.inner_text().startswith(shown[0][1][:40])
-        page.context.close()
-    finally:
-        server.stop()
 
 
 def test_filters_show_full_ids_and_dates_only_when_articles_have_them(page, served, tmp_path):
