@@ -41,7 +41,7 @@ _ASKS_PERSON = re.compile(r"^\s*(?:who|whom|whose|which (?:\w+ ){0,2}(?:leader|o
 # a person's name: two capitalised words in a row ("Ada Lovelace", "Mayor Lovelace"), or one right
 # before or after a verb of saying ("Lovelace said", "said Lovelace"); the name (the last word)
 # must be new to the question, and neither word a function word or an acronym
-_NAME_WORD = r"[A-Z][a-zà-ÿğışçöü’'-]+"
+_NAME_WORD = r"[A-Z][a-zà-ÿğışçöü’'-]*[a-zà-ÿğışçöü]"   # ends in a letter: not the "S-" of "S-400"
 _SAYING = r"(?:said|says|told|added|noted|stated|argued|wrote|warned|announced)"
 _PERSON = re.compile(rf"\b({_NAME_WORD})\s+({_NAME_WORD})\b|\b({_NAME_WORD})\s+{_SAYING}\b|"
                      rf"\b{_SAYING}\s+({_NAME_WORD})\b")

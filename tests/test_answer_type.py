@@ -89,6 +89,7 @@ def test_an_answer_without_the_kind_asked_for_does_not_supply_it():
     ("The lease made the United States uneasy.", False),              # a country
     ("The lease worried the Harbour Ministry.", False),               # an institution
     ("Ships left for the Eastern Isles.", False),                     # a region
+    ("The port sold Norland’s T-90 tanks.", False),                   # a designator is no name
     ("The lease went to the envoy to Kestrel Ada in May.", False),    # a first name after a word asked about
     ("The lease went to the envoy to Kestrel Ada Quill in May.", True),   # ... and a full name
 ])
