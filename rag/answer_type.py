@@ -1,7 +1,7 @@
 """What kind of answer a question asks for, and whether a sentence can supply it.
 
 "How many ...?" needs a number, "When ...?" a time, "Where ...?" a place, "Who ...?" a name,
-"What is the name of ...?" a proper noun. A sentence that is on topic but lacks the kind of
+"What is the name of ...?" a proper noun, "What does ABC stand for?" the words ABC is made of. A sentence that is on topic but lacks the kind of
 thing asked for cannot be the answer; when no retrieved sentence has it, the corpus most likely
 does not say (the price of something it never prices, the name of a jet it never names). Words
 already in the question do not count as the answer. Questions of other shapes (what, why, how)
@@ -21,7 +21,11 @@ _MONEY_WORDS = (r"\b(?:costs?|costing|pa(?:y|ys|id)|prices?d?|worth|values?d?|sp
                 r"budget|fees?|charged?)\b")
 # a word that may open a question before its question word: "And when ...?", "Roughly how many ...?"
 _LEAD = r"^\s*(?:(?:and|but|so|then|roughly|approximately|about|around|exactly|precisely)\s+)?"
+# "What does CAATSA stand for?", "What is the acronym NTSB short for?"
+_EXPANSION = re.compile(r"\b(?i:what (?:does|do|did|is|was) (?:the )?(?:acronym |abbreviation |initialism )?)"
+                        r"([A-Z][A-Za-z]*[A-Z]s?)\b.{0,20}\b(?i:(?:stands?|short) for)\b")
 _KINDS = (
+    ("expansion", _EXPANSION),
     ("amount", re.compile(rf"^(?=.*{_MONEY_WORDS}){_LEAD}(?:how much|what (?:did|does|do|will|would) .{{1,60}}? cost|"
                           rf"what(?:'s| is| was| were| are)? (?:the )?(?:\w+ )?(?:value|price|cost|worth))\b", re.I)),
     ("number", re.compile(_LEAD + r"(?:how (?:many|much|long|far|big|large|old)|what (?:percentage|share|number|amount|sum|price|cost)|"
@@ -116,7 +120,7 @@ def rebuts(sentence: str) -> bool:
 
 
 def expected_kind(question: str) -> str:
-    """"amount", "number", "time", "place", "name", or "" when any sentence may answer."""
+    """"expansion", "amount", "number", "time", "place", "name", or "" when any sentence may answer."""
     for kind, pattern in _KINDS:
         if pattern.search(question):
             return kind
@@ -180,6 +184,8 @@ def places(text: str, question: str = "") -> set[str]:
 def supplies(kind: str, sentence: str, question: str) -> bool:
     if not kind:
         return True
+    if kind == "expansion":
+        return spells(_EXPANSION.search(question).group(1), sentence)
     asked = set(words(question))
     new_words = [w for w in words(sentence) if w not in asked]
     if kind == "amount":                 # money: a currency sign, or a number in a currency
@@ -203,6 +209,30 @@ def supplies(kind: str, sentence: str, question: str) -> bool:
     # a name: a capitalised word that is not the sentence's first word and not in the question
     tokens = re.findall(r"[\w’'-]+", sentence)
     return any(t[0].isupper() and _new(t, question) for t in tokens[1:])
+
+
+_JOINERS = {"of", "and", "the", "for", "to", "on", "in", "at", "by", "through", "&"}
+
+
+def spells(acronym: str, sentence: str) -> bool:
+    """`sentence` has a run of words whose initials spell `acronym`, a joining word ("of",
+    "through") counted or skipped: "Countering America's Adversaries Through Sanctions Act" for
+    CAATSA, "Federal Bureau of Investigation" for FBI."""
+    letters = [c.lower() for c in acronym.rstrip("s") if c.isalpha()]
+    tokens = re.findall(r"[\w’'-]+|&", sentence)
+
+    @lru_cache(maxsize=None)
+    def match(i: int, j: int) -> bool:       # letters[j:] from tokens[i:]
+        if j == len(letters):
+            return True
+        if i == len(tokens):
+            return False
+        word = tokens[i]
+        return ((word[0].lower() == letters[j] and (word[0].isupper() or word.lower() in _JOINERS)
+                 and match(i + 1, j + 1))
+                or (word.lower() in _JOINERS and j > 0 and match(i + 1, j)))
+    return any(tokens[i][0].isupper() and match(i, 0) for i in range(len(tokens))
+               if tokens[i] != acronym)
 
 
 _KIND_OF = re.compile(r"\bwhat (?:kinds?|types?|sorts?) of (?:[\w.’'-]+\s+){0,2}?([a-z][\w-]*)\b"
@@ -324,14 +354,22 @@ def left_out(question: str, answer: str, other: str) -> list[str]:
     """The items of a list in `other` (an answer that gives a whole list) that `answer` leaves
     out, when `answer` names some of that list's items (so it is the same list): one for a
     question that asks for several things, two for any other (one shared item can be chance).
-    Words of the question, and words that several items share, do not tell items apart. Both
-    texts come without citation markers."""
-    enough = 1 if asks_list(question) else 2
+    Words of the question, and words that several items share, do not tell items apart. When
+    some items carry the noun the question asks for ("what sanctions ...?") and others do not,
+    only those count: the rest are another kind of thing. Both texts come without citation
+    markers."""
+    asked_for = _ASKS_LIST.search(question)
+    enough = 1 if asked_for else 2
+    noun = set(terms(asked_for.group(0).split()[-1])) if asked_for else set()
     asked, said = set(terms(question)), set(terms(answer))
     for items in list_items(other):
         own = [set(terms(item)) - asked for item in items]
         marks = [m - set().union(*(o for o in own if o is not m)) for m in own]   # its own words
         named = [bool(m & said) for m in marks if m]
         if sum(named) >= enough and not all(named):
-            return [item for item, m in zip(items, marks) if m and not m & said]
+            missing = [item for item, m in zip(items, marks) if m and not m & said]
+            kinds = [bool(noun & set(terms(item))) for item in items]
+            if any(kinds) and not all(kinds):   # "what sanctions?" of "A; imposing sanctions; C"
+                missing = [item for item in missing if noun & set(terms(item))]
+            return missing
     return []

@@ -194,6 +194,18 @@ def test_a_who_question_leads_with_the_sentence_that_names_someone(make_assistan
     assert "Ana Berg" in answer.text.split("[1]")[0]
 
 
+def test_what_an_acronym_stands_for_is_answered_only_where_it_is_spelled_out(make_assistant, tmp_path):
+    mentioned = {"ports.txt": "Harbour fees rise\n\nThe NHPA fees for trawlers will stand at 40 crowns "
+                              "from May. The NHPA said the fees pay for the breakwater at Port Amber."}
+    assistant = indexed(make_assistant, tmp_path / "mentioned", mentioned)
+    assert assistant.ask("What does NHPA stand for?", mode="extractive").abstained
+    spelled = {**mentioned, "board.txt": "A new port board\n\nThe Northern Harbour and Port Authority "
+                                         "(NHPA) was set up in 1998 to run the fishing ports."}
+    assistant = indexed(make_assistant, tmp_path / "spelled", spelled)
+    answer = assistant.ask("What does NHPA stand for?", mode="extractive")
+    assert not answer.abstained and "Northern Harbour and Port Authority" in answer.text, answer.text
+
+
 def test_a_yes_no_question_shows_the_claim_and_the_rebuttal_of_it(make_assistant, tmp_path):
     # the rebuttal is close to the question but says nothing new in its terms and comes from an
     # article already cited: without the rule, the two sentences that repeat the claim are shown

@@ -186,6 +186,12 @@ def test_items_a_partial_answer_leaves_out_of_a_whole_list():
                     whole) == ["Opening two shelters in the old school"]
     assert left_out(how, "It closed the ferry pier.", whole) == []
     assert left_out("Why did the council close the ferry pier?", "Because of the storm.", whole) == []
+    # the items of the kind asked for are given, the other items are other kinds of thing
+    fines = ("After the spill the agency acted: Closing the bay to boats; Fining the shipper "
+             "two million; Opening an inquiry.")
+    assert left_out("What fines did the agency impose?", "It fined the shipper two million.", fines) == []
+    assert left_out("What steps did the agency take?", "It fined the shipper two million.",
+                    fines) == ["Closing the bay to boats", "Opening an inquiry"]
     series = "Storms hit Alder, Birch Cove, the Cedar Islands and Dunmore last winter."
     missing = left_out("Which towns did the storms hit?", "Birch Cove and Dunmore.", series)
     assert [item.split()[-1] for item in missing] == ["Alder", "Islands"]
@@ -217,3 +223,25 @@ def test_how_many_wants_a_count_not_an_amount_of_money():
     assert not supplies("number", "The order is worth 48 million euros.", q)
     assert supplies("number", "The port is buying 12 ferries for $48 million.", q)
     assert supplies("number", "The ferries cost $48 million.", "How much do the ferries cost?")
+
+
+@pytest.mark.parametrize("acronym, sentence, spelled", [
+    ("FBI", "He joined the Federal Bureau of Investigation in 1990.", True),     # "of" skipped
+    ("CAATSA", "Under the Countering Amber's Adversaries Through Sanctions Act.", True),  # "Through" counted
+    ("NHPAs", "The Northern Harbour and Port Authority met.", True),               # a plural acronym
+    ("NHPA", "The NHPA met on Monday in the north.", False),                      # only mentioned
+    ("NHPA", "The northern harbour and port authority met.", False),              # no capitals
+])
+def test_an_acronym_is_spelled_out_by_the_initials_of_a_run_of_words(acronym, sentence, spelled):
+    from rag.answer_type import spells
+
+    assert spells(acronym, sentence) is spelled
+
+
+def test_a_question_what_an_acronym_stands_for_wants_it_spelled_out():
+    assert expected_kind("What does NHPA stand for?") == "expansion"
+    assert expected_kind("So what is the acronym NHPA short for?") == "expansion"
+    assert expected_kind("What does the harbour plan stand for?") == ""
+    assert not supplies("expansion", "The NHPA raised its fees.", "What does NHPA stand for?")
+    assert supplies("expansion", "The Northern Harbour and Port Authority (NHPA) raised its fees.",
+                    "What does NHPA stand for?")
