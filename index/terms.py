@@ -1,13 +1,14 @@
 """Turn text into search terms: lower-case, English-stemmed, stop words removed.
 
 Shared by the lexical index and by anything that compares question terms with passages, so both
-sides always agree. Country spellings are folded ("U.S.", "American" -> "us"). Designators are joined ("F-35", "F 35" -> "f35"; "S-400" -> "s400"), so a
+sides always agree. Accents are folded ("Erdoğan" and "Erdogan" are one term). Country spellings are folded ("U.S.", "American" -> "us"). Designators are joined ("F-35", "F 35" -> "f35"; "S-400" -> "s400"), so a
 missing hyphen in the source does not hide a match.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 import Stemmer
@@ -18,7 +19,11 @@ _ALIASES = ((re.compile(r"\bU\.S\.A?\.?(?=\W|$)|\bUnited States(?: of America)?\
             (re.compile(r"\bU\.K\.?(?=\W|$)|\bUnited Kingdom\b|\bBritain\b|\bBritish\b"), "UK"),
             (re.compile(r"\bTürkiye\b|\bTurkiye\b"), "Turkey"))
 _DESIGNATOR = re.compile(r"\b([a-z])[- ](\d{1,4})\b")
-_TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+_TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?|[^\W\d_a-z]+")   # after folding: a-z, or another script
+_MARKS = re.compile(r"[\u0300-\u036f]")                # accents, once split from their letters
+_LETTERS = str.maketrans({"ı": "i", "ł": "l", "ø": "o", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe"})
+# what makes two indexes' terms differ: an index built with another version is rebuilt
+VERSION = 2   # 2: accents folded ("Erdoğan" -> "erdogan"), letters beyond a-z kept
 STOPWORDS = frozenset(STOPWORDS_EN) | {
     "s", "t", "also", "said", "says", "would", "could", "what", "who", "whom", "which", "when",
     "where", "why", "how", "does", "did", "do", "doing", "done", "much", "many"}
@@ -37,9 +42,19 @@ def fold(text: str) -> str:
     return text
 
 
+def plain(text: str) -> str:
+    """Lower case with accents folded: "Erdoğan" and "Erdogan" are one word."""
+    text = text.lower()
+    if text.isascii():
+        return text
+    bare = _MARKS.sub("", unicodedata.normalize("NFKD", text.translate(_LETTERS)))
+    return unicodedata.normalize("NFC", bare)       # other scripts' marks join their letters again
+
+
 def words(text: str) -> list[str]:
-    """Lower-case word tokens, designators joined, possessives dropped; no stemming."""
-    text = _DESIGNATOR.sub(r"\1\2", fold(text).lower())
+    """Lower-case word tokens, accents folded, designators joined, possessives dropped; no
+    stemming."""
+    text = _DESIGNATOR.sub(r"\1\2", plain(fold(text)))
     return [w.split("'")[0].split("’")[0] for w in _TOKEN.findall(text)]
 
 

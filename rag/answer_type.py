@@ -193,8 +193,9 @@ def supplies(kind: str, sentence: str, question: str) -> bool:
     if kind == "number":
         if _COUNT.search(question):      # "how many jets?": a count, not "$600 million"
             sentence = _AMOUNT.sub(lambda m: " " if m.group(1) or m.group(5) else m.group(0), sentence)
-        # a designator's digits are no quantity ("F-35", "S-400")
-        new_words = [w for w in words(_DESIGNATOR.sub(" ", sentence)) if w not in asked]
+        # a designator's digits are no quantity ("F-35", "S-400"), nor is "one of" the others
+        sentence = re.sub(r"\bone of\b", " ", _DESIGNATOR.sub(" ", sentence), flags=re.I)
+        new_words = [w for w in words(sentence) if w not in asked]
         if _HOW_LONG.search(question) and any(w in _SPANS for w in new_words):
             return True                  # "how long?": "for nearly a decade", "three weeks"
         return any((w.isdigit() and not _YEAR.fullmatch(w)) or w in _NUMBER_WORDS
@@ -256,10 +257,17 @@ _ROLE = re.compile(r"^\s*who(?:'s| is| was| are| were)\s+(?:the\s+|[\w.’'-]+['
 
 
 def holds_role(sentence: str, question: str) -> bool:
-    """For "Who is (X's) <role>?": `sentence` has every word of the role ("defence minister"
-    needs "defence" too: a foreign minister is not the answer). True for other questions."""
+    """For "Who is (X's) <role>?": `sentence` has every word of the role, and its last two side
+    by side ("defence minister" needs "defence" too: a foreign minister beside a defence
+    ministry is not the answer; "minister of defence" is). True for other questions."""
     m = _ROLE.search(question)
-    return m is None or set(terms(m.group(1))) <= set(terms(sentence))
+    if m is None:
+        return True
+    role, have = terms(m.group(1)), terms(sentence)
+    if not set(role) <= set(have):
+        return False
+    pairs = set(zip(have, have[1:]))
+    return len(role) < 2 or tuple(role[-2:]) in pairs or tuple(role[:-3:-1]) in pairs
 
 
 def asks_person(question: str) -> bool:

@@ -493,10 +493,12 @@ class Assistant:
 
     def identity(self) -> dict:
         """What builds the index; known without loading the model."""
+        from index import terms
         from index.catalog import SCHEMA_VERSION
 
         s = self.settings
-        return {"schema": SCHEMA_VERSION, "embed_model": f"{s.embed_backend}:{s.embed_model}",
+        return {"schema": SCHEMA_VERSION, "terms": terms.VERSION,
+                "embed_model": f"{s.embed_backend}:{s.embed_model}",
                 "chunk_size": s.chunk_size, "chunk_overlap": s.chunk_overlap,
                 "sentence_vectors": s.sentence_vectors}
 

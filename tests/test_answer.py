@@ -194,6 +194,15 @@ def test_a_who_question_leads_with_the_sentence_that_names_someone(make_assistan
     assert "Ana Berg" in answer.text.split("[1]")[0]
 
 
+def test_a_name_asked_without_its_accents_finds_the_sentence_that_spells_them(make_assistant, tmp_path):
+    assistant = indexed(make_assistant, tmp_path / "mayor", {
+        "port.txt": "Port vote\n\nThe council voted to close the ferry pier for the winter. Mayor "
+                    "Ağaoğlu denounced the vote as reckless. The pier reopens in April. Trawler crews "
+                    "said the vote was expected."})
+    answer = assistant.ask("How did Agaoglu react to the vote?", mode="extractive")
+    assert "denounced" in answer.text.split("[1]")[0], answer.text
+
+
 def test_what_an_acronym_stands_for_is_answered_only_where_it_is_spelled_out(make_assistant, tmp_path):
     mentioned = {"ports.txt": "Harbour fees rise\n\nThe NHPA fees for trawlers will stand at 40 crowns "
                               "from May. The NHPA said the fees pay for the breakwater at Port Amber."}

@@ -41,6 +41,8 @@ def test_how_long_is_answered_by_a_span_of_time_not_by_a_year_or_a_model_number(
     assert supplies("number", "The bridge is 2 km long.", "How long is the bridge?")
     assert not supplies("number", "The ports fell out in 2019, after the KX-35 ferry deal.", q)
     assert not supplies("number", "The ports fell out over the KX 35s.", q)    # written apart, plural
+    assert not supplies("number", "The toll dispute has become one of the port's worst.", q)
+    assert supplies("number", "One of the three ferries sank.", "How many ferries sank?")
 
 
 def test_where_is_answered_by_a_place_after_a_word_of_location():
@@ -137,6 +139,9 @@ def test_who_holds_a_role_needs_every_word_of_the_role():
     assert holds_role("Harbour Minister Ada Quill opened the dock.", q)
     assert not holds_role("Finance Minister Ada Quill opened the dock.", q)   # another minister
     assert holds_role("Anything at all.", "Who opened the dock?")             # no role asked
+    # every word, but not as the role: a finance minister beside the harbour ministry
+    assert not holds_role("Finance Minister Ada Quill visited the Harbour Ministry.", q)
+    assert holds_role("Ada Quill, the minister for the harbour, opened the dock.", q)
 
 
 @pytest.mark.parametrize("question, several", [

@@ -83,6 +83,15 @@ def test_unreadable_files_are_skipped_and_the_rest_ingested(make_assistant, tiny
     assert sorted(name for name, _ in report.skipped) == ["photo.txt", "sheet.xlsx"]
 
 
+def test_an_index_whose_terms_were_made_another_way_is_refused(make_assistant, tiny_corpus, monkeypatch):
+    from index import terms
+
+    make_assistant().ingest([tiny_corpus])
+    monkeypatch.setattr(terms, "VERSION", terms.VERSION + 1)
+    with pytest.raises(IndexMismatch, match="terms=.*rag ingest --rebuild"):
+        make_assistant().ask("When was the dam finished?")
+
+
 def test_settings_mismatch_is_refused_with_how_to_rebuild(make_assistant, tiny_corpus):
     make_assistant().ingest([tiny_corpus])
     other = make_assistant(chunk_size=128)
