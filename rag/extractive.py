@@ -224,7 +224,7 @@ class ExtractiveAnswerer:
             out.append(_Candidate(span, vec, hits[rank], semantic, covered, score,
                                   coverage=coverage(covered)))
             previous = (span, covered)
-        merged = _merge_lists(out, coverage)
+        merged = _merge_lists(_headings_hand_on(out), coverage)
         if asks_list(question):   # "what steps ...?" wants a sentence or lead-in that lists several
             merged = [replace(c, score=c.score + self.t.shape_bonus) if enumerates(c.span.text) else c
                       for c in merged]
@@ -311,6 +311,35 @@ def _shape_first(question: str, candidates: list[_Candidate], share: float) -> N
         candidates.insert(0, candidates.pop(k))
 
 
+def _names_a_group(cands: list[_Candidate], j: int) -> bool:
+    """`cands[j]` is a short line with no stop that heads the bullets right under it
+    ("Operationally" before "- shared data ...")."""
+    text = cands[j].span.text.strip()
+    return (len(text.split()) <= 4 and not text.endswith((".", "!", "?", ";", ","))
+            and j + 1 < len(cands) and cands[j + 1].span.doc_id == cands[j].span.doc_id
+            and cands[j + 1].span.start - cands[j].span.end == 1 and bool(_BULLET.match(cands[j + 1].span.text)))
+
+
+def _is_heading(text: str) -> bool:
+    """A section heading: a short line of several words, capitalised, with no closing stop."""
+    text = text.strip()
+    return (2 <= len(text.split()) <= 14 and text[:1].isupper() and not _BULLET.match(text)
+            and not text.rstrip("”’\"')").endswith((".", "!", "?", ":", ";", ",")))
+
+
+def _headings_hand_on(cands: list[_Candidate]) -> list[_Candidate]:
+    """A heading is no answer on its own ("Strategic Implications for NATO"): when it scores
+    best, the sentence right under it, which begins what it announces, takes its score."""
+    out = list(cands)
+    for i, c in enumerate(out[:-1]):
+        after = out[i + 1]
+        if (_is_heading(c.span.text) and after.span.doc_id == c.span.doc_id
+                and 0 <= after.span.start - c.span.end <= 2 and c.score > after.score):
+            out[i + 1] = replace(after, score=c.score)
+            out[i] = replace(c, score=c.score * 0.5)
+    return out
+
+
 def _merge_lists(cands: list[_Candidate], coverage) -> list[_Candidate]:
     """Fold each lead-in sentence ending in ':' and the bullets right after it into one passage."""
     out: list[_Candidate] = []
@@ -320,7 +349,8 @@ def _merge_lists(cands: list[_Candidate], coverage) -> list[_Candidate]:
         j = i + 1
         if lead.span.text.endswith(":"):
             while (j < len(cands) and cands[j].span.doc_id == lead.span.doc_id
-                   and cands[j].span.start - cands[j - 1].span.end == 1 and _BULLET.match(cands[j].span.text)):
+                   and cands[j].span.start - cands[j - 1].span.end == 1
+                   and (_BULLET.match(cands[j].span.text) or _names_a_group(cands, j))):
                 j += 1
         if j == i + 1 and (quote := _quoted_after(lead, cands[j] if j < len(cands) else None)):
             out.append(quote)         # "X made it explicit:" and the quote on the next line
@@ -337,7 +367,8 @@ def _merge_lists(cands: list[_Candidate], coverage) -> list[_Candidate]:
                         "\n".join(m.span.text for m in members))
             out.append(replace(lead, span=span, vec=vec, semantic=semantic, covered=covered, score=score,
                                coverage=coverage(covered),
-                               bullets=tuple(_BULLET.sub("", m.span.text) for m in members[1:])))
+                               bullets=tuple(_BULLET.sub("", m.span.text) if _BULLET.match(m.span.text)
+                                             else m.span.text.rstrip(":") + ":" for m in members[1:])))
         else:
             out.append(lead)
         i = j
@@ -515,8 +546,8 @@ def _as_answer_sentence(c: _Candidate) -> str:
     text = c.span.text.split("\n", 1)[0] if c.bullets else c.span.text
     text = _BULLET.sub("", text.strip())
     text = re.sub(r"^[A-Z][A-Za-z .'-]{1,40},\s+[A-Z][a-z]+ \d{1,2}(?:, \d{4})?\s*[-–—]\s*", "", text)
-    if c.bullets:
-        text += " " + "; ".join(c.bullets) + "."
+    if c.bullets:   # a group's label ("Operationally:") runs on into its first item
+        text += " " + re.sub(r":; ", ": ", "; ".join(c.bullets)) + "."
     return " ".join(text.split("\n"))
 
 

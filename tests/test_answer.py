@@ -395,6 +395,19 @@ def test_a_stance_is_taken_by_a_verb_not_by_a_noun(sentence, stance):
     assert _stance(sentence) == stance
 
 
+def test_a_heading_hands_its_match_to_the_section_under_it_with_its_grouped_list(make_assistant, tmp_path):
+    assistant = indexed(make_assistant, tmp_path / "dredging", {"dredging.txt": (
+        "Port Amber dredging plan\n\nThe port board approved the dredging of the outer channel on "
+        "Monday.\nRisks of the Dredging Plan for Port Amber\nThe plan brings two kinds of risk:\n"
+        "Financially\n- The cost may double if the silt is polluted\n- Fees for trawlers will rise\n"
+        "Environmentally\n- Seagrass beds near the pier could be lost\n"
+        "The board meets again in June.")})
+    answer = assistant.ask("What are the risks of the dredging plan?", mode="extractive")
+    assert answer.text.startswith("The plan brings two kinds of risk: Financially: The cost may double"), answer.text
+    assert "; Environmentally: Seagrass beds near the pier could be lost" in answer.text
+    assert "Risks of the Dredging Plan" not in answer.text
+
+
 def test_a_lead_in_ending_in_a_colon_keeps_the_quotation_it_introduces(make_assistant, tmp_path):
     assistant = indexed(make_assistant, tmp_path / "bridge", {"bridge.txt": (
         "Amber bridge to reopen\n\nThe Amber bridge has been closed since the flood in the spring. "
