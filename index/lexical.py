@@ -21,8 +21,10 @@ from rag.errors import IndexCorrupted
 
 
 class LexicalIndex:
-    def __init__(self, bm25, ids: list[str], df: dict[str, int], generation: int) -> None:
+    def __init__(self, bm25, ids: list[str], df: dict[str, int], generation: int,
+                 vocab: dict[str, int] | None = None) -> None:
         self._bm25, self.ids, self.df, self.generation = bm25, ids, df, generation
+        self.vocab = vocab or {}       # the words of five letters or more, and how often each occurs
         self._doc_of = np.array([cid.rsplit(":", 1)[0] for cid in ids], dtype=object)
         self.n_chunks = len(ids)
 
@@ -34,19 +36,20 @@ class LexicalIndex:
 
         import bm25s
 
-        from index.terms import terms   # here: checking the generation must not import bm25s
+        from index.terms import terms, words   # here: checking the generation must not import bm25s
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)   # it sets itself to DEBUG
 
-        ids, corpus = [], []
+        ids, corpus, vocab = [], [], Counter()
         for chunk_id, text in chunks:
             ids.append(chunk_id)
             corpus.append(terms(text))
+            vocab.update(w for w in words(text) if len(w) >= 5 and w.isalpha())
         df = Counter(t for doc in corpus for t in set(doc))
         bm25 = bm25s.BM25(k1=k1, b=b)
         if corpus:
             bm25.index([doc or ["\x00"] for doc in corpus], show_progress=False)
-        return cls(bm25 if corpus else None, ids, dict(df), generation)
+        return cls(bm25 if corpus else None, ids, dict(df), generation, dict(vocab))
 
     def save(self, root: Path) -> str:
         """Write to a new folder under `root`; return its name (for `Catalog.commit`)."""
@@ -57,7 +60,7 @@ class LexicalIndex:
         if self._bm25 is not None:
             self._bm25.save(str(folder), show_progress=False)
         (folder / "chunks.json").write_text(json.dumps(
-            {"generation": self.generation, "ids": self.ids, "df": self.df}))
+            {"generation": self.generation, "ids": self.ids, "df": self.df, "vocab": self.vocab}))
         return folder.name
 
     @staticmethod
@@ -81,7 +84,7 @@ class LexicalIndex:
         except (OSError, ValueError, KeyError) as exc:
             raise IndexCorrupted(f"the lexical index {folder} is missing or damaged "
                                  f"({type(exc).__name__})") from None
-        return cls(bm25, meta["ids"], meta["df"], meta["generation"])
+        return cls(bm25, meta["ids"], meta["df"], meta["generation"], meta.get("vocab"))
 
     # -- searching --------------------------------------------------------------------------
     def search(self, query_terms: Sequence[str], n: int,

@@ -52,6 +52,7 @@ class Assistant:
         self._index = None
         self._view = None          # the catalog state the retriever was opened for
         self._lexical = None
+        self._speller: tuple = (None, None)
         self._retriever = None
         self._llm = None
         self._words = None
@@ -171,7 +172,7 @@ class Assistant:
         history = self._check_history(history)
         k = self._check_k(k)
         allowed = self._allowed(doc_ids, date_from, date_to)
-        query = standalone_query(question, history)
+        query = self._spelled(standalone_query(question, history))
         timings: dict[str, float] = {}
         t = time.perf_counter()
         answer = self._summary(question, query, k, allowed, timings)
@@ -212,7 +213,7 @@ class Assistant:
         With `per_doc`, the k best documents instead, each as its best passage."""
         from rag.followup import standalone_query
 
-        query = standalone_query(self._check_question(question), history)
+        query = self._spelled(standalone_query(self._check_question(question), history))
         vector = self.embedder.embed([query])[0] if method != "lexical" else None
         with self._lock().reading():
             return self._open_retriever().retrieve(query, vector, self._check_k(k), doc_ids=doc_ids,
@@ -318,6 +319,7 @@ class Assistant:
                 query, down = "", str(exc)
             query = query or standalone_query(question, history)
             timings["rewrite"] = (time.perf_counter() - t) * 1e3
+        query = self._spelled(query)
         summary = self._summary(question, query, k, allowed, timings)
         if summary is not None:   # quoted from the articles: a small model would only recite them
             timings["total"] = (time.perf_counter() - started) * 1e3
@@ -460,6 +462,19 @@ class Assistant:
                 hits = retriever.retrieve(query, vector, k)
                 return hits, retriever.catalog.sentences(hits)
         return everywhere
+
+    def _spelled(self, query: str) -> str:
+        """`query` with its typos read as the indexed words they miss by a letter (rag.spelling);
+        one speller per lexical index."""
+        from rag.prompt import Tokens
+        from rag.spelling import Speller
+
+        self._open_retriever()
+        lexical = self._lexical
+        if self._speller[0] is not lexical:
+            tokens = Tokens("")
+            self._speller = (lexical, Speller(lexical.vocab, lambda w: tokens.count(" " + w) == 1))
+        return self._speller[1].correct(query)
 
     def _extractive(self):
         from rag.extractive import ExtractiveAnswerer

@@ -68,6 +68,15 @@ def test_abstention_and_notice_look_different_from_an_answer():
     assert "rag-notice" in noticed and "LLM unreachable" in noticed
 
 
+def test_what_was_searched_is_shown_only_when_it_is_not_the_question_as_asked():
+    typo = render.answer_html(Answer(question="What does the law requre?", text="A. [1]",
+                                     citations=(cite(1),), query="What does the law <require>?"), 1)
+    assert "Searched for: What does the law &#60;require&#62;?" in typo
+    same = render.answer_html(Answer(question="What does the law require?", text="A. [1]",
+                                     citations=(cite(1),), query="What does the law require?"), 1)
+    assert "Searched for" not in same
+
+
 def test_sources_panel_highlights_exactly_the_cited_span_in_context():
     text = "Intro words here. " * 30 + "Dams hold water." + " Outro words here." * 30
     start = text.index("Dams hold water.")
