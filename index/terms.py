@@ -48,7 +48,8 @@ def plain(text: str) -> str:
     if text.isascii():
         return text
     bare = _MARKS.sub("", unicodedata.normalize("NFKD", text.translate(_LETTERS)))
-    return unicodedata.normalize("NFC", bare)       # other scripts' marks join their letters again
+    return unicodedata.normalize("NFC", bare).lower()   # other scripts' marks join their letters
+                                                         # again; "™" came apart as "TM"
 
 
 def words(text: str) -> list[str]:
