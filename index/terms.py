@@ -1,8 +1,9 @@
 """Turn text into search terms: lower-case, English-stemmed, stop words removed.
 
 Shared by the lexical index and by anything that compares question terms with passages, so both
-sides always agree. Accents are folded ("Erdoğan" and "Erdogan" are one term). Country spellings are folded ("U.S.", "American" -> "us"). Designators are joined ("F-35", "F 35" -> "f35"; "S-400" -> "s400"), so a
-missing hyphen in the source does not hide a match.
+sides always agree. Accents are folded ("Erdoğan" and "Erdogan" are one term), and so are
+country spellings ("U.S.", "American" -> "us"). Designators are joined ("F-35", "F 35" -> "f35";
+"S-400" -> "s400"), so a missing hyphen in the source does not hide a match.
 """
 
 from __future__ import annotations
@@ -44,12 +45,11 @@ def fold(text: str) -> str:
 
 def plain(text: str) -> str:
     """Lower case with accents folded: "Erdoğan" and "Erdogan" are one word."""
-    text = text.lower()
     if text.isascii():
-        return text
-    bare = _MARKS.sub("", unicodedata.normalize("NFKD", text.translate(_LETTERS)))
-    return unicodedata.normalize("NFC", bare).lower()   # other scripts' marks join their letters
-                                                         # again; "™" came apart as "TM"
+        return text.lower()
+    bare = _MARKS.sub("", unicodedata.normalize("NFKD", text.lower().translate(_LETTERS)))
+    # other scripts' marks join their letters again; lower case once more ("™" came apart as "TM")
+    return unicodedata.normalize("NFC", bare).lower()
 
 
 def words(text: str) -> list[str]:

@@ -1,11 +1,11 @@
 """What kind of answer a question asks for, and whether a sentence can supply it.
 
 "How many ...?" needs a number, "When ...?" a time, "Where ...?" a place, "Who ...?" a name,
-"What is the name of ...?" a proper noun, "What does ABC stand for?" the words ABC is made of. A sentence that is on topic but lacks the kind of
-thing asked for cannot be the answer; when no retrieved sentence has it, the corpus most likely
-does not say (the price of something it never prices, the name of a jet it never names). Words
-already in the question do not count as the answer. Questions of other shapes (what, why, how)
-accept any sentence; a why-question prefers a sentence that gives a cause ("because", "after",
+"What is the name of ...?" a proper noun, "What does ABC stand for?" the words ABC is made of.
+A sentence that is on topic but lacks the kind of thing asked for cannot be the answer; when
+no retrieved sentence has it, the corpus most likely does not say (the price of something it
+never prices, the name of a jet it never names). Words already in the question do not count as
+the answer. Questions of other shapes (what, why, how) accept any sentence; a why-question prefers a sentence that gives a cause ("because", "after",
 "due to" ...), and "what does X require?" one that states an obligation ("must", "unless",
 "barred" ...).
 """
