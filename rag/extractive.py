@@ -329,7 +329,8 @@ def _is_heading(text: str) -> bool:
 
 def _headings_hand_on(cands: list[_Candidate]) -> list[_Candidate]:
     """A heading is no answer on its own ("Strategic Implications for NATO"): when it scores
-    best, the sentence right under it, which begins what it announces, takes its score."""
+    above the sentence right under it, which begins what it announces, that sentence takes its
+    score and the heading keeps half."""
     out = list(cands)
     for i, c in enumerate(out[:-1]):
         after = out[i + 1]
