@@ -6,6 +6,7 @@ Parsing and printing only: the run comes from evals.harness, the rendering from 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -57,6 +58,8 @@ def missed(overall: dict, floors: dict[str, float]) -> list[str]:
               help="Write a report folder (index.md, index.html, plots).")
 @click.option("--baseline", "previous", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               default=None, help="An earlier run.json to compare with; regressions are flagged.")
+@click.option("--typos", is_flag=True,
+              help="Ask each question with one typo (two letters of its longest word swapped).")
 @click.option("--no-llamaindex", is_flag=True,
               help="Skip the plain-LlamaIndex baseline row (faster; not recommended for reports).")
 @click.option("--fail-under", "floors", multiple=True, metavar="METRIC=VALUE",
@@ -64,7 +67,7 @@ def missed(overall: dict, floors: dict[str, float]) -> list[str]:
 @click.pass_context
 def eval_command(ctx: click.Context, set_path: Path | None, mode: str, split: str, limit: int | None,
                  as_json: bool, out: Path | None,
-                 report_dir: Path | None, previous: Path | None, no_llamaindex: bool,
+                 report_dir: Path | None, previous: Path | None, typos: bool, no_llamaindex: bool,
                  floors: tuple[str, ...]) -> None:
     """Evaluate answers and retrieval on the gold set's test split (or dev, or all).
 
@@ -75,11 +78,12 @@ def eval_command(ctx: click.Context, set_path: Path | None, mode: str, split: st
       rag eval --split dev --no-llamaindex        # tune on dev
       rag eval --report reports/today --baseline runs/last.json
       rag eval --json --fail-under accuracy=0.8 --fail-under citation_recall=0.9
+      rag eval --typos --no-llamaindex            # the same questions, each with a typo
     """
     from tqdm import tqdm
 
     from evals import report
-    from evals.gold import DEFAULT_SET, load_gold
+    from evals.gold import DEFAULT_SET, load_gold, with_typo
     from evals.harness import PER_QUESTION, run_eval
     from rag.cli import assistant_from
     from rag.errors import IndexNotBuilt
@@ -88,6 +92,8 @@ def eval_command(ctx: click.Context, set_path: Path | None, mode: str, split: st
     wanted = parse_floors(floors, known)
     path = set_path or DEFAULT_SET
     questions = load_gold(path, split)[:limit]
+    if typos:
+        questions = [dataclasses.replace(q, question=with_typo(q.question)) for q in questions]
     prior = report.load_run(previous) if previous else None
     assistant = assistant_from(ctx)
     try:
@@ -103,6 +109,7 @@ def eval_command(ctx: click.Context, set_path: Path | None, mode: str, split: st
 
     record = run_eval(assistant, questions, mode=mode, baseline=not no_llamaindex,
                       set_path=str(path), split=split, progress=progress)
+    record["run"]["typos"] = typos
     bar.close()
     if prior:
         record["comparison"] = report.compare(prior, record)

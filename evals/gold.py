@@ -14,6 +14,7 @@ by a test against the real index, because only the index knows the cleaned text.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,3 +105,17 @@ def _parse(row: dict, where: str) -> GoldQuestion:
                         gold_answer=str(row.get("gold_answer", "")),
                         key_facts=tuple(tuple(f) for f in facts), articles=tuple(articles),
                         quotes=dict(quotes), split=str(row.get("split", "")))
+
+
+def with_typo(question: str) -> str:
+    """`question` with one typo: in its longest lower-case word of six letters or more, the first
+    two different letters from the middle on swapped ("require" -> "reuqire", "ambassador" ->
+    "ambasasdor"); unchanged when it has no such word."""
+    found = re.findall(r"\b[a-z]{6,}\b", question)
+    if not found:
+        return question
+    word = max(found, key=len)
+    i = next((j for j in range(len(word) // 2 - 1, len(word) - 1) if word[j] != word[j + 1]), None)
+    if i is None:
+        return question
+    return re.sub(rf"\b{word}\b", word[:i] + word[i + 1] + word[i] + word[i + 2:], question, count=1)

@@ -172,12 +172,13 @@ class Assistant:
         history = self._check_history(history)
         k = self._check_k(k)
         allowed = self._allowed(doc_ids, date_from, date_to)
-        query = self._spelled(standalone_query(question, history))
+        typed = standalone_query(question, history)
+        query = self._spelled(typed)
         timings: dict[str, float] = {}
         t = time.perf_counter()
         answer = self._summary(question, query, k, allowed, timings)
         if answer is None:
-            vector, hits, sentences = self._gather(query, k, allowed, timings)
+            vector, hits, sentences = self._gather(typed, k, allowed, timings, query)
             t = time.perf_counter()
             answer = self._offline_answer(query, vector, hits, sentences, k, allowed)
         timings["answer"] = (time.perf_counter() - t) * 1e3
@@ -213,7 +214,7 @@ class Assistant:
         With `per_doc`, the k best documents instead, each as its best passage."""
         from rag.followup import standalone_query
 
-        query = self._spelled(standalone_query(self._check_question(question), history))
+        query = standalone_query(self._check_question(question), history)
         vector = self.embedder.embed([query])[0] if method != "lexical" else None
         with self._lock().reading():
             return self._open_retriever().retrieve(query, vector, self._check_k(k), doc_ids=doc_ids,
@@ -319,7 +320,7 @@ class Assistant:
                 query, down = "", str(exc)
             query = query or standalone_query(question, history)
             timings["rewrite"] = (time.perf_counter() - t) * 1e3
-        query = self._spelled(query)
+        typed, query = query, self._spelled(query)
         summary = self._summary(question, query, k, allowed, timings)
         if summary is not None:   # quoted from the articles: a small model would only recite them
             timings["total"] = (time.perf_counter() - started) * 1e3
@@ -329,7 +330,7 @@ class Assistant:
                 yield dataclasses.replace(summary, draft=True)
             yield summary
             return
-        vector, hits, sentences = self._gather(query, k, allowed, timings)
+        vector, hits, sentences = self._gather(typed, k, allowed, timings, query)
         answerer = self._extractive()
         drafted: list[Answer] = []
 
@@ -434,9 +435,12 @@ class Assistant:
                                          unfiltered=self._unfiltered(query, vector, k, allowed))
 
     def _gather(self, query: str, k: int, doc_ids: Sequence[str] | None,
-                timings: dict[str, float]):
+                timings: dict[str, float], meant: str = ""):
         """Embed the query, retrieve k passages, read their sentences; time each step. What is
-        read is one published state of the index (a writer cannot change it meanwhile)."""
+        read is one published state of the index (a writer cannot change it meanwhile). The
+        vector returned is that of `meant` when given (the query with its typos read,
+        rag.spelling): the answerer compares sentences with what was meant, while retrieval
+        searches what was typed."""
         if self._embedder is None:   # a missing or broken index is said before the model loads
             self._open_retriever()
         t0 = time.perf_counter()
@@ -447,6 +451,8 @@ class Assistant:
             hits = retriever.retrieve(query, vector, k, doc_ids=doc_ids)
             sentences = retriever.catalog.sentences(hits)
         timings.update(embed=(t1 - t0) * 1e3, retrieve=(time.perf_counter() - t1) * 1e3)
+        if meant and meant != query:
+            vector = self.embedder.embed([meant])[0]
         return vector, hits, sentences
 
     def _unfiltered(self, query: str, vector, k: int, doc_ids: Sequence[str] | None):
@@ -465,10 +471,13 @@ class Assistant:
 
     def _spelled(self, query: str) -> str:
         """`query` with its typos read as the indexed words they miss by a letter (rag.spelling);
-        one speller per lexical index."""
+        one speller per lexical index. The answerers read it; retrieval searches the query as
+        typed (on SciFact, retrieval with the claims' typos corrected ranked no better)."""
         from rag.prompt import Tokens
         from rag.spelling import Speller
 
+        if self.settings.spelling == "off":
+            return query
         self._open_retriever()
         lexical = self._lexical
         if self._speller[0] is not lexical:

@@ -60,6 +60,7 @@ class Settings:
     # installed, "extractive" otherwise
     mode: str = "auto"
     max_question_chars: int = 2000
+    spelling: str = "on"              # "on": the answerers read a question's typos as indexed words
     max_answer_sentences: int = 4
     # the local LLM (llama.cpp in this process), used when no server is configured:
     # "" = the bundled model, a path = your own GGUF file, "off" = none
@@ -103,6 +104,7 @@ class Settings:
                "use a share between 0 and 1")
         _check(0.0 <= self.sentence_weight <= 1.0, "sentence_weight", self.sentence_weight,
                "use a share between 0 and 1")
+        _check(self.spelling in ("on", "off"), "spelling", self.spelling, 'use "on" or "off"')
         _check(self.mode in ("auto", "extractive", "llm"), "mode", self.mode,
                'use "auto", "extractive" or "llm"')
         _check(self.embed_precision in PRECISIONS, "embed_precision", self.embed_precision,

@@ -76,3 +76,20 @@ def test_unknown_fail_under_metric_is_rejected(corpus_assistant):
                                        "--fail-under", "acuracy=0.5"])
     assert result.exit_code == 2
     assert "unknown metric 'acuracy'" in result.output
+
+
+def test_typos_asks_each_question_with_one_typo_and_the_run_says_so(corpus_assistant, tmp_path):
+    from evals.gold import DEFAULT_SET, load_gold
+
+    small = tmp_path / "two.jsonl"
+    small.write_text("\n".join(DEFAULT_SET.read_text().splitlines()[:2]) + "\n")
+    out = tmp_path / "run.json"
+    result = CliRunner().invoke(main, ["--home", str(corpus_assistant.settings.home), "eval", "--set",
+                                       str(small), "--split", "all", "--no-llamaindex", "--typos",
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    run = json.loads(out.read_text())
+    assert run["run"]["typos"] is True
+    asked = [q["question"] for q in run["questions"]]
+    typed = [q.question for q in load_gold(small, "all")]
+    assert all(a != t and len(a) == len(t) for a, t in zip(asked, typed)), asked

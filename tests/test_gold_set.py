@@ -35,3 +35,11 @@ def test_a_malformed_gold_line_is_reported_with_its_line_number(tmp_path):
     path.write_text("\n".join(json.dumps(r) for r in rows))
     with pytest.raises(BadGoldSet, match=r"bad.jsonl:2: no supporting quote"):
         load_gold(path)
+
+
+def test_a_typo_swaps_two_different_letters_of_the_longest_word():
+    from evals.gold import with_typo
+
+    assert with_typo("What does US law require?") == "What does US law reuqire?"
+    assert with_typo("Who is the ambassador?") == "Who is the ambasasdor?"   # not two equal letters
+    assert with_typo("Who won the Cup?") == "Who won the Cup?"              # no word of six letters

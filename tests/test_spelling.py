@@ -41,3 +41,5 @@ def test_a_misspelt_question_is_answered_as_if_spelled_right(make_assistant, tmp
     assert not typo.abstained and typo.text == right.text
     assert typo.query == "What does the harbour law requires?"     # the indexed word
     assert typo.question == "What does the harbour law requre?"
+    assert make_assistant(spelling="off").ask("What does the harbour law requre?",
+                                              mode="extractive").query == typo.question   # as typed
