@@ -52,7 +52,10 @@ def sources(root: Path = ROOT) -> dict[str, dict]:
              "eval-llm": load("docs/eval/llm/run.json"), "eval-fresh": load("docs/eval/fresh-q87-q107.json"),
              "eval-fresh2": load("docs/eval/fresh-q108-q130.json"),
              "scifact": load("docs/scifact-test.json"), "scifact-in_chunk": load("docs/scifact-test-in_chunk.json"),
-             "samples": load("docs/samples.json")}
+             "samples": load("docs/samples.json"),
+             "typos": load("docs/eval/typos/test.json"), "typos-off": load("docs/eval/typos/test-off.json"),
+             "typos-all": load("docs/eval/typos/all.json"),
+             "typos-all-off": load("docs/eval/typos/all-off.json")}
     for path in sorted((root / "docs" / "bench").glob("bench-*.json")):
         found[path.stem] = json.loads(path.read_text(encoding="utf-8"))
     from evals.gold import DEFAULT_SET, load_gold
