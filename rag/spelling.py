@@ -1,7 +1,9 @@
-"""Typos in a question, read as the indexed word one letter away ("requre" -> "require").
+"""Typos in a question, read as the indexed word one edit away ("requre" -> "require").
 
-A misspelt word matches no indexed term, so it finds nothing lexically and the answerer counts
-it as a term no sentence holds. A word is corrected only when all of these hold: it is lower
+A misspelt word matches no indexed term: the answerer counts it as a term no sentence holds, and
+the sentence model reads the question's meaning without it, so the answer abstains. The
+answerers read the corrected question (retrieval searches what was typed: rag.assistant). A
+word is corrected only when all of these hold: it is lower
 case (a name the index lacks stays as asked: "no indexed article mentions Atlantis"), at least
 six letters, neither indexed nor sharing a stem with an indexed word, not a common English word
 (`is_common`: one token of the LLM tokeniser), and one edit (a letter added, dropped, changed or
