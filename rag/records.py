@@ -51,7 +51,7 @@ class Answer:
     abstained: bool = False
     mode: str = "extractive"
     notice: str = ""              # e.g. "LLM unreachable: answered extractively"
-    query: str = ""               # the standalone search query (after follow-up resolution)
+    query: str = ""               # the question as answered: a follow-up resolved, typos read
     timings_ms: dict[str, float] = field(default_factory=dict)
     usage: dict[str, float] = field(default_factory=dict)
     draft: bool = False           # the instant extractive answer shown while an LLM writes

@@ -68,13 +68,13 @@ def test_abstention_and_notice_look_different_from_an_answer():
     assert "rag-notice" in noticed and "LLM unreachable" in noticed
 
 
-def test_what_was_searched_is_shown_only_when_it_is_not_the_question_as_asked():
+def test_how_the_question_was_read_is_shown_only_when_it_is_not_as_asked():
     typo = render.answer_html(Answer(question="What does the law requre?", text="A. [1]",
                                      citations=(cite(1),), query="What does the law <require>?"), 1)
-    assert "Searched for: What does the law &#60;require&#62;?" in typo
+    assert "Read as: What does the law &#60;require&#62;?" in typo
     same = render.answer_html(Answer(question="What does the law require?", text="A. [1]",
                                      citations=(cite(1),), query="What does the law require?"), 1)
-    assert "Searched for" not in same
+    assert "Read as" not in same
 
 
 def test_sources_panel_highlights_exactly_the_cited_span_in_context():

@@ -60,14 +60,14 @@ def error_html(message: str, hint: str = "") -> str:
 
 
 def answer_html(answer: Answer, turn: int) -> str:
-    """A finished answer: what was searched when it is not the question as asked, text with
+    """A finished answer: how the question was read when that is not as asked, text with
     clickable [n] markers, a notice, citations, timings.
 
     A marker and its details share the class `rag-c-<turn>-<n>` (the chat's sanitiser drops
     data- and id attributes); the sources panel's passage has the id `src-<turn>-<n>`."""
     parts = []
     if answer.query and answer.query != answer.question:   # a follow-up resolved, a typo read
-        parts.append(f'<div class="rag-query">Searched for: {esc(answer.query)}</div>')
+        parts.append(f'<div class="rag-query">Read as: {esc(answer.query)}</div>')
     if answer.notice:
         parts.append(f'<div class="rag-notice" role="status">&#9888; {esc(answer.notice)}</div>')
     if answer.abstained:
