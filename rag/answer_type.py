@@ -267,7 +267,7 @@ def holds_role(sentence: str, question: str) -> bool:
     if not set(role) <= set(have):
         return False
     pairs = set(zip(have, have[1:]))
-    return len(role) < 2 or tuple(role[-2:]) in pairs or tuple(role[:-3:-1]) in pairs
+    return len(role) < 2 or (role[-2], role[-1]) in pairs or (role[-1], role[-2]) in pairs
 
 
 def asks_person(question: str) -> bool:
@@ -371,13 +371,13 @@ def left_out(question: str, answer: str, other: str) -> list[str]:
     noun = set(terms(asked_for.group(0).split()[-1])) if asked_for else set()
     asked, said = set(terms(question)), set(terms(answer))
     for items in list_items(other):
-        own = [set(terms(item)) - asked for item in items]
+        held = [set(terms(item)) for item in items]
+        own = [h - asked for h in held]
         marks = [m - set().union(*(o for o in own if o is not m)) for m in own]   # its own words
         named = [bool(m & said) for m in marks if m]
         if sum(named) >= enough and not all(named):
-            missing = [item for item, m in zip(items, marks) if m and not m & said]
-            kinds = [bool(noun & set(terms(item))) for item in items]
-            if any(kinds) and not all(kinds):   # "what sanctions?" of "A; imposing sanctions; C"
-                missing = [item for item in missing if noun & set(terms(item))]
-            return missing
+            kinds = [bool(noun & h) for h in held]
+            picked = any(kinds) and not all(kinds)   # "what sanctions?" of "A; imposing sanctions; C"
+            return [item for item, m, kind in zip(items, marks, kinds)
+                    if m and not m & said and (kind or not picked)]
     return []

@@ -444,16 +444,14 @@ class Assistant:
         if self._embedder is None:   # a missing or broken index is said before the model loads
             self._open_retriever()
         t0 = time.perf_counter()
-        vector = self.embedder.embed([query])[0]
+        vectors = self.embedder.embed([query, meant] if meant and meant != query else [query])
         t1 = time.perf_counter()
         with self._lock().reading():
             retriever = self._open_retriever()
-            hits = retriever.retrieve(query, vector, k, doc_ids=doc_ids)
+            hits = retriever.retrieve(query, vectors[0], k, doc_ids=doc_ids)
             sentences = retriever.catalog.sentences(hits)
         timings.update(embed=(t1 - t0) * 1e3, retrieve=(time.perf_counter() - t1) * 1e3)
-        if meant and meant != query:
-            vector = self.embedder.embed([meant])[0]
-        return vector, hits, sentences
+        return vectors[-1], hits, sentences
 
     def _unfiltered(self, query: str, vector, k: int, doc_ids: Sequence[str] | None):
         """For a filtered question, what the whole index holds (hits, sentences), fetched only
