@@ -67,11 +67,15 @@ def load(path: Path) -> Document:
         raw, title, page_dates = _html_text(_decode(path, data))
     else:
         raw = _decode(path, data)
-    text = clean(raw)
+    if suffix in (".md", ".markdown"):
+        from index.markdown import markdown_text
+
+        plain, title = markdown_text(raw)
+    else:
+        plain = raw
+    text = clean(plain)
     if len(re.findall(r"\w", text)) < 20:
         raise BadDocument(f"{path.name}: has no readable text; nothing was ingested from it")
-    if suffix in (".md", ".markdown"):
-        title = _markdown_title(text) or title
     stated = front_matter_date(raw) or find_date(text)
     date = choose(stated, [*page_dates, name_date(path.stem), *pdf_meta])
     return Document(doc_id=path.stem, title=title or guess_title(text), text=text,
@@ -148,11 +152,6 @@ def _pdf_text(path: Path, data: bytes) -> tuple[str, list[str]]:
         return text, pdf_dates(reader.metadata)
     except Exception:   # damaged metadata costs the date only, not the text
         return text, []
-
-
-def _markdown_title(text: str) -> str:
-    match = re.match(r"\s*#\s+(.+)", text)
-    return match.group(1).strip() if match else ""
 
 
 def guess_title(text: str, limit: int = 120) -> str:

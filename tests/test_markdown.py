@@ -1,0 +1,65 @@
+"""Markdown read as the text a reader sees: wrapped lines joined, markup gone, lists, tables and
+code kept line by line, a lead-in kept with what it introduces. Made-up files."""
+
+from index.load import load
+from index.markdown import markdown_text
+from index.sentences import split_sentences
+
+README = """---
+title: Kiln
+date: 2024-03-05
+---
+# Kiln [![build](https://ci.example/badge.svg)](https://ci.example)
+
+Kiln bakes **pottery glazes** in batches and logs each firing to
+a [serial console](https://example.org/console) at 9600 baud.
+
+## Building
+
+The controller needs these tools:
+
+* `make` and a C compiler
+* the [avr-gcc][gcc] toolchain
+
+[gcc]: https://example.org/gcc
+
+To build it, run:
+
+```sh
+make firmware --release
+flash --port `/dev/ttyUSB0`
+```
+
+| Setting | Meaning | Default |
+|---------|---------|---------|
+| `heat`  | top temperature in °C | 1200 |
+
+<!-- a note for editors -->
+1. Load the shelf.
+2. Close the lid.
+"""
+
+
+def test_markdown_is_read_as_the_text_a_reader_sees():
+    text, title = markdown_text(README)
+    assert title == "Kiln"
+    assert "title:" not in text and "badge" not in text and "https://" not in text and "**" not in text
+    # a paragraph's wrapped lines are one sentence; a link keeps its words
+    sentences = [text[s:e] for s, e in split_sentences(text)]
+    assert ("Kiln bakes pottery glazes in batches and logs each firing to a serial console at 9600 "
+            "baud.") in sentences
+    # a lead-in stays on the line before its list (no blank line), items are "- " lines
+    assert "The controller needs these tools:\n- `make` and a C compiler\n- the avr-gcc toolchain" in text
+    # code lines are inline code, one per line, right after what introduces them
+    assert "To build it, run:\n`make firmware --release`\n`` flash --port `/dev/ttyUSB0` ``" in text
+    # a table row names its columns; an ordered list keeps its numbers; comments go
+    assert "Setting: `heat`; Meaning: top temperature in °C; Default: 1200" in text
+    assert "1. Load the shelf.\n2. Close the lid." in text and "editors" not in text
+
+
+def test_a_markdown_file_is_loaded_as_plain_text_with_its_front_matter_date(tmp_path):
+    path = tmp_path / "kiln.md"
+    path.write_text(README, encoding="utf-8")
+    doc = load(path)
+    assert doc.title == "Kiln" and doc.date == "2024-03-05"
+    assert doc.text.startswith("Kiln\n\nKiln bakes pottery glazes in batches")
