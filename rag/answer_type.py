@@ -78,12 +78,20 @@ def unknown_names(question: str, known) -> list[str]:
 
 _CAUSE = re.compile(r"\b(?:because|due to|owing to|as a result of|in response to|after|following|"
                     r"citing|amid|so that|in order to|fears?|concerns?|risks?|threat\w*|"
-                    r"reasons?|caused?|led to|prompted|triggered)\b", re.I)
+                    r"reasons?|caused?|led to|prompted|triggered|explanations?|explain(?:s|ed)?|"
+                    r"attribut\w* to|stem(?:s|med)? from|result(?:s|ed)? from|driven by|thanks to)\b", re.I)
 _OBLIGATION = re.compile(r"\b(?:must|unless|only if|cannot|can't|may not|has to|have to|needs? to|"
                          r"required|obliged|barred|bars|prohibit\w*|forbid\w*|condition\w*|insist\w*|"
                          r"demand(?:s|ed|ing)?)\b", re.I)
-# what a question of this shape wants a sentence to say: a cause, or an obligation
+# "when is X needed?", "when should I use X?": a condition, not a time
+_CONDITION_ASKED = re.compile(r"^\s*when (?:is|are|do|does|should|must|can|would) .{0,60}?\b(?:needed|"
+                              r"required|necessary|used|allowed|permitted|recommended|applied|enabled|"
+                              r"use|need|apply|enable|run|call)\b", re.I)
+_CONDITION = re.compile(r"\b(?:if|unless|whenever|when|in case|provided that|as long as|only on|only for|"
+                        r"only with|only in)\b", re.I)
+# what a question of this shape wants a sentence to say: a cause, or an obligation, or a condition
 _WANTS = (
+    (_CONDITION_ASKED, _CONDITION),
     (re.compile(r"^\s*(?:why\b|what (?:led|caused|prompted|triggered)\b|for what reason\b)", re.I), _CAUSE),
     (re.compile(r"\b(?:require[sd]?|demand(?:s|ed)?|insists? on|stipulate[sd]?|mandate[sd]?)\b\W*$|"
                 r"^\s*what (?:does|did|do|will|would) (?:[\w.’'-]+\s+){1,4}?(?:require|demand|insist on)\b", re.I),
@@ -121,6 +129,8 @@ def rebuts(sentence: str) -> bool:
 
 def expected_kind(question: str) -> str:
     """"expansion", "amount", "number", "time", "place", "name", or "" when any sentence may answer."""
+    if _CONDITION_ASKED.search(question):
+        return ""
     for kind, pattern in _KINDS:
         if pattern.search(question):
             return kind
@@ -206,10 +216,51 @@ def supplies(kind: str, sentence: str, question: str) -> bool:
     if kind == "time":
         return any(_YEAR.fullmatch(w) or w in _TIME_WORDS for w in new_words)
     if kind == "place":
-        return bool(places(sentence, question))
-    # a name: a capitalised word that is not the sentence's first word and not in the question
+        return bool(places(sentence, question) or _found_in(sentence, question))
+    # a name: a capitalised word that is not the sentence's first word and not in the question;
+    # for "which X ...?", also X named beside a word the question lacks ("the enzymes catalase
+    # and ...", "endothelial cells")
     tokens = re.findall(r"[\w’'-]+", sentence)
-    return any(t[0].isupper() and _new(t, question) for t in tokens[1:])
+    return any(t[0].isupper() and _new(t, question) for t in tokens[1:]) or _instance_of(sentence, question)
+
+
+# "where are X found?": "present in soy", "found in the liver", "stored at low temperature"
+_FOUND_IN = re.compile(r"\b(?:found|present|located|situated|based|stationed|kept|stored|housed|"
+                       r"lives?|grows?|occurs?|occurring|abundant|common)\s+(?:in|at|on|inside|within|near)\s+"
+                       r"(?:the\s+|a\s+|an\s+)?([\w’'-]+)", re.I)
+
+
+def _found_in(sentence: str, question: str) -> bool:
+    return any(_new(w, question) and w.lower() not in STOPWORDS for w in _FOUND_IN.findall(sentence))
+
+
+_FUNCTION = frozenset("""about above across after against along among around before behind below beneath
+beside between beyond during except from inside near off onto out outside over past since through
+throughout till toward towards under until up upon within without been being have has had can shall
+should may might must nor so yet those its his her our your my we he she you often now here whose
+all each every both some any few more most other another than like one two three too again still
+only even just already instead alike together""".split())
+# "which [adjective] X do/did/is ...?": the class X whose member the question asks for
+_WHICH = re.compile(r"^\s*(?:in |of |from |for |to |with |by |on |at )?which\s+(?:[\w.’'-]+\s+){0,2}?"
+                    r"([a-z][\w-]*)(?=\s+(?:were|was|is|are|did|does|do|has|have|had|will|would|can|could)\b)",
+                    re.I)
+
+
+def _instance_of(sentence: str, question: str) -> bool:
+    """For "which X ...?": `sentence` says X (or its singular) right after a word that says which
+    ("pancreatic enzymes"; not a possessive) or right before one that names it ("enzymes trypsin
+    and", "enzyme, lipase", "enzymes such as lipase"); a function word or a verb in -ed or -ing
+    does neither ("newspapers across the county", "enzymes made")."""
+    m = _WHICH.search(question)
+    if m is None:
+        return False
+    head = m.group(1).lower()
+    heads = "|".join(re.escape(h) for h in {head, head[:-1] if head.endswith("s") else head + "s"})
+    near = (re.findall(rf"\b([\w-]+)\s+(?:{heads})\b", sentence, re.I)
+            + re.findall(rf"\b(?:{heads})[,:]?\s+(?:(?:such as|including|namely|like|called|named)\s+)?"
+                         rf"([\w’'-]+)", sentence, re.I))
+    return any(_new(w, question) and w.lower() not in STOPWORDS | _FUNCTION and not w.endswith(("ed", "ing"))
+               for w in near)
 
 
 _JOINERS = {"of", "and", "the", "for", "to", "on", "in", "at", "by", "through", "&"}

@@ -248,7 +248,10 @@ class ExtractiveAnswerer:
         # the joined sentence replaces the best in `candidates` too, so the stance step below,
         # which matches candidates by identity, sees one best, not two
         _shape_first(question, candidates, self.t.keep_ratio)
-        best = candidates[0] = _with_neighbour(candidates[0], candidates, weights, self.t.neighbour_share)
+        best = _with_cause(question, candidates[0], candidates)
+        if best is candidates[0]:
+            best = _with_neighbour(best, candidates, weights, self.t.neighbour_share)
+        candidates[0] = best
         chosen = [best]
         covered = set(best.covered)
         for cand in candidates[1:]:
@@ -353,8 +356,8 @@ def _merge_lists(cands: list[_Candidate], coverage) -> list[_Candidate]:
                    and cands[j].span.start - cands[j - 1].span.end == 1
                    and (_BULLET.match(cands[j].span.text) or _names_a_group(cands, j))):
                 j += 1
-        if j == i + 1 and (quote := _quoted_after(lead, cands[j] if j < len(cands) else None)):
-            out.append(quote)         # "X made it explicit:" and the quote on the next line
+        if j == i + 1 and (joined := _introduced(lead, cands[j] if j < len(cands) else None)):
+            out.append(joined)        # "X made it explicit:" and the quote on the next line
             i = j + 1
             continue
         if j > i + 1:
@@ -376,11 +379,12 @@ def _merge_lists(cands: list[_Candidate], coverage) -> list[_Candidate]:
     return out
 
 
-def _quoted_after(lead: _Candidate, nxt: _Candidate | None) -> _Candidate | None:
-    """A lead-in ending in ':' joined with the quotation right after it, as one passage (its text
-    is the article's, separator included); None when `nxt` is not that quotation."""
+def _introduced(lead: _Candidate, nxt: _Candidate | None) -> _Candidate | None:
+    """A lead-in ending in ':' joined with what it introduces on the next line (a quotation, a
+    statement, a command), as one passage (its text is the article's, separator included); None
+    when `nxt` is not on that line."""
     if (nxt is None or not lead.span.text.endswith(":") or nxt.span.doc_id != lead.span.doc_id
-            or nxt.span.start - lead.span.end != 1 or not nxt.span.text.startswith(_QUOTES)):
+            or nxt.span.start - lead.span.end != 1):
         return None
     at = lead.span.end - lead.hit.start
     if lead.hit.doc_id != lead.span.doc_id or not 0 <= at < len(lead.hit.text):
@@ -399,28 +403,49 @@ def _with_neighbour(best: _Candidate, candidates: list[_Candidate], weights: dic
     retrieved sentence holds: a word no source has cannot be missed): the best match often
     restates the question's subject and its neighbour says the rest ("framed not only as a
     transactional matter but as a signal of reliability")."""
-    hit = best.hit
-    if hit.doc_id != best.span.doc_id or not hit.start <= best.span.start <= best.span.end <= hit.end:
+    near = _adjacent(best, candidates)
+    if not near:
         return best
     total = sum(weights[t] for t in frozenset().union(*(c.covered for c in candidates))) or 1.0
 
     def gain(c: _Candidate) -> float:
         return sum(weights[t] for t in c.covered - best.covered) / total
 
-    def between(a: Span, b: Span) -> str | None:
-        gap = hit.text[a.end - hit.start:b.start - hit.start]
-        fits = hit.start <= a.start and a.end <= b.start and b.end <= hit.end
-        return gap if fits and not gap.strip() and "\n" not in gap else None
-
-    near = [c for c in candidates if c.span.doc_id == best.span.doc_id and c is not best and not c.bullets
-            and (between(best.span, c.span) is not None or between(c.span, best.span) is not None)]
-    if not near or best.bullets:
-        return best
     other = max(near, key=gain)
-    if gain(other) < share:
+    return _joined(best, other) if gain(other) >= share else best
+
+
+def _with_cause(question: str, best: _Candidate, candidates: list[_Candidate]) -> _Candidate:
+    """For a question that wants a cause, an obligation or a condition (answer_type.wanted),
+    `best` that gives none (it restates what is asked: "Cats sleep more than dogs.") joined with
+    the sentence right after it when that one gives it ("One explanation is ...")."""
+    markers = wanted(question)
+    if markers is None or says(markers, best.span.text, question):
         return best
+    after = [c for c in _adjacent(best, candidates) if c.span.start > best.span.start]
+    return _joined(best, after[0]) if after and says(markers, after[0].span.text, question) else best
+
+
+def _adjacent(best: _Candidate, candidates: list[_Candidate]) -> list[_Candidate]:
+    """The sentences right before and after `best` in its paragraph (not list items)."""
+    hit = best.hit
+    if (best.bullets or hit.doc_id != best.span.doc_id
+            or not hit.start <= best.span.start <= best.span.end <= hit.end):
+        return []
+    return [c for c in candidates if c.span.doc_id == best.span.doc_id and c is not best and not c.bullets
+            and (_between(hit, best.span, c.span) is not None or _between(hit, c.span, best.span) is not None)]
+
+
+def _between(hit: Hit, a: Span, b: Span) -> str | None:
+    """The blank between `a` and `b` when b follows a in the same line of `hit`, else None."""
+    gap = hit.text[a.end - hit.start:b.start - hit.start]
+    fits = hit.start <= a.start and a.end <= b.start and b.end <= hit.end
+    return gap if fits and not gap.strip() and "\n" not in gap else None
+
+
+def _joined(best: _Candidate, other: _Candidate) -> _Candidate:
     first, last = sorted((best, other), key=lambda c: c.span.start)
-    text = first.span.text + between(first.span, last.span) + last.span.text
+    text = first.span.text + _between(best.hit, first.span, last.span) + last.span.text
     vec = best.vec + other.vec
     return replace(best, span=Span(best.span.doc_id, first.span.start, last.span.end, text),
                    vec=vec / (np.linalg.norm(vec) or 1.0), covered=best.covered | other.covered)
@@ -548,7 +573,8 @@ def _as_answer_sentence(c: _Candidate) -> str:
     text = _BULLET.sub("", text.strip())
     text = re.sub(r"^[A-Z][A-Za-z .'-]{1,40},\s+[A-Z][a-z]+ \d{1,2}(?:, \d{4})?\s*[-–—]\s*", "", text)
     if c.bullets:   # a group's label ("Operationally:") runs on into its first item
-        text += " " + re.sub(r":; ", ": ", "; ".join(c.bullets)) + "."
+        items = "; ".join(b.rstrip(" .;") for b in c.bullets)      # items that end in "." too
+        text += " " + re.sub(r":; ", ": ", items) + "."
     return " ".join(text.split("\n"))
 
 

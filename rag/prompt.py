@@ -170,7 +170,7 @@ def build_evidence_prompt(question: str, hits: Sequence[Hit], ranked: Sequence[S
     sources = []
     for n, run in enumerate(runs, 1):
         first, last = order[run[0]], order[run[-1]]
-        text = " ".join(" ".join(order[j].text.split()) for j in run)
+        text = _joined([order[j].text for j in run])
         hit = next((h for h in hits if h.doc_id == first.doc_id), None)
         base = dataclasses.replace(hit, chunk_id=f"{first.doc_id}:{first.start}", start=first.start,
                                    end=last.end, text=text) if hit else Hit(
@@ -181,6 +181,16 @@ def build_evidence_prompt(question: str, hits: Sequence[Hit], ranked: Sequence[S
     messages = [{"role": "system", "content": EVIDENCE_SYSTEM}, *turns, user]
     return Prompt(messages=messages, sources=tuple(sources), tokens=tokens.messages(messages),
                   history_turns=len(turns) // 2, dropped_sources=0)
+
+
+def _joined(sentences: Sequence[str]) -> str:
+    """Sentences as one passage: a line break after a heading (no closing stop: "Talks resume"
+    must not read as the start of the next sentence) and before a list item, else a space."""
+    out = " ".join(sentences[0].split())
+    for before, sentence in zip(sentences, sentences[1:]):
+        heading = not before.rstrip().rstrip("”’\"')").endswith((".", "!", "?", ":", ";", ","))
+        out += ("\n" if heading or LIST_ITEM.match(sentence) else " ") + " ".join(sentence.split())
+    return out
 
 
 def _windows(i: int, order: Sequence[Span]) -> list[list[int]]:

@@ -179,6 +179,18 @@ def test_a_why_question_is_answered_with_the_cause_not_the_aftermath(make_assist
     assert answer.text.startswith("The Amber mill was shut down because the river"), answer.text
 
 
+def test_a_why_question_keeps_the_explanation_after_a_sentence_that_restates_it(make_assistant, tmp_path):
+    # the restatement shares every word of the question; the explanation that follows shares none
+    assistant = indexed(make_assistant, tmp_path / "owls", {
+        "owls.txt": "Barn owls hoot more at night than by day. We traced one explanation for this habit to "
+                    "the cooler air after dusk, which carries a call twice as far. Farmers welcome the "
+                    "owls, which eat mice.",
+        "mill.txt": "The Amber mill was shut down in May. Its owners sold the building to the town."})
+    answer = assistant.ask("Why do barn owls hoot more at night than by day?", mode="extractive")
+    assert answer.text.startswith("Barn owls hoot more at night than by day. We traced one explanation"), \
+        answer.text
+
+
 def test_a_who_question_leads_with_the_sentence_that_names_someone(make_assistant, tmp_path):
     # the first article's sentence is closer in meaning to the question but names no one
     assistant = indexed(make_assistant, tmp_path / "treaty", {
@@ -418,6 +430,26 @@ def test_a_lead_in_ending_in_a_colon_keeps_the_quotation_it_introduces(make_assi
     quoted = next(c for c in answer.citations if "made it clear" in c.snippet)
     assert "reopen to traffic in May" in quoted.snippet                  # one passage, cited whole
     assert assistant.document("bridge").text[quoted.start:quoted.end] == quoted.snippet
+
+
+def test_a_lead_in_ending_in_a_colon_keeps_the_statement_or_command_on_the_next_line(make_assistant, tmp_path):
+    assistant = indexed(make_assistant, tmp_path / "kiln", {"kiln.md": (
+        "# Kiln\n\nKiln bakes pottery glazes in batches.\n\n## Building\n\n"
+        "To build the kiln controller from source, run:\n\n```\nmake firmware --release\n```\n\n"
+        "The controller needs a serial cable.")})
+    answer = assistant.ask("How do I build the kiln controller from source?", mode="extractive")
+    assert answer.text.startswith("To build the kiln controller from source, run: `make firmware --release`"), \
+        answer.text
+
+
+def test_a_markdown_list_is_answered_whole_with_its_lead_in(make_assistant, tmp_path):
+    # a blank line between the lead-in and its items, "*" bullets, items that end in a full stop
+    assistant = indexed(make_assistant, tmp_path / "kiln", {"kiln.md": (
+        "# Kiln\n\nKiln bakes pottery glazes in batches.\n\nThe kiln controller needs these parts:\n\n"
+        "* a serial cable.\n* a 16 A fuse.\n* a **thermocouple** probe.\n\nIt logs every firing.")})
+    answer = assistant.ask("What parts does the kiln controller need?", mode="extractive")
+    assert answer.text.startswith("The kiln controller needs these parts: a serial cable; a 16 A fuse; "
+                                  "a thermocouple probe. [1]"), answer.text
 
 
 @pytest.mark.parametrize("name, text, question, parts, outside", [

@@ -58,6 +58,25 @@ def test_where_is_answered_by_a_place_after_a_word_of_location():
     assert supplies("place", "The ferries were bought from Vale.", "Where did Norland buy the ferries from?")
 
 
+def test_where_something_is_found_is_answered_by_what_it_is_found_in():
+    q = "Where are tallow moths found?"
+    assert supplies("place", "Tallow moths, which are present in old barns or mills, eat wax.", q)
+    assert supplies("place", "The moths are mostly found in the attic.", q)
+    assert not supplies("place", "Tallow moths are found in many places.", q)     # no thing named
+    assert not supplies("place", "Tallow moths eat wax in the dark.", q)
+
+
+def test_which_thing_is_answered_by_the_thing_named_beside_its_kind():
+    q = "Which digestive enzymes do otters make?"
+    assert supplies("name", "Otters make the digestive enzymes trypsin and lipase in the gut.", q)
+    assert supplies("name", "Otters make pancreatic enzymes.", q)
+    assert supplies("name", "Otters make one digestive enzyme, lipase.", q)     # the singular, too
+    assert supplies("name", "Otters make enzymes such as lipase.", q)
+    assert not supplies("name", "Otters make digestive enzymes.", q)
+    assert not supplies("name", "Otters make digestive enzymes in the gut.", q)
+    assert supplies("name", "Otters make Lipase-7.", q)                        # a name, as before
+
+
 def test_names_no_indexed_text_holds_are_found_in_any_form_of_the_question():
     indexed = {"port", "amber", "tram", "us", "nato", "russia", "russian", "kestrel"}
 
@@ -110,6 +129,22 @@ def test_a_why_question_wants_a_cause_not_already_in_the_question():
     assert says(cause, "The mill closed amid falling prices.", q)
     assert not says(cause, "The mill closed after the flood.", q)      # "after" is the question's own
     assert not says(cause, "Before it closed, the mill made 100 sacks a day.", q)
+
+
+def test_a_why_question_counts_an_explanation_as_a_cause():
+    q = "Why do owls hoot at night?"
+    assert says(wanted(q), "One explanation is that the dark carries sound further.", q)
+    assert says(wanted(q), "The habit is attributed to their hunting hours.", q)
+    assert says(wanted(q), "It stems from the need to mark a territory.", q)
+    assert not says(wanted(q), "Owls hoot at night in many forests.", q)
+
+
+def test_when_something_is_needed_wants_a_condition_not_a_time():
+    q = "When is a permit needed for the kiln?"
+    assert expected_kind(q) == "" and says(wanted(q), "Only if the kiln runs above 1200 °C.", q)
+    assert not says(wanted(q), "Permits are issued by the council.", q)
+    assert expected_kind("When is the kiln expected to open?") == "time"
+    assert expected_kind("When was a permit needed?") == "time"
 
 
 def test_what_something_requires_wants_an_obligation():

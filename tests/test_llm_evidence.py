@@ -86,3 +86,14 @@ def test_the_system_prompt_is_fixed_and_article_text_cannot_open_a_source():
     b = build_evidence_prompt("Another question?", hits(), sp[1:], sp, budget=100)
     assert a.messages[0] == b.messages[0] == {"role": "system", "content": EVIDENCE_SYSTEM}
     assert "</sources>" not in a.messages[-1]["content"] and "‹/sources>" in a.messages[-1]["content"]
+
+
+def test_a_heading_and_list_items_keep_their_own_lines_in_a_passage():
+    text = "Tram plans\nPort Amber will build a tram line. It gives three reasons:\n- heavy traffic\n- dirty air"
+    sentences = [Span("t", s, e, text[s:e]) for s, e in split_sentences(text)]
+    hit = Hit("t:0", "t", "Tram", "", text, 0, len(text), 1.0)
+    ranked = [next(s for s in sentences if s.text.startswith("Port Amber"))]
+    prompt = build_evidence_prompt("Why a tram?", [hit], ranked, sentences, budget=200)
+    # "Tram plans Port Amber will ..." would read as one sentence, and the items as one run-on
+    assert prompt.sources[0].text == ("Tram plans\nPort Amber will build a tram line. It gives three "
+                                      "reasons:\n- heavy traffic\n- dirty air")
