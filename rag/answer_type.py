@@ -219,9 +219,11 @@ def supplies(kind: str, sentence: str, question: str) -> bool:
         return bool(places(sentence, question) or _found_in(sentence, question))
     # a name: a capitalised word that is not the sentence's first word and not in the question;
     # for "which X ...?", also X named beside a word the question lacks ("the enzymes catalase
-    # and ...", "endothelial cells")
+    # and ...", "endothelial cells"); or inline code the question lacks
     tokens = re.findall(r"[\w’'-]+", sentence)
-    return any(t[0].isupper() and _new(t, question) for t in tokens[1:]) or _instance_of(sentence, question)
+    return (any(t[0].isupper() and _new(t, question) for t in tokens[1:]) or _instance_of(sentence, question)
+            or any(any(_new(w, question) for w in re.findall(r"[\w’'-]+", code))
+                   for code in re.findall(r"`([^`]+)`", sentence)))     # `pyenv versions`: code names
 
 
 # "where are X found?": "present in soy", "found in the liver", "stored at low temperature"

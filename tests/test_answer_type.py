@@ -75,6 +75,10 @@ def test_which_thing_is_answered_by_the_thing_named_beside_its_kind():
     assert not supplies("name", "Otters make digestive enzymes.", q)
     assert not supplies("name", "Otters make digestive enzymes in the gut.", q)
     assert supplies("name", "Otters make Lipase-7.", q)                        # a name, as before
+    q = "Which command lists the kilns?"
+    assert supplies("name", "`kiln list` shows every kiln.", q)                # code names a thing
+    assert supplies("name", "The `ls` command shows every kiln.", q)
+    assert not supplies("name", "Its output lists the `kilns` by name.", q)    # code the question has
 
 
 def test_names_no_indexed_text_holds_are_found_in_any_form_of_the_question():
