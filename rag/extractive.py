@@ -324,9 +324,9 @@ def _names_a_group(cands: list[_Candidate], j: int) -> bool:
 
 
 def _is_heading(text: str) -> bool:
-    """A section heading: a short line of several words, capitalised, with no closing stop."""
+    """A section heading: a short line (a word or several), capitalised, with no closing stop."""
     text = text.strip()
-    return (2 <= len(text.split()) <= 14 and text[:1].isupper() and not _BULLET.match(text)
+    return (1 <= len(text.split()) <= 14 and text[:1].isupper() and not _BULLET.match(text)
             and not text.rstrip("”’\"')").endswith((".", "!", "?", ":", ";", ",")))
 
 

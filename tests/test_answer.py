@@ -452,6 +452,14 @@ def test_a_markdown_list_is_answered_whole_with_its_lead_in(make_assistant, tmp_
                                   "a thermocouple probe. [1]"), answer.text
 
 
+def test_a_one_word_heading_hands_on_to_the_line_under_it(make_assistant, tmp_path):
+    assistant = indexed(make_assistant, tmp_path / "kiln", {"kiln.txt": (
+        "Kiln parts\n\nThe kiln has two parts.\n\nChamber\nHolds the pots while they fire.\n\n"
+        "Controller\nTurns the heat up and down on a schedule.")})
+    answer = assistant.ask("What does the Controller do?", mode="extractive")
+    assert answer.text.startswith("Turns the heat up and down on a schedule."), answer.text
+
+
 @pytest.mark.parametrize("name, text, question, parts, outside", [
     # a quotation, answered with the rest of it
     ("quay", "Harbour talks\n\nThe harbour board met the fishing union on Friday. ‘The new quay is a "
