@@ -21,10 +21,11 @@ _ALIASES = ((re.compile(r"\bU\.S\.A?\.?(?=\W|$)|\bUnited States(?: of America)?\
             (re.compile(r"\bTürkiye\b|\bTurkiye\b"), "Turkey"))
 _DESIGNATOR = re.compile(r"\b([a-z])[- ](\d{1,4})\b")
 _TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?|[^\W\d_a-z]+")   # after folding: a-z, or another script
+_IDENTIFIER = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")         # "max_retries", "PYENV_ROOT"
 _MARKS = re.compile(r"[\u0300-\u036f]")                # accents, once split from their letters
 _LETTERS = str.maketrans({"ı": "i", "ł": "l", "ø": "o", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe"})
 # what makes two indexes' terms differ: an index built with another version is rebuilt
-VERSION = 2   # 2: accents folded ("Erdoğan" -> "erdogan"), letters beyond a-z kept
+VERSION = 3   # 2: accents folded ("Erdoğan" -> "erdogan"), letters beyond a-z kept; 3: identifiers
 STOPWORDS = frozenset(STOPWORDS_EN) | {
     "s", "t", "also", "said", "says", "would", "could", "what", "who", "whom", "which", "when",
     "where", "why", "how", "does", "did", "do", "doing", "done", "much", "many"}
@@ -54,9 +55,13 @@ def plain(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """Lower-case word tokens, accents folded, designators joined, possessives dropped; no
-    stemming."""
+    stemming. An identifier written with underscores is a word of its own, besides its parts
+    ("MAX_RETRIES" -> "max", "retries", "max_retries"): a question naming it finds it alone."""
     text = _DESIGNATOR.sub(r"\1\2", plain(fold(text)))
-    return [w.split("'")[0].split("’")[0] for w in _TOKEN.findall(text)]
+    out = [w.split("'")[0].split("’")[0] for w in _TOKEN.findall(text)]
+    if "_" in text:
+        out += _IDENTIFIER.findall(text)
+    return out
 
 
 def terms(text: str) -> list[str]:

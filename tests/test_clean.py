@@ -90,3 +90,14 @@ def test_accents_are_folded_so_a_name_typed_without_them_still_matches():
     assert terms("President Erdoğan") == terms("President Erdogan")
     assert words("Встреча в Москве") == ["встреча", "в", "москве"]   # other scripts stay words
     assert words("Tomバーク said") == ["tom", "バーク", "said"]        # ... and apart from Latin
+
+
+def test_an_identifier_with_underscores_is_a_term_of_its_own_besides_its_parts():
+    from index.terms import terms
+
+    assert words("Set KILN_MAX_HEAT first.") == ["set", "kiln", "max", "heat", "first", "kiln_max_heat"]
+    # a question naming the identifier shares a term only with text that names it
+    asked = set(terms("What does KILN_MAX_HEAT do?"))
+    assert asked <= set(terms("`KILN_MAX_HEAT`, if set, caps the heat of the kiln."))
+    assert not asked <= set(terms("The kiln's max heat is set in the menu."))
+    assert words("a _private __init__ x_") == ["a", "private", "init", "x"]
