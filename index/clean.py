@@ -37,6 +37,10 @@ _ABBREVIATIONS = ("U.S.", "U.K.", "U.N.", "E.U.", "Mr.", "Mrs.", "Ms.", "Dr.", "
                   "Rep.", "Lt.", "Col.", "Gov.", "Pres.", "St.", "Jr.", "Inc.", "Co.", "No.", "vs.")
 _SENTENCE_END = re.compile(r"[.!?:;…\"”’)\]]\s*$")
 _BULLET = re.compile(r"^\s*(?:[-•*–]|\d+[.)])\s")
+_RULE = re.compile(r"^\s*([=\-~^*#_])\1{2,}\s*$")      # a heading's underline, a separator
+_MIN_WRAPPED_LINES = 8
+_MAX_WRAP_WIDTH = 120     # wider lines are paragraphs, not wrapping
+_WRAP_SLACK = 20          # a wrapped line ends within this many characters of the width
 
 # Scripts that do not belong inside a Latin-script article: a run of them glued to a Latin word
 # ("Tomバーク") is a mis-encoded fragment.
@@ -73,6 +77,32 @@ def drop_boilerplate_lines(text: str) -> str:
                      if not (len(line) <= _MAX_BOILERPLATE_LINE and _BOILERPLATE.match(line)))
 
 
+def join_wrapped_lines(text: str) -> str:
+    """In hard-wrapped text (emails, RFCs, plain-text READMEs, a PDF's extracted lines: most
+    lines end near one width, most of those mid-sentence), a line that reaches that width runs on
+    into the next, whatever the next one starts with. Text written a paragraph per line is left
+    alone."""
+    lines = text.split("\n")
+    lengths = sorted(len(line.strip()) for line in lines if line.strip())
+    if len(lengths) < _MIN_WRAPPED_LINES:
+        return text
+    width = lengths[int(0.9 * (len(lengths) - 1))]
+    near = [line.strip() for line in lines if width - _WRAP_SLACK <= len(line.strip()) <= width]
+    mid_sentence = sum(not _SENTENCE_END.search(line) for line in near)
+    if width > _MAX_WRAP_WIDTH or len(near) < 0.4 * len(lengths) or mid_sentence < 0.5 * len(near):
+        return text
+    out: list[str] = []
+    last = 0                    # the length of the last line read, not of the line it joined
+    for line in lines:
+        if out and last >= width - _WRAP_SLACK and line.strip() and not _BULLET.match(line) \
+                and not _RULE.match(line):
+            out[-1] = out[-1].rstrip() + " " + line.strip()
+        else:
+            out.append(line)
+        last = len(line.strip())
+    return "\n".join(out)
+
+
 def join_broken_lines(text: str) -> str:
     """Join a line to the next when a sentence runs across the break."""
     lines = text.split("\n")
@@ -105,7 +135,7 @@ def fix_spacing(text: str) -> str:
 
 
 RULES = (fix_encoding, drop_control_characters, drop_glued_foreign_fragments,
-         drop_boilerplate_lines, join_broken_lines, fix_spacing)
+         drop_boilerplate_lines, join_wrapped_lines, join_broken_lines, fix_spacing)
 
 
 def clean(text: str) -> str:

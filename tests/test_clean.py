@@ -101,3 +101,28 @@ def test_an_identifier_with_underscores_is_a_term_of_its_own_besides_its_parts()
     assert asked <= set(terms("`KILN_MAX_HEAT`, if set, caps the heat of the kiln."))
     assert not asked <= set(terms("The kiln's max heat is set in the menu."))
     assert words("a _private __init__ x_") == ["a", "private", "init", "x"]
+
+
+def test_hard_wrapped_paragraphs_are_joined_whatever_the_next_line_starts_with():
+    from index.clean import clean
+
+    wrapped = ("Kiln Manual\n===========\n\n"
+               "The kiln divides a firing into the two stages described by the\n"
+               "Potters Guild: the bisque firing and the glaze firing. Each stage has\n"
+               "its own schedule, which the controller reads from the card in the\n"
+               "slot on its front panel before the first burner is lit.\n\n"
+               "Parts\n"
+               "- a serial cable for the controller and its logging console port\n"
+               "- a sixteen amp fuse for the heating elements and the kiln fan\n"
+               "Glazes are mixed by hand in the studio, and the kiln fires them at\n"
+               "night when the power is cheap and the studio is empty of people.\n")
+    text = clean(wrapped)
+    assert ("The kiln divides a firing into the two stages described by the Potters Guild: the "
+            "bisque firing and the glaze firing.") in text
+    assert "\nKiln Manual\n" in "\n" + text and "\nParts\n- a serial cable" in text   # headings, items
+    assert "- a serial cable for the controller and its logging console port\n- a sixteen" in text
+    # a paragraph per line (news as published) is left as it is
+    news = "\n".join(["Talks resume", ""] + [f"Paragraph {i} says the talks went well and will go on "
+                                             f"for weeks, officials in the capital said on day {i}."
+                                             for i in range(12)])
+    assert clean(news) == news
