@@ -38,8 +38,8 @@ _ABBREVIATIONS = ("U.S.", "U.K.", "U.N.", "E.U.", "Mr.", "Mrs.", "Ms.", "Dr.", "
 _SENTENCE_END = re.compile(r"[.!?:;…\"”’)\]]\s*$")
 _BULLET = re.compile(r"^\s*(?:[-•*–]|\d+[.)])\s")
 _RULE = re.compile(r"^\s*([=\-~^*#_])\1{2,}\s*$")      # a heading's underline, a separator
-_MIN_WRAPPED_LINES = 8
-_MAX_WRAP_WIDTH = 120     # wider lines are paragraphs, not wrapping
+_MIN_WRAPPED_LINES = 8   # lines of prose (not list items) before a text counts as wrapped
+_MIN_WRAP_WIDTH, _MAX_WRAP_WIDTH = 50, 120     # narrower lines are headings and stubs, wider ones paragraphs
 _WRAP_SLACK = 20          # a wrapped line ends within this many characters of the width
 
 # Scripts that do not belong inside a Latin-script article: a run of them glued to a Latin word
@@ -83,13 +83,14 @@ def join_wrapped_lines(text: str) -> str:
     into the next, whatever the next one starts with. Text written a paragraph per line is left
     alone."""
     lines = text.split("\n")
-    lengths = sorted(len(line.strip()) for line in lines if line.strip())
-    if len(lengths) < _MIN_WRAPPED_LINES:
+    prose = [line.strip() for line in lines if line.strip() and not _BULLET.match(line) and not _RULE.match(line)]
+    if len(prose) < _MIN_WRAPPED_LINES:
         return text
-    width = lengths[int(0.9 * (len(lengths) - 1))]
-    near = [line.strip() for line in lines if width - _WRAP_SLACK <= len(line.strip()) <= width]
+    width = sorted(map(len, prose))[int(0.9 * (len(prose) - 1))]
+    near = [line for line in prose if width - _WRAP_SLACK <= len(line) <= width]
     mid_sentence = sum(not _SENTENCE_END.search(line) for line in near)
-    if width > _MAX_WRAP_WIDTH or len(near) < 0.4 * len(lengths) or mid_sentence < 0.5 * len(near):
+    if (not _MIN_WRAP_WIDTH <= width <= _MAX_WRAP_WIDTH or len(near) < 0.4 * len(prose)
+            or mid_sentence < 0.5 * len(near)):
         return text
     out: list[str] = []
     last = 0                    # the length of the last line read, not of the line it joined
