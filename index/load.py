@@ -1,4 +1,4 @@
-"""Read files into cleaned Documents: .txt, .md, .html/.htm and .pdf.
+"""Read files into cleaned Documents: .txt, .md, .rst, .html/.htm and .pdf.
 
 Finding files, reading them and extracting the title live here; cleaning rules live in clean.py,
 date rules in dates.py (given the raw file's parts too: HTML meta tags, front matter, PDF
@@ -29,7 +29,7 @@ from rag.errors import BadDocument
 
 __all__ = ["SUPPORTED", "find_date", "find_files", "guess_title", "load"]
 
-SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+SUPPORTED = (".txt", ".md", ".markdown", ".rst", ".html", ".htm", ".pdf")
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
@@ -67,12 +67,15 @@ def load(path: Path) -> Document:
         raw, title, page_dates = _html_text(_decode(path, data))
     else:
         raw = _decode(path, data)
+    plain = raw
     if suffix in (".md", ".markdown"):
         from index.markdown import markdown_text
 
         plain, title = markdown_text(raw)
-    else:
-        plain = raw
+    elif suffix == ".rst":
+        from index.rst import rst_text
+
+        plain, title = rst_text(raw)
     text = clean(plain)
     if len(re.findall(r"\w", text)) < 20:
         raise BadDocument(f"{path.name}: has no readable text; nothing was ingested from it")

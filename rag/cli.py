@@ -94,7 +94,7 @@ def show_preparation(event) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
 def ingest(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, as_json: bool) -> None:
-    """Index files or folders (.txt .md .html .pdf); default: the bundled corpus.
+    """Index files or folders (.txt .md .rst .html .pdf); default: the bundled corpus.
 
     \b
     Unchanged files cost nothing; changed files replace their chunks; files gone from an

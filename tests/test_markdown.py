@@ -63,3 +63,38 @@ def test_a_markdown_file_is_loaded_as_plain_text_with_its_front_matter_date(tmp_
     doc = load(path)
     assert doc.title == "Kiln" and doc.date == "2024-03-05"
     assert doc.text.startswith("Kiln\n\nKiln bakes pottery glazes in batches")
+
+
+RST = """:mod:`kiln` Controller Guide
+=============================
+
+Overview
+--------
+
+The controller has two parts, described in :rfc:`9999` and in the
+:class:`~kiln.Schedule` class, which reads ``firing.toml`` from the
+card slot on its front panel before the first burner is lit and then
+checks the **thermocouple** every few seconds while the kiln is hot::
+
+    kiln run --schedule firing.toml
+
+.. note:: A cold kiln cannot be started from the card.
+
+.. a comment for editors
+
+Schedule
+    Reads a `firing card <https://example.org/cards>`_ and sets the heat.
+"""
+
+
+def test_restructured_text_is_read_as_the_text_a_reader_sees(tmp_path):
+    path = tmp_path / "guide.rst"
+    path.write_text(RST, encoding="utf-8")
+    doc = load(path)
+    assert doc.title == "kiln Controller Guide"
+    assert "===" not in doc.text and "---" not in doc.text and "editors" not in doc.text
+    assert ("The controller has two parts, described in RFC 9999 and in the `kiln.Schedule` class, "
+            "which reads `firing.toml` from the card slot") in doc.text          # wrapped lines joined
+    assert "while the kiln is hot:\n" in doc.text and "**" not in doc.text
+    assert "Note: A cold kiln cannot be started from the card." in doc.text
+    assert "Reads a firing card and sets the heat." in doc.text and "https://" not in doc.text

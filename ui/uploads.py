@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rag.errors import BadDocument
 
-ALLOWED = (".txt", ".md", ".html", ".pdf")
+ALLOWED = (".txt", ".md", ".rst", ".html", ".pdf")
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
