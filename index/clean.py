@@ -83,7 +83,7 @@ def join_wrapped_lines(text: str) -> str:
     into the next, whatever the next one starts with. Text written a paragraph per line is left
     alone."""
     lines = text.split("\n")
-    prose = [line.strip() for line in lines if line.strip() and not _BULLET.match(line) and not _RULE.match(line)]
+    prose = [line.strip() for line in lines if _is_prose(line)]
     if len(prose) < _MIN_WRAPPED_LINES:
         return text
     width = sorted(map(len, prose))[int(0.9 * (len(prose) - 1))]
@@ -95,13 +95,16 @@ def join_wrapped_lines(text: str) -> str:
     out: list[str] = []
     last = 0                    # the length of the last line read, not of the line it joined
     for line in lines:
-        if out and last >= width - _WRAP_SLACK and line.strip() and not _BULLET.match(line) \
-                and not _RULE.match(line):
+        if out and last >= width - _WRAP_SLACK and _is_prose(line):
             out[-1] = out[-1].rstrip() + " " + line.strip()
         else:
             out.append(line)
         last = len(line.strip())
     return "\n".join(out)
+
+
+def _is_prose(line: str) -> bool:
+    return bool(line.strip()) and not _BULLET.match(line) and not _RULE.match(line)
 
 
 def join_broken_lines(text: str) -> str:

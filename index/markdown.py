@@ -4,9 +4,9 @@ A paragraph's wrapped lines are one line (Markdown joins them), so a sentence is
 line break; headings, list items ("- x", "1. x"), table rows and code lines each keep a line of
 their own. Links keep their words and lose their targets; images and badges go, and so do
 emphasis marks and HTML tags; inline code keeps its backticks, and each line of a code block is
-written as inline code. A table row reads as "Header:
-cell; Header: cell". A line ending in ":" is not cut by a blank line from the list, code or table
-it introduces. Front matter ("---" ... "---") is left out (dates are read from the raw file).
+written as inline code. A table row reads as "Header: cell; Header: cell". A line ending in ":"
+is not cut by a blank line from the list, code or table it introduces. Front matter ("---" ...
+"---") is left out (dates are read from the raw file).
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def _layout(blocks: list[tuple[str, str]]) -> str:
     previous = ""
     for kind, text in blocks:
         text = text.strip()
-        if not text or text in ("-",) or re.fullmatch(r"\d+\.", text):
+        if not text or re.fullmatch(r"-|\d+\.", text):      # a list item with no text of its own
             continue
         if out:
             together = (kind == previous and kind in _RUNS) or out.endswith(":")

@@ -3,8 +3,8 @@
 Heading underlines and overlines go, and the heading stays a line of its own; roles keep their
 text (":class:`~mail.Message`" -> "`mail.Message`", ":rfc:`5322`" -> "RFC 5322"); ``literals``
 become `literals`; links keep their words; emphasis marks go; a paragraph ending in "::" ends in
-":"; directives' and comments' markup lines go (".. note::" becomes "Note:"). Wrapped lines are
-joined later, by cleaning (index/clean.py).
+":" and the literal block after it keeps a line each; directives' and comments' markup lines go
+(".. note::" becomes "Note:").
 """
 
 from __future__ import annotations
@@ -21,39 +21,65 @@ _STRONG = re.compile(r"\*\*(.+?)\*\*")
 _EMPHASIS = re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])")
 _DIRECTIVE = re.compile(r"^(\s*)\.\.\s+([\w-]+)::\s*(.*)$")
 _COMMENT = re.compile(r"^\s*\.\.(?:\s|$)")
+_ITEM = re.compile(r"^(?:[-*+•]|\d+[.)]|#\.)\s")
 _ADMONITIONS = {"note", "warning", "tip", "important", "caution", "danger", "attention", "hint",
                 "seealso", "deprecated", "versionadded", "versionchanged"}
 
 
 def rst_text(source: str) -> tuple[str, str]:
-    """(plain text, title): the title is the first heading's text, or ""."""
-    lines = source.replace("\r\n", "\n").split("\n")
+    """(plain text, title): the title is the first heading's text, or "". A paragraph's lines
+    (same indent) are joined into one; a literal block (the indented lines after "::") keeps a
+    line each, as inline code."""
     out: list[str] = []
     title = ""
-    for line in lines:
-        if _ADORNMENT.match(line.strip()) and len(line.strip()) >= 3:
+    joinable = False              # the last line out is paragraph text the next one may continue
+    indent = literal = -1         # the last text line's indent; a literal block's lead-in indent
+    for line in source.replace("\r\n", "\n").split("\n"):
+        depth = len(line) - len(line.lstrip())
+        if literal >= 0 and (not line.strip() or depth > literal):
+            if line.strip():
+                out.append(_code(line.strip()))
+            continue
+        literal = -1
+        if not line.strip():
+            out.append("")
+            joinable = False
+            continue
+        if _ADORNMENT.match(line.strip()):
             if out and out[-1].strip() and not title:
-                title = _inline(out[-1].strip()).replace("`", "")
+                title = out[-1].strip().replace("`", "")
+            joinable = False
             continue
         directive = _DIRECTIVE.match(line)
         if directive:
             name, rest = directive.group(2).lower(), directive.group(3).strip()
             if name in _ADMONITIONS:
-                out.append(f"{directive.group(1)}{name.capitalize()}: {_inline(rest)}".rstrip())
+                out.append(f"{name.capitalize()}: {_inline(rest)}".rstrip())
+            joinable = False
             continue                  # code-block, image, toctree ...: their markup line goes
         if _COMMENT.match(line):
             continue
-        if line.rstrip().endswith("::"):
-            line = line.rstrip()[:-2].rstrip()
-            line = line + ":" if line else ""
-        out.append(_inline(line))
+        text = line.strip()
+        if text.endswith("::"):
+            literal = depth
+            text = text[:-2].rstrip() + ":" if text[:-2].strip() else ""
+        text = _inline(text)
+        if joinable and depth == indent and not _ITEM.match(text) and text:
+            out[-1] += " " + text
+        elif text:
+            out.append(text)
+        joinable, indent = bool(text) and literal < 0, depth
     return "\n".join(out), title
+
+
+def _code(line: str) -> str:
+    return f"`` {line} ``" if "`" in line else f"`{line}`"
 
 
 def _inline(text: str) -> str:
     text = _RFC.sub(r"RFC \1", text)
     text = _ROLE.sub(lambda m: f"`{m.group(1)}`", text)
     text = _LITERAL.sub(r"`\1`", text)
-    text = _LINK.sub(r"\1", text)
+    text = _REFERENCE.sub(r"\1", _LINK.sub(r"\1", text))
     text = _STRONG.sub(r"\1", text)
     return _EMPHASIS.sub(r"\1", text)

@@ -83,7 +83,7 @@ checks the **thermocouple** every few seconds while the kiln is hot::
 .. a comment for editors
 
 Schedule
-    Reads a `firing card <https://example.org/cards>`_ and sets the heat.
+    Reads a `firing card <https://example.org/cards>`_ and sets the heat (see `Cards`_).
 """
 
 
@@ -95,6 +95,6 @@ def test_restructured_text_is_read_as_the_text_a_reader_sees(tmp_path):
     assert "===" not in doc.text and "---" not in doc.text and "editors" not in doc.text
     assert ("The controller has two parts, described in RFC 9999 and in the `kiln.Schedule` class, "
             "which reads `firing.toml` from the card slot") in doc.text          # wrapped lines joined
-    assert "while the kiln is hot:\n" in doc.text and "**" not in doc.text
+    assert "while the kiln is hot:\n`kiln run --schedule firing.toml`" in doc.text and "**" not in doc.text
     assert "Note: A cold kiln cannot be started from the card." in doc.text
-    assert "Reads a firing card and sets the heat." in doc.text and "https://" not in doc.text
+    assert "Reads a firing card and sets the heat (see Cards)." in doc.text and "https://" not in doc.text
