@@ -40,7 +40,7 @@ def markdown_text(source: str) -> tuple[str, str]:
         elif kind in ("th_open", "td_open"):
             cell = header if kind == "th_open" else row
         elif kind == "tr_close":
-            if row:
+            if any(row):
                 named = zip(header + [""] * len(row), row)
                 blocks.append(("row", "; ".join(f"{h}: {c}" if h and c else c or h for h, c in named)))
             row, cell = [], None
