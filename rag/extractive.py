@@ -357,7 +357,7 @@ def _merge_lists(cands: list[_Candidate], coverage) -> list[_Candidate]:
                    and (_BULLET.match(cands[j].span.text) or _names_a_group(cands, j))):
                 j += 1
         if j == i + 1 and (joined := _introduced(lead, cands[j] if j < len(cands) else None)):
-            out.append(joined)        # "X made it explicit:" and the quote on the next line
+            out.append(joined)        # "X made it explicit:" and the quote (or command) after it
             i = j + 1
             continue
         if j > i + 1:
