@@ -77,3 +77,27 @@ def test_dates_are_found_in_several_forms():
     assert find_date("Published on 2024-11-05 by staff") == "2024-11-05"
     assert find_date("Posted January 9, 2025. The talks") == "2025-01-09"
     assert find_date("No date here at all.") == ""
+
+
+def test_a_pdf_paragraph_wrapped_at_the_page_width_reads_as_one_paragraph(tmp_path):
+    from reportlab.pdfgen import canvas
+
+    # each line is cut where the page ends, several of them before a capitalised word
+    lines = ["The harbour board of Port Amber met the fishing union on Friday to",
+             "discuss the new quay that was described last year by the Harbour",
+             "Authority: it would double the berths for the trawlers and would cut",
+             "the waiting time at the fuel dock, which the crews of the northern",
+             "Fleet have complained about for years. The union asked the board of",
+             "Port Amber to publish the plans before the vote in the spring, and the",
+             "Board agreed to do so once the engineers of the Harbour Authority had",
+             "Finished their survey of the silt in the outer channel of the harbour.",
+             "The next meeting is in June."]
+    path = tmp_path / "minutes.pdf"
+    pdf = canvas.Canvas(str(path))
+    for i, line in enumerate(lines):
+        pdf.drawString(72, 720 - 16 * i, line)
+    pdf.save()
+    text = load(path).text
+    assert "described last year by the Harbour Authority: it would double" in text
+    assert "the crews of the northern Fleet have complained" in text
+    assert "\n" not in text
