@@ -59,7 +59,7 @@ def markdown_text(source: str) -> tuple[str, str]:
                     title = text
                 blocks.append(("heading" if heading else "para", text))
         elif kind in ("fence", "code_block"):
-            lines = [_code(line.rstrip()) for line in tok.content.split("\n") if line.strip()]
+            lines = [code_line(line.rstrip()) for line in tok.content.split("\n") if line.strip()]
             if lines:
                 blocks.append(("code", "\n".join(lines)))
         elif kind == "html_block":
@@ -101,7 +101,7 @@ def _inline(token) -> str:
     return "".join(parts).strip()
 
 
-def _code(line: str) -> str:
+def code_line(line: str) -> str:
     """A code line as inline code: "- stable" in a YAML block is no list item of the text."""
     return f"`` {line} ``" if "`" in line else f"`{line}`"
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from index.markdown import code_line
+
 _ADORNMENT = re.compile(r"^([=\-`:'\"~^_*+#<>.])\1{2,}\s*$")
 _RFC = re.compile(r":rfc:`(\d+)`")
 _ROLE = re.compile(r":[\w:+-]+:`~?([^`<]*?)(?:\s*<[^>]*>)?`")
@@ -38,7 +40,7 @@ def rst_text(source: str) -> tuple[str, str]:
         depth = len(line) - len(line.lstrip())
         if literal >= 0 and (not line.strip() or depth > literal):
             if line.strip():
-                out.append(_code(line.strip()))
+                out.append(code_line(line.strip()))
             continue
         literal = -1
         if not line.strip():
@@ -70,10 +72,6 @@ def rst_text(source: str) -> tuple[str, str]:
             out.append(text)
         joinable, indent = bool(text) and literal < 0, depth
     return "\n".join(out), title
-
-
-def _code(line: str) -> str:
-    return f"`` {line} ``" if "`" in line else f"`{line}`"
 
 
 def _inline(text: str) -> str:

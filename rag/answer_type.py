@@ -236,12 +236,13 @@ def _found_in(sentence: str, question: str) -> bool:
     return any(_new(w, question) and w.lower() not in STOPWORDS for w in _FOUND_IN.findall(sentence))
 
 
+# words that never name or qualify a thing (the stop words among them)
 _FUNCTION = frozenset("""about above across after against along among around before behind below beneath
 beside between beyond during except from inside near off onto out outside over past since through
 throughout till toward towards under until up upon within without been being have has had can shall
 should may might must nor so yet those its his her our your my we he she you often now here whose
 all each every both some any few more most other another than like one two three too again still
-only even just already instead alike together""".split())
+only even just already instead alike together""".split()) | STOPWORDS
 # "which [adjective] X do/did/is ...?": the class X whose member the question asks for
 _WHICH = re.compile(r"^\s*(?:in |of |from |for |to |with |by |on |at )?which\s+(?:[\w.’'-]+\s+){0,2}?"
                     r"([a-z][\w-]*)(?=\s+(?:were|was|is|are|did|does|do|has|have|had|will|would|can|could)\b)",
@@ -261,7 +262,7 @@ def _instance_of(sentence: str, question: str) -> bool:
     near = (re.findall(rf"\b([\w-]+)\s+(?:{heads})\b", sentence, re.I)
             + re.findall(rf"\b(?:{heads})[,:]?\s+(?:(?:such as|including|namely|like|called|named)\s+)?"
                          rf"([\w’'-]+)", sentence, re.I))
-    return any(_new(w, question) and w.lower() not in STOPWORDS | _FUNCTION and not w.endswith(("ed", "ing"))
+    return any(_new(w, question) and w.lower() not in _FUNCTION and not w.endswith(("ed", "ing"))
                for w in near)
 
 
