@@ -89,8 +89,14 @@ _CONDITION_ASKED = re.compile(r"^\s*when (?:is|are|do|does|should|must|can|would
                               r"use|need|apply|enable|run|call)\b", re.I)
 _CONDITION = re.compile(r"\b(?:if|unless|whenever|when|in case|provided that|as long as|only on|only for|"
                         r"only with|only in)\b", re.I)
-# what a question of this shape wants a sentence to say: a cause, or an obligation, or a condition
+# "how do I install X?", "how can you ...", "how to ...": a procedure, told by a command
+_PROCEDURE_ASKED = re.compile(r"^\s*how (?:to|(?:do|can|should|would|could|may) (?:i|you|we|one|users?)\b)",
+                              re.I)
+_COMMAND = re.compile(r"`[^`]+`")
+# what a question of this shape wants a sentence to say: a cause, an obligation, a condition or
+# a command
 _WANTS = (
+    (_PROCEDURE_ASKED, _COMMAND),
     (_CONDITION_ASKED, _CONDITION),
     (re.compile(r"^\s*(?:why\b|what (?:led|caused|prompted|triggered)\b|for what reason\b)", re.I), _CAUSE),
     (re.compile(r"\b(?:require[sd]?|demand(?:s|ed)?|insists? on|stipulate[sd]?|mandate[sd]?)\b\W*$|"
@@ -303,6 +309,34 @@ def names_kind(sentence: str, question: str) -> bool:
     head = re.escape(m.group(1).lower())
     return any(_new(w, question) and w.lower() not in STOPWORDS
                for w in re.findall(rf"\b([\w’'-]+)\s+{head}\b", sentence, re.I))
+
+
+# "What is X?", "What are Xs?", "What does X do?", "What is X used for?", "What does X mean?": X
+# is a short name (up to four words or an identifier), asked about as a whole
+_NAME = r"((?:[\w`.:/’'-]+\s+){0,3}?[\w`.:/’'-]+?)"
+_DEFINITION = re.compile(rf"^\s*what(?:'s| is| are| was| were)\s+(?:the |a |an )?{_NAME}(?:\s+used for)?\s*\?*\s*$|"
+                         rf"^\s*what (?:does|do|did)\s+(?:the |a |an )?{_NAME}\s+(?:do|mean)\s*\?*\s*$",
+                         re.I)
+_ARTICLE = re.compile(r"^[\s\-*•>\"“‘'`]*(?:(?:the|a|an)\s+)?", re.I)
+
+
+def asks_definition(question: str) -> bool:
+    """"What is X?", "What does X do?" (X a short name, not a word such as "this")."""
+    m = _DEFINITION.search(question)
+    return m is not None and (m.group(1) or m.group(2)).lower() not in STOPWORDS
+
+
+def defines(sentence: str, question: str) -> bool:
+    """For "What is X?" or "What does X do?": `sentence` has X as its subject, followed by what
+    it is or does ("Cargo downloads ...", "The `Generator` takes a model ...", "A payload is
+    ..."); "To start using Cargo, ..." and "The Cargo Book ..." do not."""
+    if not asks_definition(question):
+        return False
+    m = _DEFINITION.search(question)
+    name = re.escape((m.group(1) or m.group(2)).strip("`")).replace(r"\ ", r"\s+")
+    head = sentence[_ARTICLE.match(sentence).end():]
+    m = re.match(rf"(?i:`?{name}`?(?:s|es)?(?:\s*,[^,]{{1,80}},)?)\s+([a-z`])", head)
+    return m is not None     # a lower-case word next: a verb, not "Cargo Book"
 
 
 _ROLE = re.compile(r"^\s*who(?:'s| is| was| are| were)\s+(?:the\s+|[\w.’'-]+['’]s\s+)?((?:[\w.-]+\s+){0,2}?"

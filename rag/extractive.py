@@ -38,7 +38,7 @@ import numpy as np
 
 from index.records import Span
 from index.terms import terms, words
-from rag.answer_type import (asks_list, asks_person, enumerates, expected_kind, holds_role, names_kind,
+from rag.answer_type import (asks_definition, asks_list, asks_person, defines, enumerates, expected_kind, holds_role, names_kind,
                              names_person, rebuts, says, supplies, unknown_names, wanted, years)
 from rag.records import Answer, Citation, Hit
 from rag.related import WordVectors, closest
@@ -208,17 +208,19 @@ class ExtractiveAnswerer:
         near = self._near(weights, question, ordered, own) if related else [{}] * len(ordered)
         out: list[_Candidate] = []
         previous: tuple[Span, frozenset] | None = None
-        for (span, vec), covered, semantic, base, close in zip(ordered, covers, semantics, own, near):
+        for i, ((span, vec), covered, semantic, base, close) in enumerate(zip(ordered, covers, semantics,
+                                                                              own, near)):
             kin = sum(weights[t] * cos for t, cos in close.items() if t not in covered) / total
             context = 0.0
             if previous and previous[0].doc_id == span.doc_id and span.start - previous[0].end <= 2:
                 context = coverage(previous[1] - covered)
             rank = hit_of(span)
             score = base + 0.35 * kin + 0.1 * context + self.t.rank_bonus / (1 + rank)
-            if (says(markers, span.text, question) or (person and names_person(span.text, question))
-                    or names_kind(span.text, question)):
+            if (says(markers, _with_introduced(ordered, i), question) or (person and names_person(span.text, question))
+                    or names_kind(span.text, question) or defines(span.text, question)):
                 score += self.t.shape_bonus   # a why-question wants the cause, not the aftermath;
-                # a who-question a sentence that names someone; "what kind of X" one that says which
+                # a who-question a sentence that names someone; "what kind of X" one that says
+                # which; "what is X?" one that has X as its subject
             if len(words(span.text)) < 4 or not span.text.rstrip("”’\"')").endswith((".", "!", "?", ":")):
                 score *= 0.8   # headings, list items and stubs rarely answer on their own
             out.append(_Candidate(span, vec, hits[rank], semantic, covered, score,
@@ -298,6 +300,15 @@ def _shape_first(question: str, candidates: list[_Candidate], share: float) -> N
     where the cause does not ("X was dropped after ..."); "the ambassador acknowledged ..." is
     close in meaning to "who is the ambassador?" and names no one."""
     markers = wanted(question)
+    if asks_definition(question):
+        # "what is X?": of the sentences close enough that have X as subject, the first in its
+        # text leads: a text says what a thing is before it says more about it
+        close = [c for c in candidates if c.score >= share * candidates[0].score
+                 and defines(c.span.text, question)]
+        if close:
+            first = min(close, key=lambda c: c.span.start)
+            candidates.insert(0, candidates.pop(next(i for i, c in enumerate(candidates) if c is first)))
+        return
     if markers is not None:
         def fits(c: _Candidate) -> bool:
             return says(markers, c.span.text, question)
@@ -356,7 +367,7 @@ def _merge_lists(cands: list[_Candidate], coverage) -> list[_Candidate]:
                    and cands[j].span.start - cands[j - 1].span.end == 1
                    and (_BULLET.match(cands[j].span.text) or _names_a_group(cands, j))):
                 j += 1
-        if j == i + 1 and (joined := _introduced(lead, cands[j] if j < len(cands) else None)):
+        if j == i + 1 and (joined := _introduced(lead, cands[j] if j < len(cands) else None, coverage)):
             out.append(joined)        # "X made it explicit:" and the quote (or command) after it
             i = j + 1
             continue
@@ -379,10 +390,22 @@ def _merge_lists(cands: list[_Candidate], coverage) -> list[_Candidate]:
     return out
 
 
-def _introduced(lead: _Candidate, nxt: _Candidate | None) -> _Candidate | None:
+def _with_introduced(ordered: Sequence[tuple[Span, np.ndarray]], i: int) -> str:
+    """The text of sentence `i`, with the line it introduces when it ends in ':' ("run the
+    following command:" and the command)."""
+    span = ordered[i][0]
+    if span.text.endswith(":") and i + 1 < len(ordered):
+        nxt = ordered[i + 1][0]
+        if nxt.doc_id == span.doc_id and nxt.start - span.end == 1:
+            return span.text + "\n" + nxt.text
+    return span.text
+
+
+def _introduced(lead: _Candidate, nxt: _Candidate | None, coverage) -> _Candidate | None:
     """A lead-in ending in ':' joined with what it introduces on the next line (a quotation, a
     statement, a command), as one passage (its text is the article's, separator included); None
-    when `nxt` is not on that line."""
+    when `nxt` is not on that line. Like a list, it gains the share of the question's terms
+    that only one of the two holds."""
     if (nxt is None or not lead.span.text.endswith(":") or nxt.span.doc_id != lead.span.doc_id
             or nxt.span.start - lead.span.end != 1):
         return None
@@ -393,7 +416,9 @@ def _introduced(lead: _Candidate, nxt: _Candidate | None) -> _Candidate | None:
     vec = lead.vec + nxt.vec
     return replace(lead, span=Span(lead.span.doc_id, lead.span.start, nxt.span.end, text),
                    vec=vec / (np.linalg.norm(vec) or 1.0), semantic=max(lead.semantic, nxt.semantic),
-                   covered=lead.covered | nxt.covered, score=max(lead.score, nxt.score))
+                   covered=lead.covered | nxt.covered, coverage=coverage(lead.covered | nxt.covered),
+                   score=max(lead.score, nxt.score) + 0.35 * (coverage(lead.covered | nxt.covered)
+                                                             - max(lead.coverage, nxt.coverage)))
 
 
 def _with_neighbour(best: _Candidate, candidates: list[_Candidate], weights: dict[str, float],

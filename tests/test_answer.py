@@ -563,3 +563,26 @@ def test_the_figures_two_articles_may_disagree_on_are_the_kind_the_question_asks
     from rag.extractive import _figures
 
     assert _figures(text, expected_kind(question)) == figures
+
+
+def test_what_a_thing_does_is_answered_where_the_text_first_has_it_as_subject(make_assistant, tmp_path):
+    assistant = indexed(make_assistant, tmp_path / "quill", {"quillpad.md": (
+        "# Quillpad\n\nQuillpad syncs your notebooks between devices and keeps their history.\n\n"
+        "**To start using Quillpad**, read [the Quillpad Handbook](https://example.org/hb).\n\n"
+        "The Quillpad binary shipped with the desktop app is maintained by the Quillpad team.\n\n"
+        "## Plugins\n\nQuillpad is designed to be extended with plugins without changing Quillpad itself.\n\n"
+        "Quillpad releases follow the desktop app's releases.")})
+    answer = assistant.ask("What does Quillpad do?", mode="extractive")
+    assert answer.text.startswith("Quillpad syncs your notebooks between devices"), answer.text
+
+
+def test_how_to_do_something_is_answered_with_the_command_that_does_it(make_assistant, tmp_path):
+    assistant = indexed(make_assistant, tmp_path / "quill", {"quillpad.md": (
+        "# Quillpad\n\nQuillpad syncs your notebooks between devices.\n\n## Setup\n\n"
+        "### Step 1: Install the toolchain\n\nYou can install the toolchain on most systems. This will help "
+        "us install Quillpad and its plugins.\n\n### Step 2: Install Quillpad\n\n"
+        "Once the toolchain is installed, run the following command:\n\n```\nquill component add pad\n```\n\n"
+        "### Step 3: Open a notebook\n\nOpen a notebook from the file menu.")})
+    answer = assistant.ask("How do I install Quillpad?", mode="extractive")
+    assert answer.text.startswith("Once the toolchain is installed, run the following command: "
+                                  "`quill component add pad`"), answer.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer_type import (asks_person, expected_kind, holds_role, names_kind, names_person, rebuts,
+from rag.answer_type import (asks_definition, asks_person, defines, expected_kind, holds_role, names_kind, names_person, rebuts,
                              says, supplies, unknown_names, wanted)
 
 
@@ -149,6 +149,39 @@ def test_when_something_is_needed_wants_a_condition_not_a_time():
     assert not says(wanted(q), "Permits are issued by the council.", q)
     assert expected_kind("When is the kiln expected to open?") == "time"
     assert expected_kind("When was a permit needed?") == "time"
+
+
+@pytest.mark.parametrize("question, sentence, defined", [
+    ("What does Quillpad do?", "Quillpad syncs notebooks between devices.", True),
+    ("What does Quillpad do?", "- `quillpad` keeps a history of every page.", True),
+    ("What does Quillpad do?", "To start using Quillpad, read the handbook.", False),
+    ("What does Quillpad do?", "The Quillpad Handbook explains the menus.", False),
+    ("What is a spindle?", "A spindle is a rod that holds the thread.", True),
+    ("What are spindles used for?", "Spindles, made of ash wood, hold the thread.", True),
+    ("What is the spindle?", "The spindle was replaced in 1990.", True),
+    ("What is the Amber spindle?", "The Amber spindle turns twice a second.", True),
+    ("What is the Amber spindle?", "The spindle turns twice a second.", False),
+])
+def test_what_is_x_wants_a_sentence_with_x_as_its_subject(question, sentence, defined):
+    assert asks_definition(question)
+    assert defines(sentence, question) is defined
+
+
+@pytest.mark.parametrize("question", ["What is this?", "What is the oldest mill in the town built from?",
+                                      "Who is Quillpad?", "What did the council decide about the mill?",
+                                      "What does the mill law require?", "What did the mill say?",
+                                      "What does MILL stand for?"])
+def test_only_what_a_short_name_is_or_does_asks_for_a_definition(question):
+    assert not asks_definition(question)
+    assert not defines("The mill is old.", question)
+
+
+def test_how_to_do_something_wants_a_command():
+    q = "How do I install Quillpad?"
+    assert wanted(q) is wanted("How can users install Quillpad?") is wanted("How to install Quillpad?")
+    assert says(wanted(q), "Once the toolchain is ready, run:\n`quill component add pad`", q)
+    assert not says(wanted(q), "This will help us install Quillpad and its plugins.", q)
+    assert wanted("How did the mill close?") is not wanted(q)
 
 
 def test_what_something_requires_wants_an_obligation():
