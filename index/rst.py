@@ -18,11 +18,13 @@ _RFC = re.compile(r":rfc:`(\d+)`")
 _ROLE = re.compile(r":[\w:+-]+:`~?([^`<]*?)(?:\s*<[^>]*>)?`")
 _LITERAL = re.compile(r"``(.+?)``")
 _LINK = re.compile(r"`([^`<]+?)\s*<[^>]+>`__?")
-_REFERENCE = re.compile(r"`([^`]+)`__?")
+# a reference (`Cards`_), not the "` object `_" between two interpreted texts
+_REFERENCE = re.compile(r"(?<![\w`])`([^`\s][^`]*?)`__?(?!\w)")
 _STRONG = re.compile(r"\*\*(.+?)\*\*")
 _EMPHASIS = re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])")
 _DIRECTIVE = re.compile(r"^(\s*)\.\.\s+([\w-]+)::\s*(.*)$")
 _COMMENT = re.compile(r"^\s*\.\.(?:\s|$)")
+_TERM = re.compile(r"^[^\s.:;!?][^.:;!?]{0,60}$")      # a short line with no stop: a term, maybe
 _ITEM = re.compile(r"^(?:[-*+•]|\d+[.)]|#\.)\s")
 _ADMONITIONS = {"note", "warning", "tip", "important", "caution", "danger", "attention", "hint",
                 "seealso", "deprecated", "versionadded", "versionchanged"}
@@ -35,6 +37,7 @@ def rst_text(source: str) -> tuple[str, str]:
     out: list[str] = []
     title = ""
     joinable = False              # the last line out is paragraph text the next one may continue
+    term = item = -1              # the line out that may be a definition's term; the last item made
     indent = literal = -1         # the last text line's indent; a literal block's lead-in indent
     for line in source.replace("\r\n", "\n").split("\n"):
         depth = len(line) - len(line.lstrip())
@@ -68,8 +71,17 @@ def rst_text(source: str) -> tuple[str, str]:
         text = _inline(text)
         if joinable and depth == indent and not _ITEM.match(text) and text:
             out[-1] += " " + text
+            term = -1
+        elif text and joinable and term == len(out) - 1 and depth > indent:
+            # a definition list's term with its definition indented under it: one item ("- Model:
+            # An object ..."), kept right under the lead-in or the item before it
+            if len(out) >= 3 and out[-2] == "" and (out[-3].endswith(":") or item == len(out) - 3):
+                del out[-2]
+            out[-1] = f"- {out[-1]}: {text}"
+            item, term = len(out) - 1, -1
         elif text:
             out.append(text)
+            term = len(out) - 1 if _TERM.match(text) and (len(out) < 2 or not out[-2]) else -1
         joinable, indent = bool(text) and literal < 0, depth
     return "\n".join(out), title
 

@@ -335,8 +335,9 @@ def defines(sentence: str, question: str) -> bool:
     m = _DEFINITION.search(question)
     name = re.escape((m.group(1) or m.group(2)).strip("`")).replace(r"\ ", r"\s+")
     head = sentence[_ARTICLE.match(sentence).end():]
-    m = re.match(rf"(?i:`?{name}`?(?:s|es)?(?:\s*,[^,]{{1,80}},)?)\s+([a-z`])", head)
-    return m is not None     # a lower-case word next: a verb, not "Cargo Book"
+    m = re.match(rf"(?i:`?{name}`?(?:s|es)?(?:\s*,[^,]{{1,80}},)?)(?:\s+[a-z`]|\s*(?::|\s[—–-])\s+\S)", head)
+    return m is not None     # a lower-case word next (a verb, not "Cargo Book"), or a definition
+    # after a colon or a dash ("Generator: Takes a model ...")
 
 
 _ROLE = re.compile(r"^\s*who(?:'s| is| was| are| were)\s+(?:the\s+|[\w.’'-]+['’]s\s+)?((?:[\w.-]+\s+){0,2}?"

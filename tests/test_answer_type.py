@@ -161,6 +161,7 @@ def test_when_something_is_needed_wants_a_condition_not_a_time():
     ("What is the spindle?", "The spindle was replaced in 1990.", True),
     ("What is the Amber spindle?", "The Amber spindle turns twice a second.", True),
     ("What is the Amber spindle?", "The spindle turns twice a second.", False),
+    ("What does the Spindle do?", "- Spindle: Holds the thread.", True),      # a definition list's item
 ])
 def test_what_is_x_wants_a_sentence_with_x_as_its_subject(question, sentence, defined):
     assert asks_definition(question)

@@ -84,6 +84,19 @@ checks the **thermocouple** every few seconds while the kiln is hot::
 
 Schedule
     Reads a `firing card <https://example.org/cards>`_ and sets the heat (see `Cards`_).
+
+The `Schedule` object `__getitem__` method reads a step.
+
+The kiln has three parts:
+
+    Chamber
+        Holds the pots
+        while they fire.
+
+    Burner
+        Heats the chamber.
+
+Each part has a serial number.
 """
 
 
@@ -98,3 +111,7 @@ def test_restructured_text_is_read_as_the_text_a_reader_sees(tmp_path):
     assert "while the kiln is hot:\n`kiln run --schedule firing.toml`" in doc.text and "**" not in doc.text
     assert "Note: A cold kiln cannot be started from the card." in doc.text
     assert "Reads a firing card and sets the heat (see Cards)." in doc.text and "https://" not in doc.text
+    assert "The `Schedule` object `__getitem__` method" in doc.text
+    # a definition list: an item per term, right under its lead-in
+    assert ("The kiln has three parts:\n- Chamber: Holds the pots while they fire.\n"
+            "- Burner: Heats the chamber.\n\nEach part") in doc.text
