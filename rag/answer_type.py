@@ -255,6 +255,14 @@ _WHICH = re.compile(r"^\s*(?:in |of |from |for |to |with |by |on |at )?which\s+(
                     re.I)
 
 
+def restates(sentence: str, question: str, most: int = 2) -> bool:
+    """`sentence` says at most `most` words (not function words) that `question` lacks: it
+    restates what is asked ("X should, emphatically, not be enabled." for "why should X not be
+    enabled?") rather than answering it."""
+    fresh = set(terms(sentence)) - set(terms(question)) - set(terms(" ".join(_FUNCTION)))
+    return len(fresh) <= most
+
+
 def _instance_of(sentence: str, question: str) -> bool:
     """For "which X ...?": `sentence` says X (or its singular) right after a word that says which
     ("pancreatic enzymes"; not a possessive) or right before one that names it ("enzymes trypsin

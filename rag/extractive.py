@@ -39,7 +39,7 @@ import numpy as np
 from index.records import Span
 from index.terms import terms, words
 from rag.answer_type import (asks_definition, asks_list, asks_person, defines, enumerates, expected_kind, holds_role, names_kind,
-                             names_person, rebuts, says, supplies, unknown_names, wanted, years)
+                             names_person, rebuts, restates, says, supplies, unknown_names, wanted, years)
 from rag.records import Answer, Citation, Hit
 from rag.related import WordVectors, closest
 
@@ -443,12 +443,19 @@ def _with_neighbour(best: _Candidate, candidates: list[_Candidate], weights: dic
 def _with_cause(question: str, best: _Candidate, candidates: list[_Candidate]) -> _Candidate:
     """For a question that wants a cause, an obligation or a condition (answer_type.wanted),
     `best` that gives none (it restates what is asked: "Cats sleep more than dogs.") joined with
-    the sentence right after it when that one gives it ("One explanation is ...")."""
+    the sentence right after it when that one gives it ("One explanation is ..."). For any why-
+    or how-question, `best` that only restates what is asked ("X should not be enabled as a
+    whole.", answer_type.restates) is joined with the sentence right after it, whatever that
+    says: the why or the how comes next."""
     markers = wanted(question)
-    if markers is None or says(markers, best.span.text, question):
+    why_or_how = bool(_CAUSE_ASKED.search(question)) and not expected_kind(question)
+    if (markers is None and not why_or_how) or says(markers, best.span.text, question):
         return best
     after = [c for c in _adjacent(best, candidates) if c.span.start > best.span.start]
-    return _joined(best, after[0]) if after and says(markers, after[0].span.text, question) else best
+    if after and (says(markers, after[0].span.text, question)
+                  or (why_or_how and restates(best.span.text, question))):
+        return _joined(best, after[0])
+    return best
 
 
 def _adjacent(best: _Candidate, candidates: list[_Candidate]) -> list[_Candidate]:

@@ -191,6 +191,26 @@ def test_a_why_question_keeps_the_explanation_after_a_sentence_that_restates_it(
         answer.text
 
 
+@pytest.mark.parametrize("question, start", [
+    ("Why should the strict mode not be switched on for every page?",
+     "The strict mode should, emphatically, not be switched on for every page. Its checks may flag"),
+    ("How can Quillpad repair broken pages automatically?",
+     "Quillpad can repair some broken pages automatically, just like a spell checker. Note that `--mend`"),
+])
+def test_a_why_or_how_answer_that_only_restates_the_question_keeps_the_sentence_after_it(
+        make_assistant, tmp_path, question, start):
+    # the sentence after the restatement gives no cause marker and shares few of the question's words
+    assistant = indexed(make_assistant, tmp_path / "quill", {"quillpad.md": (
+        "# Quillpad\n\nQuillpad syncs notebooks between devices.\n\n## Strict mode\n\n"
+        "The strict mode should, *emphatically*, not be switched on for every page. Its checks may flag "
+        "perfectly reasonable notes and may contradict one another. Pick them one by one instead.\n\n"
+        "## Repairs\n\nQuillpad can repair some broken pages automatically, just like a spell checker. "
+        "Note that `--mend` implies `--all-pages`, so it mends as much as it can.\n\n"
+        "The sync server keeps thirty days of history.")})
+    answer = assistant.ask(question, mode="extractive")
+    assert answer.text.startswith(start), answer.text
+
+
 def test_a_who_question_leads_with_the_sentence_that_names_someone(make_assistant, tmp_path):
     # the first article's sentence is closer in meaning to the question but names no one
     assistant = indexed(make_assistant, tmp_path / "treaty", {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer_type import (asks_definition, asks_person, defines, expected_kind, holds_role, names_kind, names_person, rebuts,
-                             says, supplies, unknown_names, wanted)
+from rag.answer_type import (asks_definition, asks_person, defines, expected_kind, holds_role, names_kind,
+                             names_person, rebuts, restates, says, supplies, unknown_names, wanted)
 
 
 @pytest.mark.parametrize("question, kind", [
@@ -175,6 +175,12 @@ def test_what_is_x_wants_a_sentence_with_x_as_its_subject(question, sentence, de
 def test_only_what_a_short_name_is_or_does_asks_for_a_definition(question):
     assert not asks_definition(question)
     assert not defines("The mill is old.", question)
+
+
+def test_a_sentence_restates_a_question_when_it_adds_at_most_two_words():
+    q = "Why should the strict mode not be switched on for every page?"
+    assert restates("The strict mode should, emphatically, not be switched on for every page.", q)
+    assert not restates("The strict mode should not be switched on because its checks flag good notes.", q)
 
 
 def test_how_to_do_something_wants_a_command():
