@@ -322,7 +322,8 @@ def names_kind(sentence: str, question: str) -> bool:
 # "What is X?", "What are Xs?", "What does X do?", "What is X used for?", "What does X mean?": X
 # is a short name (up to four words or an identifier), asked about as a whole
 _NAME = r"((?:[\w`.:/’'-]+\s+){0,3}?[\w`.:/’'-]+?)"
-_DEFINITION = re.compile(rf"^\s*what(?:'s| is| are| was| were)\s+(?:the |a |an )?{_NAME}(?:\s+used for)?\s*\?*\s*$|"
+_DEFINITION = re.compile(rf"^\s*what(?:'s| is| are| was| were)\s+(?:the |a |an )?{_NAME}(?:\s+used for)?"
+                         rf"\s*\?*\s*$|"
                          rf"^\s*what (?:does|do|did)\s+(?:the |a |an )?{_NAME}\s+(?:do|mean)\s*\?*\s*$",
                          re.I)
 _ARTICLE = re.compile(r"^[\s\-*•>\"“‘'`]*(?:(?:the|a|an)\s+)?", re.I)
@@ -343,7 +344,8 @@ def defines(sentence: str, question: str) -> bool:
     m = _DEFINITION.search(question)
     name = re.escape((m.group(1) or m.group(2)).strip("`")).replace(r"\ ", r"\s+")
     head = sentence[_ARTICLE.match(sentence).end():]
-    m = re.match(rf"(?i:`?{name}`?(?:s|es)?(?:\s*,[^,]{{1,80}},)?)(?:\s+[a-z`]|\s*(?::|\s[—–-])\s+\S)", head)
+    m = re.match(rf"(?i:`?{name}`?(?:s|es)?(?:\s*,[^,]{{1,80}},)?)(?:\s+[a-z`]|\s*(?::|\s[—–-])\s+\S)",
+                 head)
     return m is not None     # a lower-case word next (a verb, not "Cargo Book"), or a definition
     # after a colon or a dash ("Generator: Takes a model ...")
 

@@ -38,8 +38,9 @@ import numpy as np
 
 from index.records import Span
 from index.terms import terms, words
-from rag.answer_type import (asks_definition, asks_list, asks_person, defines, enumerates, expected_kind, holds_role, names_kind,
-                             names_person, rebuts, restates, says, supplies, unknown_names, wanted, years)
+from rag.answer_type import (asks_definition, asks_list, asks_person, defines, enumerates, expected_kind,
+                             holds_role, names_kind, names_person, rebuts, restates, says, supplies,
+                             unknown_names, wanted, years)
 from rag.records import Answer, Citation, Hit
 from rag.related import WordVectors, closest
 
@@ -216,7 +217,8 @@ class ExtractiveAnswerer:
                 context = coverage(previous[1] - covered)
             rank = hit_of(span)
             score = base + 0.35 * kin + 0.1 * context + self.t.rank_bonus / (1 + rank)
-            if (says(markers, _with_introduced(ordered, i), question) or (person and names_person(span.text, question))
+            if (says(markers, _with_introduced(ordered, i), question)
+                    or (person and names_person(span.text, question))
                     or names_kind(span.text, question) or defines(span.text, question)):
                 score += self.t.shape_bonus   # a why-question wants the cause, not the aftermath;
                 # a who-question a sentence that names someone; "what kind of X" one that says
