@@ -54,6 +54,8 @@ _RELEASE = re.compile(r"\b(?:return(?:s|ed|ing)?|abandon\w*|giv(?:e|es|ing) up|g
 _BULLET = re.compile(r"^[-•*–]\s+")
 _NUMBER = re.compile(r"(?<![\w-])\d+(?:[.,]\d+)*")   # a figure; not the "400" of a name like "S-400"
 _DETERMINER = re.compile(r"\b(?:the|a|an|its|their|his|her|our|this|that|any|such)\s+$", re.I)
+_CODE = re.compile(r"`[^`].*`")     # a code line, as the readers write it (index.markdown.code_line)
+_CODE_LINES = 16                    # a lead-in keeps at most this many code lines after it
 _QUOTES = ("“", '"', "‘", "'", "«")
 # a question about whether something is kept or given up ("Is X giving back Y?", "What is X's
 # position on Y?"); only such a question can be answered "Reports differ."
@@ -369,9 +371,9 @@ def _merge_lists(cands: list[_Candidate], coverage) -> list[_Candidate]:
                    and cands[j].span.start - cands[j - 1].span.end == 1
                    and (_BULLET.match(cands[j].span.text) or _names_a_group(cands, j))):
                 j += 1
-        if j == i + 1 and (joined := _introduced(lead, cands[j] if j < len(cands) else None, coverage)):
-            out.append(joined)        # "X made it explicit:" and the quote (or command) after it
-            i = j + 1
+        if j == i + 1 and (joined := _introduced(lead, cands[j:j + _CODE_LINES], coverage)):
+            out.append(joined[0])     # "X made it explicit:" and the quote (or command) after it
+            i = j + joined[1]
             continue
         if j > i + 1:
             members = cands[i:j]
@@ -403,24 +405,34 @@ def _with_introduced(ordered: Sequence[tuple[Span, np.ndarray]], i: int) -> str:
     return span.text
 
 
-def _introduced(lead: _Candidate, nxt: _Candidate | None, coverage) -> _Candidate | None:
+def _introduced(lead: _Candidate, after: Sequence[_Candidate], coverage) -> tuple[_Candidate, int] | None:
     """A lead-in ending in ':' joined with what it introduces on the next line (a quotation, a
-    statement, a command), as one passage (its text is the article's, separator included); None
-    when `nxt` is not on that line. Like a list, it gains the share of the question's terms
-    that only one of the two holds."""
-    if (nxt is None or not lead.span.text.endswith(":") or nxt.span.doc_id != lead.span.doc_id
-            or nxt.span.start - lead.span.end != 1):
+    statement, a command; a block of code lines, all of `after` that run on), as one passage
+    (its text is the article's, separators included), and how many lines it took; None when
+    the next line is not right after it. Like a list, it gains the share of the question's
+    terms that only some of its lines hold."""
+    hit = lead.hit
+    if (not after or not lead.span.text.endswith(":") or after[0].span.doc_id != lead.span.doc_id
+            or after[0].span.start - lead.span.end != 1 or hit.doc_id != lead.span.doc_id):
         return None
-    at = lead.span.end - lead.hit.start
-    if lead.hit.doc_id != lead.span.doc_id or not 0 <= at < len(lead.hit.text):
+    taken = [after[0]]
+    while (len(taken) < len(after) and _CODE.fullmatch(taken[-1].span.text)
+           and _CODE.fullmatch(after[len(taken)].span.text)
+           and after[len(taken)].span.start - taken[-1].span.end == 1):
+        taken.append(after[len(taken)])
+    while taken and taken[-1].span.end > hit.end:
+        taken.pop()
+    if not taken or lead.span.start < hit.start:
         return None
-    text = lead.span.text + lead.hit.text[at] + nxt.span.text
-    vec = lead.vec + nxt.vec
-    return replace(lead, span=Span(lead.span.doc_id, lead.span.start, nxt.span.end, text),
-                   vec=vec / (np.linalg.norm(vec) or 1.0), semantic=max(lead.semantic, nxt.semantic),
-                   covered=lead.covered | nxt.covered, coverage=coverage(lead.covered | nxt.covered),
-                   score=max(lead.score, nxt.score) + 0.35 * (coverage(lead.covered | nxt.covered)
-                                                             - max(lead.coverage, nxt.coverage)))
+    members = [lead, *taken]
+    covered = frozenset().union(*(m.covered for m in members))
+    vec = np.sum([m.vec for m in members], axis=0)
+    text = hit.text[lead.span.start - hit.start:taken[-1].span.end - hit.start]
+    return replace(lead, span=Span(lead.span.doc_id, lead.span.start, taken[-1].span.end, text),
+                   vec=vec / (np.linalg.norm(vec) or 1.0), semantic=max(m.semantic for m in members),
+                   covered=covered, coverage=coverage(covered),
+                   score=max(m.score for m in members) + 0.35 * (coverage(covered)
+                                                                 - max(m.coverage for m in members))), len(taken)
 
 
 def _with_neighbour(best: _Candidate, candidates: list[_Candidate], weights: dict[str, float],

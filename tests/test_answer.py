@@ -462,6 +462,18 @@ def test_a_lead_in_ending_in_a_colon_keeps_the_statement_or_command_on_the_next_
         answer.text
 
 
+def test_a_lead_in_keeps_the_whole_code_block_it_introduces(make_assistant, tmp_path):
+    assistant = indexed(make_assistant, tmp_path / "kiln", {"kiln.md": (
+        "# Kiln\n\nKiln bakes pottery glazes in batches.\n\n## Nightly firing\n\n"
+        "You can fire the kiln every night from a cron table, in the same way you fire it by hand:\n\n"
+        "```\nSHELL=/bin/sh\n# m h dom mon dow\n0 2 * * * kiln fire --schedule night.toml\n```\n\n"
+        "The controller needs a serial cable.")})
+    answer = assistant.ask("How do I set up nightly firing of the kiln with cron?", mode="extractive")
+    assert answer.text.startswith("You can fire the kiln every night from a cron table, in the same way you fire "
+                                  "it by hand: `SHELL=/bin/sh` `# m h dom mon dow` "
+                                  "`0 2 * * * kiln fire --schedule night.toml`"), answer.text
+
+
 def test_a_markdown_list_is_answered_whole_with_its_lead_in(make_assistant, tmp_path):
     # a blank line between the lead-in and its items, "*" bullets, items that end in a full stop
     assistant = indexed(make_assistant, tmp_path / "kiln", {"kiln.md": (
