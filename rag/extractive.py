@@ -375,8 +375,10 @@ def _merge_lists(cands: list[_Candidate], coverage) -> list[_Candidate]:
             out.append(joined[0])     # "X made it explicit:" and the quote (or command) after it
             i = j + joined[1]
             continue
+        if j > i + 1 and out and _announces(out[-1], lead):
+            lead = _joined(lead, out.pop())   # "... the following libraries. However, ...:" and its list
         if j > i + 1:
-            members = cands[i:j]
+            members = [lead, *cands[i + 1:j]]
             covered = frozenset().union(*(m.covered for m in members))
             semantic = max(m.semantic for m in members)
             vec = np.mean([m.vec for m in members], axis=0)
@@ -392,6 +394,16 @@ def _merge_lists(cands: list[_Candidate], coverage) -> list[_Candidate]:
             out.append(lead)
         i = j
     return out
+
+
+_ANNOUNCES = re.compile(r"\b(?:the following|as follows|below)\b", re.I)
+
+
+def _announces(before: _Candidate, lead: _Candidate) -> bool:
+    """`before`, the sentence right before a list's lead-in in its paragraph, announces that
+    list ("... vendored versions of the following libraries."): the list's lead-in begins there."""
+    return (before.span.doc_id == lead.span.doc_id == lead.hit.doc_id and not before.bullets
+            and bool(_ANNOUNCES.search(before.span.text)) and _between(lead.hit, before.span, lead.span) is not None)
 
 
 def _with_introduced(ordered: Sequence[tuple[Span, np.ndarray]], i: int) -> str:
@@ -615,7 +627,8 @@ def _compose(question: str, chosen: list[_Candidate], candidates: list[_Candidat
 
 
 def _as_answer_sentence(c: _Candidate) -> str:
-    text = c.span.text.split("\n", 1)[0] if c.bullets else c.span.text
+    lines = c.span.text.split("\n")
+    text = "\n".join(lines[:len(lines) - len(c.bullets)]) if c.bullets else c.span.text   # the lead-in
     text = _BULLET.sub("", text.strip())
     text = re.sub(r"^[A-Z][A-Za-z .'-]{1,40},\s+[A-Z][a-z]+ \d{1,2}(?:, \d{4})?\s*[-–—]\s*", "", text)
     if c.bullets:   # a group's label ("Operationally:") runs on into its first item
