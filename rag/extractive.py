@@ -403,7 +403,8 @@ def _announces(before: _Candidate, lead: _Candidate) -> bool:
     """`before`, the sentence right before a list's lead-in in its paragraph, announces that
     list ("... vendored versions of the following libraries."): the list's lead-in begins there."""
     return (before.span.doc_id == lead.span.doc_id == lead.hit.doc_id and not before.bullets
-            and bool(_ANNOUNCES.search(before.span.text)) and _between(lead.hit, before.span, lead.span) is not None)
+            and bool(_ANNOUNCES.search(before.span.text))
+            and _between(lead.hit, before.span, lead.span) is not None)
 
 
 def _with_introduced(ordered: Sequence[tuple[Span, np.ndarray]], i: int) -> str:

@@ -484,7 +484,8 @@ def test_a_markdown_list_is_answered_whole_with_its_lead_in(make_assistant, tmp_
                                   "a thermocouple probe. [1]"), answer.text
 
 
-def test_a_list_announced_a_sentence_before_its_lead_in_is_answered_with_that_sentence(make_assistant, tmp_path):
+def test_a_list_announced_a_sentence_before_its_lead_in_is_answered_with_that_sentence(make_assistant,
+                                                                                        tmp_path):
     assistant = indexed(make_assistant, tmp_path / "kiln", {"kiln.md": (
         "# Kiln\n\nKiln bakes pottery glazes in batches.\n\n**Spare parts:**\n\n"
         "The kiln ships with spare copies of the following parts. However, if the owner already has "
@@ -492,8 +493,8 @@ def test_a_list_announced_a_sentence_before_its_lead_in_is_answered_with_that_se
         "* `thermocouple` — reads the heat.\n* `relay` — switches the burner.\n\n"
         "The controller needs a serial cable.")})
     answer = assistant.ask("Which parts does the kiln ship spare copies of?", mode="extractive")
-    assert answer.text.startswith("Spare parts: The kiln ships with spare copies of the following parts. However, "
-                                  "if the owner"), answer.text
+    assert answer.text.startswith("Spare parts: The kiln ships with spare copies of the following parts. "
+                                  "However, if the owner"), answer.text
     assert "`thermocouple` — reads the heat; `relay` — switches the burner. [1]" in answer.text
 
 
