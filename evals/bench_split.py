@@ -33,7 +33,7 @@ CORPUS = ROOT / "corpus"
 def plain_split(text: str) -> list[tuple[int, int]]:
     """The splitting rule written the plain way: an abbreviation is looked for in the whole line
     before each full stop. Quadratic on a long line; the reference the fast one must agree with."""
-    from index.sentences import _ABBREV
+    from index.sentences import _ABBREV, _ITEM_NUMBER
 
     end = re.compile(r"[.!?…]+[\"”’')\]]*(?=\s+[\"“‘'(\[]?[A-Z0-9])")
     spans, pos = [], 0
@@ -41,6 +41,8 @@ def plain_split(text: str) -> list[tuple[int, int]]:
         start = pos
         for match in end.finditer(line):
             if match.group(0) == "." and _ABBREV.search(line[: match.start() + 1]):
+                continue
+            if _ITEM_NUMBER.fullmatch(line[: match.end()]):
                 continue
             spans.append((start, pos + match.end()))
             start = pos + match.end()

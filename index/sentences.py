@@ -3,7 +3,8 @@
 Rule-based on purpose: fast, deterministic, and exact about offsets. A line break always ends a
 sentence (cleaning has already joined lines that break mid-sentence); inside a line, a sentence
 ends at . ! ? (plus closing quotes) followed by space and an upper-case letter, digit or quote,
-unless the full stop belongs to a known abbreviation or an initial.
+unless the full stop belongs to a known abbreviation or an initial, or numbers a list item ("2.
+Ships pay ...").
 
 Linear in the length of the text, however long its lines: a run of punctuation is matched once
 (possessive, and only from its first character) and an abbreviation is looked for only in the
@@ -18,6 +19,7 @@ _END = re.compile(r"(?<![.!?…])[.!?…]++[\"”’')\]]*+(?=\s++[\"“‘'(\[]
 _ABBREV = re.compile(r"(?:\b(?:U\.S|U\.K|U\.N|E\.U|Mr|Mrs|Ms|Dr|Gen|Sen|Rep|Lt|Col|Gov|St|Jr|"
                      r"Inc|Co|No|vs|etc|e\.g|i\.e|approx|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|"
                      r"Oct|Nov|Dec)|\b[A-Z])\.$")
+_ITEM_NUMBER = re.compile(r"\s*\d{1,2}[.)]")
 _ABBREV_CHARS = len("approx.")   # the longest abbreviation, with its full stop
 
 
@@ -31,6 +33,8 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
             stop = match.start() + 1
             if match.group(0) == "." and _ABBREV.search(line, max(0, stop - _ABBREV_CHARS), stop):
                 continue
+            if _ITEM_NUMBER.fullmatch(line, 0, match.end()):
+                continue      # "1. It's reversible": the number of a list item, not a sentence
             _add(spans, text, pos + start - pos, pos + match.end(), offset)
             start = pos + match.end()
         _add(spans, text, start, pos + len(line), offset)

@@ -437,9 +437,12 @@ def asks_list(question: str) -> bool:
     return bool(_ASKS_LIST.search(question))
 
 
+LIST_ITEM = re.compile(r"^\s*(?:[-•*–]|\d{1,2}[.)])\s+")      # a list item ("- x", "2. x")
+
+
 def enumerates(text: str) -> bool:
-    """`text` lists three or more things: a series ("A, B, and C") or two or more bullets."""
-    bullets = sum(1 for line in text.split("\n")[1:] if re.match(r"^[-•*–]\s+", line))
+    """`text` lists three or more things: a series ("A, B, and C") or two or more list items."""
+    bullets = sum(1 for line in text.split("\n")[1:] if LIST_ITEM.match(line))
     return bullets >= 2 or bool(_ITEMS.search(text))
 
 

@@ -35,7 +35,7 @@ import numpy as np
 from index.records import Span
 from index.sentences import split_sentences
 from index.terms import terms, words
-from rag.answer_type import amounts, designators, years
+from rag.answer_type import LIST_ITEM, amounts, designators, years
 from rag.records import Citation, Hit
 
 _NUMS = r"\d{1,4}(?:\s*(?:[,;，、]|[-–])\s*\d{1,4})*"
@@ -43,7 +43,6 @@ MARKER = re.compile(rf"(?:\[\s*(?:(?:sources?|src|ref)\.?\s*)?({_NUMS})\s*\]|【
 _MARKERS_AT_START = re.compile(rf"(?:\s*{MARKER.pattern})+", re.I)   # used with .match(text, pos)
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 _ACCORDING = re.compile(r"According to ([^,.;:]{2,60}),\s*(\w)")
-LIST_ITEM = re.compile(r"^\s*(?:[-•*–]|\d{1,2}[.)])\s+")      # a list item ("- x", "2. x")
 # "[n]", "[source]", "[citation]": a marker written literally, with no number in it
 _LITERAL = re.compile(r"\s?\[\s*(?:n|x|#|\.\.\.|…|(?:source|citation|ref|passage)s?(?:\s*(?:n|x|#))?)\s*\]", re.I)
 # a capitalised word inside a sentence (names of people, places, bodies): must be in the source

@@ -38,7 +38,7 @@ import numpy as np
 
 from index.records import Span
 from index.terms import terms, words
-from rag.answer_type import (asks_definition, asks_list, asks_person, defines, enumerates, expected_kind,
+from rag.answer_type import (LIST_ITEM, asks_definition, asks_list, asks_person, defines, enumerates, expected_kind,
                              holds_role, names_kind, names_person, rebuts, restates, says, supplies,
                              unknown_names, wanted, years)
 from rag.records import Answer, Citation, Hit
@@ -51,7 +51,7 @@ _NEGATION = re.compile(r"\b(?:not|no|never|cannot|won't|refus\w*|reject\w*|ruled
 _KEEP = re.compile(r"\b(?:keep\w*|kept|retain\w*|maintain\w*|remain\w*|stands? firm|non-negotiable)\b", re.I)
 _RELEASE = re.compile(r"\b(?:return(?:s|ed|ing)?|abandon\w*|giv(?:e|es|ing) up|gave up|relinquish\w*|"
                       r"withdraw\w*|hand(?:s|ed|ing)? (?:back|over))\b", re.I)
-_BULLET = re.compile(r"^[-•*–]\s+")
+_BULLET = LIST_ITEM                  # "- x", "2. x"
 _NUMBER = re.compile(r"(?<![\w-])\d+(?:[.,]\d+)*")   # a figure; not the "400" of a name like "S-400"
 _DETERMINER = re.compile(r"\b(?:the|a|an|its|their|his|her|our|this|that|any|such)\s+$", re.I)
 _CODE = re.compile(r"`[^`].*`")     # a code line, as the readers write it (index.markdown.code_line)
@@ -225,8 +225,8 @@ class ExtractiveAnswerer:
                 score += self.t.shape_bonus   # a why-question wants the cause, not the aftermath;
                 # a who-question a sentence that names someone; "what kind of X" one that says
                 # which; "what is X?" one that has X as its subject
-            if len(words(span.text)) < 4 or not span.text.rstrip("”’\"')").endswith((".", "!", "?", ":")):
-                score *= 0.8   # headings, list items and stubs rarely answer on their own
+            if len(words(span.text)) < 4 or not span.text.rstrip("”’\"')").endswith((".", "!", ":")):
+                score *= 0.8   # headings, list items, stubs and questions rarely answer on their own
             out.append(_Candidate(span, vec, hits[rank], semantic, covered, score,
                                   coverage=coverage(covered)))
             previous = (span, covered)

@@ -498,6 +498,18 @@ def test_a_list_announced_a_sentence_before_its_lead_in_is_answered_with_that_se
     assert "`thermocouple` — reads the heat; `relay` — switches the burner. [1]" in answer.text
 
 
+def test_a_numbered_list_is_answered_whole_and_a_question_heading_is_no_answer(make_assistant, tmp_path):
+    assistant = indexed(make_assistant, tmp_path / "kiln", {"kiln.md": (
+        "# Kiln\n\n## What is a glaze anyway?\n\nPotters coat their pots before firing. A glaze is a glassy "
+        "coat. It has a couple useful properties:\n1) It seals the clay, so pots hold water\n"
+        "2) It resists stains, even from coffee\n3) It hardens the surface. A glazed mug lasts for years.\n\n"
+        "The controller needs a serial cable.")})
+    answer = assistant.ask("What properties does a glaze have?", mode="extractive")
+    assert ("It has a couple useful properties: It seals the clay, so pots hold water; "
+            "It resists stains, even from coffee; It hardens the surface. [") in answer.text, answer.text
+    assert "anyway" not in answer.text
+
+
 def test_a_one_word_heading_hands_on_to_the_line_under_it(make_assistant, tmp_path):
     assistant = indexed(make_assistant, tmp_path / "kiln", {"kiln.txt": (
         "Kiln parts\n\nThe kiln has two parts.\n\nChamber\nHolds the pots while they fire.\n\n"

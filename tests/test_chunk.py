@@ -91,7 +91,14 @@ def test_sentence_splitter_keeps_abbreviations_inside_sentences():
 TRICKY = ["He said approx. 300 were there. Then e.g. Ankara replied.", "Wait... What?! No. Yes.",
           "J. R. R. Tolkien wrote it. Sept. 5 came. Gen. Smith left.", "xapprox. Next one.",
           "“Done.” Then (Later.) [Yes.] 'Quote.' Another.", "U.S.-made jets. U.K. said so. U.N. Done.",
-          "A.  B.\tC.\n\nD. e. F", ". . . A ! ! ? B", "No. 5 is next. Inc. Co. vs. Jr. St. Louis."]
+          "A.  B.\tC.\n\nD. e. F", ". . . A ! ! ? B", "No. 5 is next. Inc. Co. vs. Jr. St. Louis.",
+          "Two parts:\n1. A cable. It is long.\n 12. Fuse. Then 3. Done."]
+
+
+def test_the_number_of_a_list_item_is_no_sentence_of_its_own():
+    text = "It has two properties:\n1. It is reversible. It is lossless.\n2. It works on any text."
+    assert [text[s:e] for s, e in split_sentences(text)] == [
+        "It has two properties:", "1. It is reversible.", "It is lossless.", "2. It works on any text."]
 
 
 def test_sentence_splitter_agrees_with_the_plain_rule_on_the_corpus_and_on_tricky_text():
