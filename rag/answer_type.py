@@ -221,17 +221,25 @@ def supplies(kind: str, sentence: str, question: str) -> bool:
                    for w in new_words)
     if kind == "time":
         return any(_YEAR.fullmatch(w) or w in _TIME_WORDS for w in new_words)
-    if kind == "place":
-        return bool(places(sentence, question) or _found_in(sentence, question))
+    if kind == "place":   # a named place, where something is found, or a file or an address
+        return bool(places(sentence, question) or _found_in(sentence, question)
+                    or any(_new(w, question) for w in _LOCATION.findall(sentence)))
     # a name: a capitalised word that is not the sentence's first word and not in the question;
     # for "which X ...?", also X named beside a word the question lacks ("the enzymes catalase
-    # and ...", "endothelial cells"); or inline code the question lacks
+    # and ...", "endothelial cells"), and for "which version ...?" a number ("Python 3.9"); or
+    # inline code the question lacks
     tokens = re.findall(r"[\w’'-]+", sentence)
+    numbered = (m := _WHICH.search(question)) is not None and m.group(1).lower() in _NUMBERED
     return (any(t[0].isupper() and _new(t, question) for t in tokens[1:]) or _instance_of(sentence, question)
+            or (numbered and any(_new(t, question) for t in re.findall(r"\b\d+(?:\.\d+)*\b", sentence)))
             or any(any(_new(w, question) for w in re.findall(r"[\w’'-]+", code))
                    for code in re.findall(r"`([^`]+)`", sentence)))     # `pyenv versions`: code names
 
 
+# "in `src/core.py`", "at https://example.org/docs": a file or an address
+_LOCATION = re.compile(r"\b(?:in|at|on|from|under|inside|within)\s+(?:the\s+)?(`[^`]+`|https?://[^\s)]+)", re.I)
+# "which version ...?" asks for a number ("Python 3.9"), as much as for a name
+_NUMBERED = {"version", "versions", "release", "releases", "edition", "editions", "revision", "revisions"}
 # "where are X found?": "present in soy", "found in the liver", "stored at low temperature"
 _FOUND_IN = re.compile(r"\b(?:found|present|located|situated|based|stationed|kept|stored|housed|"
                        r"lives?|grows?|occurs?|occurring|abundant|common)\s+(?:in|at|on|inside|within|near)\s+"

@@ -66,6 +66,20 @@ def test_where_something_is_found_is_answered_by_what_it_is_found_in():
     assert not supplies("place", "Tallow moths eat wax in the dark.", q)
 
 
+def test_where_something_is_written_is_answered_by_a_file_or_an_address():
+    q = "Where is the kiln's schedule format documented?"
+    assert supplies("place", "The schedule format is documented in `kiln/schedule.py`.", q)
+    assert supplies("place", "Docs are available at https://example.org/kiln.", q)
+    assert not supplies("place", "The schedule format is documented in detail.", q)
+
+
+def test_which_version_is_answered_by_a_number():
+    q = "Which Python version does the kiln controller require?"
+    assert supplies("name", "the kiln controller requires python 3.9 or later.", q)
+    assert not supplies("name", "the kiln controller requires a recent python.", q)
+    assert not supplies("name", "the ferries sail in 2019.", "Which ferries sail?")     # a which-thing: no number
+
+
 def test_which_thing_is_answered_by_the_thing_named_beside_its_kind():
     q = "Which digestive enzymes do otters make?"
     assert supplies("name", "Otters make the digestive enzymes trypsin and lipase in the gut.", q)
