@@ -105,6 +105,11 @@ _WANTS = (
 )
 
 
+def asks_procedure(question: str) -> bool:
+    """"How do I ...?", "How can you ...?", "How to ...?": the answer is a command to run."""
+    return bool(_PROCEDURE_ASKED.search(question))
+
+
 def wanted(question: str) -> re.Pattern | None:
     """The markers a good answer to `question` carries ("because" for why, "must" and "unless"
     for what something requires), or None."""

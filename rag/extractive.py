@@ -38,9 +38,9 @@ import numpy as np
 
 from index.records import Span
 from index.terms import terms, words
-from rag.answer_type import (LIST_ITEM, asks_definition, asks_list, asks_person, defines, enumerates, expected_kind,
-                             holds_role, names_kind, names_person, rebuts, restates, says, supplies,
-                             unknown_names, wanted, years)
+from rag.answer_type import (LIST_ITEM, asks_definition, asks_list, asks_person, asks_procedure, defines,
+                             enumerates, expected_kind, holds_role, names_kind, names_person, rebuts, restates,
+                             says, supplies, unknown_names, wanted, years)
 from rag.records import Answer, Citation, Hit
 from rag.related import WordVectors, closest
 
@@ -256,6 +256,8 @@ class ExtractiveAnswerer:
         _shape_first(question, candidates, self.t.keep_ratio)
         best = _with_cause(question, candidates[0], candidates)
         if best is candidates[0]:
+            best = _with_code(question, best, candidates)
+        if best is candidates[0]:
             best = _with_neighbour(best, candidates, weights, self.t.neighbour_share)
         candidates[0] = best
         chosen = [best]
@@ -418,15 +420,18 @@ def _with_introduced(ordered: Sequence[tuple[Span, np.ndarray]], i: int) -> str:
     return span.text
 
 
-def _introduced(lead: _Candidate, after: Sequence[_Candidate], coverage) -> tuple[_Candidate, int] | None:
+def _introduced(lead: _Candidate, after: Sequence[_Candidate], coverage,
+                colon: bool = True) -> tuple[_Candidate, int] | None:
     """A lead-in ending in ':' joined with what it introduces on the next line (a quotation, a
     statement, a command; a block of code lines, all of `after` that run on), as one passage
     (its text is the article's, separators included), and how many lines it took; None when
-    the next line is not right after it. Like a list, it gains the share of the question's
+    the next line is not right after it (`colon` False: a lead-in with no colon, and a blank
+    line between them allowed). Like a list, it gains the share of the question's
     terms that only some of its lines hold."""
     hit = lead.hit
-    if (not after or not lead.span.text.endswith(":") or after[0].span.doc_id != lead.span.doc_id
-            or after[0].span.start - lead.span.end != 1 or hit.doc_id != lead.span.doc_id):
+    if (not after or (colon and not lead.span.text.endswith(":")) or after[0].span.doc_id != lead.span.doc_id
+            or not 1 <= after[0].span.start - lead.span.end <= (1 if colon else 2)   # a blank line at most
+            or hit.doc_id != lead.span.doc_id):
         return None
     taken = [after[0]]
     while (len(taken) < len(after) and _CODE.fullmatch(taken[-1].span.text)
@@ -483,6 +488,19 @@ def _with_cause(question: str, best: _Candidate, candidates: list[_Candidate]) -
                   or (why_or_how and restates(best.span.text, question))):
         return _joined(best, after[0])
     return best
+
+
+def _with_code(question: str, best: _Candidate, candidates: list[_Candidate]) -> _Candidate:
+    """For "how do I ...?", `best` that gives no command, with the block of code lines right
+    under it, after a blank line at most ("Rich can be installed in the REPL." and "`>>>
+    pretty.install()`")."""
+    if not asks_procedure(question) or says(wanted(question), best.span.text, question):
+        return best
+    after = sorted((c for c in candidates if c.span.doc_id == best.span.doc_id
+                    and c.span.start > best.span.end and _CODE.fullmatch(c.span.text)),
+                   key=lambda c: c.span.start)
+    joined = _introduced(best, after[:_CODE_LINES], lambda covered: best.coverage, colon=False)
+    return joined[0] if joined else best
 
 
 def _adjacent(best: _Candidate, candidates: list[_Candidate]) -> list[_Candidate]:
@@ -635,7 +653,7 @@ def _as_answer_sentence(c: _Candidate) -> str:
     if c.bullets:   # a group's label ("Operationally:") runs on into its first item
         items = "; ".join(b.rstrip(" .;") for b in c.bullets)      # items that end in "." too
         text += " " + re.sub(r":; ", ": ", items) + "."
-    return " ".join(text.split("\n"))
+    return re.sub(r"\n+", " ", text)
 
 
 def joined(question: str, answers: Sequence[Answer], each: int) -> Answer | None:

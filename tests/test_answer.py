@@ -474,6 +474,16 @@ def test_a_lead_in_keeps_the_whole_code_block_it_introduces(make_assistant, tmp_
                                   "`0 2 * * * kiln fire --schedule night.toml`"), answer.text
 
 
+def test_how_to_do_something_keeps_the_code_block_under_a_sentence_with_no_colon(make_assistant, tmp_path):
+    assistant = indexed(make_assistant, tmp_path / "kiln", {"kiln.md": (
+        "# Kiln\n\nKiln bakes pottery glazes in batches.\n\n## Kiln shell\n\n"
+        "The kiln can be driven from its own shell, so that every burner will be shown and logged.\n\n"
+        "```\n>>> from kiln import shell\n>>> shell.start()\n```\n\nThe controller needs a serial cable.")})
+    answer = assistant.ask("How do I show and log every burner from the kiln shell?", mode="extractive")
+    assert answer.text.startswith("The kiln can be driven from its own shell, so that every burner will be shown "
+                                  "and logged. `>>> from kiln import shell` `>>> shell.start()` [1]"), answer.text
+
+
 def test_a_markdown_list_is_answered_whole_with_its_lead_in(make_assistant, tmp_path):
     # a blank line between the lead-in and its items, "*" bullets, items that end in a full stop
     assistant = indexed(make_assistant, tmp_path / "kiln", {"kiln.md": (
