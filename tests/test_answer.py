@@ -480,8 +480,9 @@ def test_how_to_do_something_keeps_the_code_block_under_a_sentence_with_no_colon
         "The kiln can be driven from its own shell, so that every burner will be shown and logged.\n\n"
         "```\n>>> from kiln import shell\n>>> shell.start()\n```\n\nThe controller needs a serial cable.")})
     answer = assistant.ask("How do I show and log every burner from the kiln shell?", mode="extractive")
-    assert answer.text.startswith("The kiln can be driven from its own shell, so that every burner will be shown "
-                                  "and logged. `>>> from kiln import shell` `>>> shell.start()` [1]"), answer.text
+    assert answer.text.startswith("The kiln can be driven from its own shell, so that every burner will be "
+                                  "shown and logged. `>>> from kiln import shell` `>>> shell.start()` [1]"), \
+        answer.text
 
 
 def test_a_markdown_list_is_answered_whole_with_its_lead_in(make_assistant, tmp_path):
