@@ -228,7 +228,10 @@ def supplies(kind: str, sentence: str, question: str) -> bool:
         return any(_YEAR.fullmatch(w) or w in _TIME_WORDS for w in new_words)
     if kind == "place":   # a named place, where something is found, or a file or an address
         return bool(places(sentence, question) or _found_in(sentence, question)
-                    or any(_new(w, question) for w in _LOCATION.findall(sentence)))
+                    or any(_new(w, question) for w in _LOCATION.findall(sentence))
+                    or (_WHERE_TO.search(question) is not None      # "in the issue tracker"
+                        and any(_new(w, question) and w.lower() not in _FUNCTION
+                                for w in _SOMEWHERE.findall(sentence))))
     # a name: a capitalised word that is not the sentence's first word and not in the question;
     # for "which X ...?", also X named beside a word the question lacks ("the enzymes catalase
     # and ...", "endothelial cells"), and for "which version ...?" a number ("Python 3.9"); or
@@ -242,7 +245,11 @@ def supplies(kind: str, sentence: str, question: str) -> bool:
 
 
 # "in `src/core.py`", "at https://example.org/docs": a file or an address
-_LOCATION = re.compile(r"\b(?:in|at|on|from|under|inside|within)\s+(?:the\s+)?(`[^`]+`|https?://[^\s)]+)", re.I)
+_LOCATION = re.compile(r"\b(?:in|at|on|under|inside|within)\s+(?:the\s+)?(`[^`]+`|https?://[^\s)]+)", re.I)
+# "where should I post ...?", "where can you find ...?": somewhere to go, named or not
+_WHERE_TO = re.compile(r"^\s*where (?:should|can|could|do|must|may|would) (?:i|you|we|one|users?)\b", re.I)
+_SOMEWHERE = re.compile(r"\b(?:in|on|at|to|into|under|via|through)\s+(?:the\s+|a\s+|an\s+|your\s+|our\s+|its\s+)?"
+                        r"([\w’'-]+)", re.I)
 # "which version ...?" asks for a number ("Python 3.9"), as much as for a name
 _NUMBERED = {"version", "versions", "release", "releases", "edition", "editions", "revision", "revisions"}
 # "where are X found?": "present in soy", "found in the liver", "stored at low temperature"

@@ -73,6 +73,15 @@ def test_where_something_is_written_is_answered_by_a_file_or_an_address():
     assert not supplies("place", "The schedule format is documented in detail.", q)
 
 
+def test_where_to_do_something_is_answered_by_somewhere_named_or_not():
+    q = "Where should I report a fault in the kiln?"
+    assert supplies("place", "Please report faults in the issue tracker.", q)
+    assert not supplies("place", "Please report faults quickly.", q)
+    # a question about where a thing is, not where to go, still wants a named place
+    assert not supplies("place", "The faults are logged in the issue tracker.", "Where are the kiln's faults logged?")
+    assert not supplies("place", "Faults come from `kiln/relay.py`.", "Where are the kiln's faults logged?")
+
+
 def test_which_version_is_answered_by_a_number():
     q = "Which Python version does the kiln controller require?"
     assert supplies("name", "the kiln controller requires python 3.9 or later.", q)
