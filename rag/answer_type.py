@@ -248,8 +248,8 @@ def supplies(kind: str, sentence: str, question: str) -> bool:
 _LOCATION = re.compile(r"\b(?:in|at|on|under|inside|within)\s+(?:the\s+)?(`[^`]+`|https?://[^\s)]+)", re.I)
 # "where should I post ...?", "where can you find ...?": somewhere to go, named or not
 _WHERE_TO = re.compile(r"^\s*where (?:should|can|could|do|must|may|would) (?:i|you|we|one|users?)\b", re.I)
-_SOMEWHERE = re.compile(r"\b(?:in|on|at|to|into|under|via|through)\s+(?:the\s+|a\s+|an\s+|your\s+|our\s+|its\s+)?"
-                        r"([\w’'-]+)", re.I)
+_SOMEWHERE = re.compile(r"\b(?:in|on|at|to|into|under|via|through)\s+"
+                        r"(?:the\s+|a\s+|an\s+|your\s+|our\s+|its\s+)?([\w’'-]+)", re.I)
 # "which version ...?" asks for a number ("Python 3.9"), as much as for a name
 _NUMBERED = {"version", "versions", "release", "releases", "edition", "editions", "revision", "revisions"}
 # "where are X found?": "present in soy", "found in the liver", "stored at low temperature"

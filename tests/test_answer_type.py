@@ -78,8 +78,9 @@ def test_where_to_do_something_is_answered_by_somewhere_named_or_not():
     assert supplies("place", "Please report faults in the issue tracker.", q)
     assert not supplies("place", "Please report faults quickly.", q)
     # a question about where a thing is, not where to go, still wants a named place
-    assert not supplies("place", "The faults are logged in the issue tracker.", "Where are the kiln's faults logged?")
-    assert not supplies("place", "Faults come from `kiln/relay.py`.", "Where are the kiln's faults logged?")
+    logged = "Where are the kiln's faults logged?"
+    assert not supplies("place", "The faults are logged in the issue tracker.", logged)
+    assert not supplies("place", "Faults come from `kiln/relay.py`.", logged)
 
 
 def test_which_version_is_answered_by_a_number():
