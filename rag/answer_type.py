@@ -30,7 +30,7 @@ _KINDS = (
                           rf"what(?:'s| is| was| were| are)? (?:the )?(?:\w+ )?(?:value|price|cost|worth))\b", re.I)),
     ("number", re.compile(_LEAD + r"(?:how (?:many|much|long|far|big|large|old)|what (?:percentage|share|number|amount|sum|price|cost)|"
                           r"at what (?:price|cost))\b", re.I)),
-    ("time", re.compile(_LEAD + r"(?:when|what (?:year|month|date|day|time)|which (?:year|month|date|day)|"
+    ("time", re.compile(_LEAD + r"(?:when|how soon|what (?:year|month|date|day|time)|which (?:year|month|date|day)|"
                         r"(?:in|on|by|until|since|from|at) (?:what|which) (?:year|month|date|day|time))\b",
                         re.I)),
     # "where ... stand/heading?" asks for a stance or a direction, not a place
@@ -56,8 +56,11 @@ _NUMBER_WORDS = ("one two three four five six seven eight nine ten eleven twelve
 _TIME_WORDS = ("january february march april may june july august september october november december "
                "monday tuesday wednesday thursday friday saturday sunday spring summer autumn fall "
                "winter today yesterday tomorrow soon recently ago decade century week weeks month "
-               "months year years").split()
+               "months year years day days hour hours minute minutes").split()
 
+
+LIST_ITEM = re.compile(r"^\s*(?:[-•*–]|\d{1,2}[.)])\s+")      # a list item ("- x", "2. x")
+_ITEM_MARKS = re.compile(LIST_ITEM.pattern, re.M)
 
 _CALENDAR = frozenset(_TIME_WORDS[:19] + ["today", "yesterday", "tomorrow"]) - {"may"}  # months, weekdays
 _ASKS_DATE = re.compile(r"\b(?:what|which) (?:date|day)\b", re.I)
@@ -205,6 +208,7 @@ def places(text: str, question: str = "") -> set[str]:
 def supplies(kind: str, sentence: str, question: str) -> bool:
     if not kind:
         return True
+    sentence = _ITEM_MARKS.sub("", sentence)      # "- The ...", "2. ...": a list's marks are no words
     if kind == "expansion":
         return spells(_EXPANSION.search(question).group(1), sentence)
     asked = set(words(question))
@@ -246,10 +250,11 @@ def supplies(kind: str, sentence: str, question: str) -> bool:
 
 # "in `src/core.py`", "at https://example.org/docs": a file or an address
 _LOCATION = re.compile(r"\b(?:in|at|on|under|inside|within)\s+(?:the\s+)?(`[^`]+`|https?://[^\s)]+)", re.I)
-# "where should I post ...?", "where can you find ...?": somewhere to go, named or not
-_WHERE_TO = re.compile(r"^\s*where (?:should|can|could|do|must|may|would) (?:i|you|we|one|users?)\b", re.I)
+# "where should I post ...?", "where can you find ...?", "where should bugs be reported?":
+# somewhere to go or send, named or not
+_WHERE_TO = re.compile(r"^\s*where (?:should|can|could|must|may|(?:do|would) (?:i|you|we|one|users?)\b)", re.I)
 _SOMEWHERE = re.compile(r"\b(?:in|on|at|to|into|under|via|through)\s+"
-                        r"(?:the\s+|a\s+|an\s+|your\s+|our\s+|its\s+)?([\w’'-]+)", re.I)
+                        r"(?:the\s+|a\s+|an\s+|your\s+|our\s+|its\s+|their\s+)?([\w’'-]+)", re.I)
 # "which version ...?" asks for a number ("Python 3.9"), as much as for a name
 _NUMBERED = {"version", "versions", "release", "releases", "edition", "editions", "revision", "revisions"}
 # "where are X found?": "present in soy", "found in the liver", "stored at low temperature"
@@ -455,9 +460,6 @@ _ITEMS = re.compile(r"(?:[^,;:.!?—–()]{1,50}, ){2,}(?:and|or) [^,;:.!?—–
 
 def asks_list(question: str) -> bool:
     return bool(_ASKS_LIST.search(question))
-
-
-LIST_ITEM = re.compile(r"^\s*(?:[-•*–]|\d{1,2}[.)])\s+")      # a list item ("- x", "2. x")
 
 
 def enumerates(text: str) -> bool:

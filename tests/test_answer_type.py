@@ -83,6 +83,26 @@ def test_where_to_do_something_is_answered_by_somewhere_named_or_not():
     assert not supplies("place", "Faults come from `kiln/relay.py`.", logged)
 
 
+def test_a_list_items_mark_is_no_word_of_its_sentence():
+    assert not supplies("name", "- The usual rules apply to the kiln.", "Who built the kiln?")
+    assert supplies("name", "- The kiln was built by Ana Vale.", "Who built the kiln?")
+    assert not supplies("number", "2. The ferries sail at dawn.", "How many ferries sail?")
+
+
+def test_how_soon_wants_a_time_and_days_or_hours_are_one():
+    q = "How soon will the council answer a complaint?"
+    assert expected_kind(q) == "time"
+    assert supplies("time", "Complaints are answered within 5 days.", q)
+    assert supplies("time", "An advisory follows within 6 hours.", "When is the advisory published?")
+    assert not supplies("time", "Complaints are answered by the clerk.", q)
+
+
+def test_where_something_should_be_sent_is_answered_by_whoever_takes_it():
+    q = "Where should faults in the ferry engines be reported?"
+    assert supplies("place", "Faults in the engines should be reported to their respective makers.", q)
+    assert not supplies("place", "Faults in the engines are rare.", q)
+
+
 def test_which_version_is_answered_by_a_number():
     q = "Which Python version does the kiln controller require?"
     assert supplies("name", "the kiln controller requires python 3.9 or later.", q)
