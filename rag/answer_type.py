@@ -354,20 +354,22 @@ _DEFINITION = re.compile(rf"^\s*what(?:'s| is| are| was| were)\s+(?:the |a |an )
 _ARTICLE = re.compile(r"^[\s\-*•>\"“‘'`]*(?:(?:the|a|an)\s+)?", re.I)
 
 
-def asks_definition(question: str) -> bool:
-    """"What is X?", "What does X do?" (X a short name, not a word such as "this")."""
+def defined(question: str) -> str:
+    """X, for "What is X?" or "What does X do?" (X a short name, not a word such as "this"); ""
+    for any other question."""
     m = _DEFINITION.search(question)
-    return m is not None and (m.group(1) or m.group(2)).lower() not in STOPWORDS
+    name = (m.group(1) or m.group(2)).strip("`") if m else ""
+    return "" if name.lower() in STOPWORDS else name
+
 
 
 def defines(sentence: str, question: str) -> bool:
     """For "What is X?" or "What does X do?": `sentence` has X as its subject, followed by what
     it is or does ("Cargo downloads ...", "The `Generator` takes a model ...", "A payload is
     ..."); "To start using Cargo, ..." and "The Cargo Book ..." do not."""
-    if not asks_definition(question):
+    if not defined(question):
         return False
-    m = _DEFINITION.search(question)
-    name = re.escape((m.group(1) or m.group(2)).strip("`")).replace(r"\ ", r"\s+")
+    name = re.escape(defined(question)).replace(r"\ ", r"\s+")
     head = sentence[_ARTICLE.match(sentence).end():]
     m = re.match(rf"(?i:`?{name}`?(?:s|es)?(?:\s*,[^,]{{1,80}},)?)(?:\s+[a-z`]|\s*(?::|\s[—–-])\s+\S)",
                  head)

@@ -38,7 +38,7 @@ import numpy as np
 
 from index.records import Span
 from index.terms import terms, words
-from rag.answer_type import (LIST_ITEM, asks_definition, asks_list, asks_person, asks_procedure, defines,
+from rag.answer_type import (LIST_ITEM, asks_list, asks_person, asks_procedure, defined, defines,
                              enumerates, expected_kind, holds_role, names_kind, names_person, rebuts, restates,
                              says, supplies, unknown_names, wanted, years)
 from rag.records import Answer, Citation, Hit
@@ -306,11 +306,14 @@ def _shape_first(question: str, candidates: list[_Candidate], share: float) -> N
     where the cause does not ("X was dropped after ..."); "the ambassador acknowledged ..." is
     close in meaning to "who is the ambassador?" and names no one."""
     markers = wanted(question)
-    if asks_definition(question):
-        # "what is X?": of the sentences close enough that have X as subject, the first in its
-        # text leads: a text says what a thing is before it says more about it
-        close = [c for c in candidates if c.score >= share * candidates[0].score
-                 and defines(c.span.text, question)]
+    name = defined(question)
+    if name:
+        # "what is X?": the first line under a heading X ("rustfmt" over "A tool for formatting
+        # Rust code."), else of the sentences close enough that have X as subject, the first in
+        # its text: a text says what a thing is before it says more about it
+        titled = [c for c in candidates if _heading_over(c).strip("`").lower() == name.lower()]
+        close = titled or [c for c in candidates if c.score >= share * candidates[0].score
+                           and defines(c.span.text, question)]
         if close:
             first = min(close, key=lambda c: c.span.start)
             candidates.insert(0, candidates.pop(next(i for i, c in enumerate(candidates) if c is first)))
@@ -345,6 +348,21 @@ def _is_heading(text: str) -> bool:
     text = text.strip()
     return (1 <= len(text.split()) <= 14 and text[:1].isupper() and not _BULLET.match(text)
             and not text.rstrip("”’\"')").endswith((".", "!", "?", ":", ";", ",")))
+
+
+def _heading_over(c: _Candidate) -> str:
+    """The heading right over `c` (a blank line between them at most), or ""."""
+    hit = c.hit
+    if hit.doc_id != c.span.doc_id or not hit.start <= c.span.start <= hit.end:
+        return ""
+    before = hit.text[:c.span.start - hit.start]
+    if not before.endswith("\n"):
+        return ""
+    lines = before.rstrip("\n").split("\n")
+    line = lines[-1].strip() if len(lines) > 1 or hit.start == 0 else ""
+    heading = (1 <= len(line.split()) <= 14 and not _BULLET.match(line)      # a title may be lower case
+               and not line.rstrip("”’\"')").endswith((".", "!", "?", ":", ";", ",")))
+    return line if heading and len(before) - len(before.rstrip("\n")) <= 2 else ""
 
 
 def _headings_hand_on(cands: list[_Candidate]) -> list[_Candidate]:
@@ -423,7 +441,7 @@ def _with_introduced(ordered: Sequence[tuple[Span, np.ndarray]], i: int) -> str:
 def _introduced(lead: _Candidate, after: Sequence[_Candidate], coverage,
                 colon: bool = True) -> tuple[_Candidate, int] | None:
     """A lead-in ending in ':' joined with what it introduces on the next line (a quotation, a
-    statement, a command; a block of code lines, all of `after` that run on), as one passage
+    statement, a command; a block of code lines or list items, all of `after` that run on), as one passage
     (its text is the article's, separators included), and how many lines it took; None when
     the next line is not right after it (`colon` False: a lead-in with no colon, and a blank
     line between them allowed). Like a list, it gains the share of the question's
@@ -434,23 +452,43 @@ def _introduced(lead: _Candidate, after: Sequence[_Candidate], coverage,
             or hit.doc_id != lead.span.doc_id):
         return None
     taken = [after[0]]
-    while (len(taken) < len(after) and _CODE.fullmatch(taken[-1].span.text)
-           and _CODE.fullmatch(after[len(taken)].span.text)
-           and after[len(taken)].span.start - taken[-1].span.end == 1):
+    while (len(taken) < len(after) and after[len(taken)].span.start - taken[-1].span.end == 1
+           and _block_line(taken[-1]) is not None
+           and _block_line(after[len(taken)]) == _block_line(taken[-1])):
         taken.append(after[len(taken)])
-    while taken and taken[-1].span.end > hit.end:
+    hits = [hit, *(c.hit for c in taken)]
+    while taken and (text := _article_text(hits, lead.span.doc_id, lead.span.start,
+                                           taken[-1].span.end)) is None:
         taken.pop()
-    if not taken or lead.span.start < hit.start:
+    if not taken:
         return None
     members = [lead, *taken]
     covered = frozenset().union(*(m.covered for m in members))
     vec = np.sum([m.vec for m in members], axis=0)
-    text = hit.text[lead.span.start - hit.start:taken[-1].span.end - hit.start]
     return replace(lead, span=Span(lead.span.doc_id, lead.span.start, taken[-1].span.end, text),
                    vec=vec / (np.linalg.norm(vec) or 1.0), semantic=max(m.semantic for m in members),
                    covered=covered, coverage=coverage(covered),
                    score=max(m.score for m in members) + 0.35 * (coverage(covered)
                                                                  - max(m.coverage for m in members))), len(taken)
+
+
+def _article_text(hits: Sequence[Hit], doc_id: str, start: int, end: int) -> str | None:
+    """The article's text from `start` to `end`, read off `hits` (passages that may overlap, a
+    list running on into the next one), or None where they leave a gap."""
+    out, at = [], start
+    for h in sorted({h.chunk_id: h for h in hits if h.doc_id == doc_id}.values(), key=lambda h: h.start):
+        if h.start <= at < h.end:
+            stop = min(end, h.end)
+            out.append(h.text[at - h.start:stop - h.start])
+            at = stop
+            if at >= end:
+                return "".join(out)
+    return None
+
+
+def _block_line(c: _Candidate) -> str | None:
+    """"code" for a code line, "item" for a list item, None for any other line."""
+    return "code" if _CODE.fullmatch(c.span.text) else "item" if _BULLET.match(c.span.text) else None
 
 
 def _with_neighbour(best: _Candidate, candidates: list[_Candidate], weights: dict[str, float],
@@ -487,20 +525,33 @@ def _with_cause(question: str, best: _Candidate, candidates: list[_Candidate]) -
     if after and (says(markers, after[0].span.text, question)
                   or (why_or_how and restates(best.span.text, question))):
         return _joined(best, after[0])
+    if not after and not best.span.text.rstrip("”’\"')").endswith((".", "!", "?", ":")):
+        # a line with no stop ("- We are limited to Bash 3.2"), and its reason on the next one
+        nxt = sorted((c for c in candidates if c.span.doc_id == best.span.doc_id
+                      and c.span.start > best.span.end), key=lambda c: c.span.start)[:1]
+        if nxt and says(markers, nxt[0].span.text, question):
+            joined = _introduced(best, nxt, lambda covered: best.coverage, colon=False)
+            return joined[0] if joined else best
     return best
 
 
 def _with_code(question: str, best: _Candidate, candidates: list[_Candidate]) -> _Candidate:
-    """For "how do I ...?", `best` that gives no command, with the block of code lines right
-    under it, after a blank line at most ("Rich can be installed in the REPL." and "`>>>
-    pretty.install()`")."""
-    if not asks_procedure(question) or says(wanted(question), best.span.text, question):
+    """For "how do I ...?", `best` that gives no command, with the block of code lines or the
+    steps (list items) right under it, after a blank line at most ("Rich can be installed in the
+    REPL." and "`>>> pretty.install()`"; "This is the easiest way to backport a fix." and "- Clone
+    ...", "- Apply ...")."""
+    if not asks_procedure(question) or says(wanted(question), best.span.text, question) or best.bullets:
         return best
     after = sorted((c for c in candidates if c.span.doc_id == best.span.doc_id
-                    and c.span.start > best.span.end and _CODE.fullmatch(c.span.text)),
+                    and c.span.start > best.span.end and (c.bullets or _block_line(c))),
                    key=lambda c: c.span.start)
+    if after and after[0].bullets:          # a list merged under its own lead-in: not this one's
+        return best
     joined = _introduced(best, after[:_CODE_LINES], lambda covered: best.coverage, colon=False)
-    return joined[0] if joined else best
+    if joined is None or not _BULLET.match(joined[0].span.text.split("\n")[-1]):
+        return joined[0] if joined else best
+    lines = joined[0].span.text.split("\n")
+    return replace(joined[0], bullets=tuple(_BULLET.sub("", line) for line in lines if _BULLET.match(line)))
 
 
 def _adjacent(best: _Candidate, candidates: list[_Candidate]) -> list[_Candidate]:
@@ -653,6 +704,7 @@ def _as_answer_sentence(c: _Candidate) -> str:
     if c.bullets:   # a group's label ("Operationally:") runs on into its first item
         items = "; ".join(b.rstrip(" .;") for b in c.bullets)      # items that end in "." too
         text += " " + re.sub(r":; ", ": ", items) + "."
+    text = re.sub(r"(?<=[\w)\]])\n+(?=[A-Z“\"‘])", ". ", text)   # a line with no stop, and the next one
     return re.sub(r"\n+", " ", text)
 
 

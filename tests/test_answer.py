@@ -645,6 +645,42 @@ def test_what_a_thing_does_is_answered_where_the_text_first_has_it_as_subject(ma
     assert answer.text.startswith("Quillpad syncs your notebooks between devices"), answer.text
 
 
+def test_what_a_thing_is_is_answered_by_the_line_under_its_title(make_assistant, tmp_path):
+    assistant = indexed(make_assistant, tmp_path / "quill", {"quillpad.md": (
+        "# quillpad\n\nA tool for keeping notebooks in step across devices.\n\n## Limits\n\n"
+        "Quillpad tries to sync as many notebooks as possible. Quillpad is designed to be very "
+        "configurable. Quillpad can also read notes from a folder.")})
+    answer = assistant.ask("What is quillpad?", mode="extractive")
+    assert answer.text.startswith("A tool for keeping notebooks in step across devices. [1]"), answer.text
+
+
+def test_a_why_answer_on_a_line_with_no_stop_keeps_the_reason_on_the_next_line(make_assistant, tmp_path):
+    assistant = indexed(make_assistant, tmp_path / "kiln", {"guide.md": (
+        "# Kiln guide\n\n- Keep to the house style.\n- We are limited to firmware 3.2 features\n\n"
+        "  That's because that's the version shipped with the oldest kilns.\n\n"
+        "Every change needs a test.")})
+    answer = assistant.ask("Why are we limited to firmware 3.2?", mode="extractive")
+    assert answer.text.startswith("We are limited to firmware 3.2 features. That's because that's the "
+                                  "version shipped with the oldest kilns. [1]"), answer.text
+
+
+def test_how_to_do_something_is_answered_with_the_steps_under_it_across_passages(make_assistant, tmp_path):
+    steps = "".join(f"- Step {n}: turn the {part} dial to {n} and wait for the lamp to go green\n"
+                    for n, part in enumerate(["left", "right", "top", "back", "front", "middle", "side",
+                                              "lower", "upper", "spare"], 1))
+    assistant = indexed(make_assistant, tmp_path / "kiln", {"guide.md": (
+        "# Kiln guide\n\nThe kiln bakes glazes.\n\n## Resetting\n\n"
+        "This is the safest way to reset a kiln controller after a power cut.\n\n" + steps +
+        "\n## Cleaning\n\nWipe the shelves once a month.")})
+    answer = assistant.ask("How do I reset the kiln controller after a power cut?", mode="extractive")
+    assert answer.text.startswith("This is the safest way to reset a kiln controller after a power cut. "
+                                  "Step 1: turn the left dial"), answer.text
+    assert "Step 10: turn the spare dial to 10 and wait for the lamp to go green. [1]" in answer.text
+    cited = answer.citations[0]
+    assert assistant.document("guide").text[cited.start:cited.end] == cited.snippet
+    assert cited.snippet.endswith("Step 10: turn the spare dial to 10 and wait for the lamp to go green")
+
+
 def test_how_to_do_something_is_answered_with_the_command_that_does_it(make_assistant, tmp_path):
     assistant = indexed(make_assistant, tmp_path / "quill", {"quillpad.md": (
         "# Quillpad\n\nQuillpad syncs your notebooks between devices.\n\n## Setup\n\n"

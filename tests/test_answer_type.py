@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer_type import (asks_definition, asks_person, defines, expected_kind, holds_role, names_kind,
+from rag.answer_type import (asks_person, defined, defines, expected_kind, holds_role, names_kind,
                              names_person, rebuts, restates, says, supplies, unknown_names, wanted)
 
 
@@ -195,7 +195,7 @@ def test_when_something_is_needed_wants_a_condition_not_a_time():
     assert expected_kind("When was a permit needed?") == "time"
 
 
-@pytest.mark.parametrize("question, sentence, defined", [
+@pytest.mark.parametrize("question, sentence, is_defined", [
     ("What does Quillpad do?", "Quillpad syncs notebooks between devices.", True),
     ("What does Quillpad do?", "- `quillpad` keeps a history of every page.", True),
     ("What does Quillpad do?", "To start using Quillpad, read the handbook.", False),
@@ -207,9 +207,9 @@ def test_when_something_is_needed_wants_a_condition_not_a_time():
     ("What is the Amber spindle?", "The spindle turns twice a second.", False),
     ("What does the Spindle do?", "- Spindle: Holds the thread.", True),      # a definition list's item
 ])
-def test_what_is_x_wants_a_sentence_with_x_as_its_subject(question, sentence, defined):
-    assert asks_definition(question)
-    assert defines(sentence, question) is defined
+def test_what_is_x_wants_a_sentence_with_x_as_its_subject(question, sentence, is_defined):
+    assert defined(question)
+    assert defines(sentence, question) is is_defined
 
 
 @pytest.mark.parametrize("question", ["What is this?", "What is the oldest mill in the town built from?",
@@ -217,7 +217,7 @@ def test_what_is_x_wants_a_sentence_with_x_as_its_subject(question, sentence, de
                                       "What does the mill law require?", "What did the mill say?",
                                       "What does MILL stand for?"])
 def test_only_what_a_short_name_is_or_does_asks_for_a_definition(question):
-    assert not asks_definition(question)
+    assert not defined(question)
     assert not defines("The mill is old.", question)
 
 
