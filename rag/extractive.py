@@ -380,25 +380,33 @@ def _headings_hand_on(cands: list[_Candidate]) -> list[_Candidate]:
 
 
 def _merge_lists(cands: list[_Candidate], coverage) -> list[_Candidate]:
-    """Fold each lead-in sentence ending in ':' and the bullets right after it into one passage."""
+    """Fold each lead-in sentence ending in ':' and the bullets right after it into one passage (a
+    short note on an item's line, "(Optional)", stays with its item)."""
     out: list[_Candidate] = []
     i = 0
     while i < len(cands):
         lead = cands[i]
         j = i + 1
-        if lead.span.text.endswith(":"):
-            while (j < len(cands) and cands[j].span.doc_id == lead.span.doc_id
-                   and cands[j].span.start - cands[j - 1].span.end == 1
-                   and (_BULLET.match(cands[j].span.text) or _names_a_group(cands, j))):
-                j += 1
+        items: list[_Candidate] = []
+        while (lead.span.text.endswith(":") and j < len(cands)
+               and cands[j].span.doc_id == lead.span.doc_id):
+            c, last = cands[j], (items[-1] if items else lead)
+            if items and len(c.span.text.split()) <= 8 and _between(last.hit, last.span, c.span) is not None:
+                items[-1] = _joined(last, c)        # a short note on an item's line: "(Optional)"
+            elif (c.span.start - last.span.end == 1
+                  and (_BULLET.match(c.span.text) or _names_a_group(cands, j))):
+                items.append(c)
+            else:
+                break
+            j += 1
         if j == i + 1 and (joined := _introduced(lead, cands[j:j + _CODE_LINES], coverage)):
             out.append(joined[0])     # "X made it explicit:" and the quote (or command) after it
             i = j + joined[1]
             continue
-        if j > i + 1 and out and _announces(out[-1], lead):
+        if items and out and _announces(out[-1], lead):
             lead = _joined(lead, out.pop())   # "... the following libraries. However, ...:" and its list
-        if j > i + 1:
-            members = [lead, *cands[i + 1:j]]
+        if items:
+            members = [lead, *items]
             covered = frozenset().union(*(m.covered for m in members))
             semantic = max(m.semantic for m in members)
             vec = np.mean([m.vec for m in members], axis=0)

@@ -509,6 +509,18 @@ def test_a_list_announced_a_sentence_before_its_lead_in_is_answered_with_that_se
     assert "`thermocouple` — reads the heat; `relay` — switches the burner. [1]" in answer.text
 
 
+def test_a_short_note_on_a_list_items_line_stays_with_that_item(make_assistant, tmp_path):
+    assistant = indexed(make_assistant, tmp_path / "kiln", {"kiln.md": (
+        "# Kiln\n\nKiln bakes pottery glazes in batches.\n\nThe kiln takes these optional parts:\n\n"
+        "* `fan` - Cools the chamber. *(Optional, with `kiln[cool]`)*\n"
+        "* `probe` - Reads the heat. *(Optional, with `kiln[heat]`)*\n"
+        "* `lamp` - Lights the shelves. *(Optional, with `kiln[light]`)*\n\nIt logs every firing.")})
+    answer = assistant.ask("What optional parts does the kiln take?", mode="extractive")
+    assert answer.text.startswith("The kiln takes these optional parts: `fan` - Cools the chamber. (Optional, "
+                                  "with `kiln[cool]`); `probe` - Reads the heat. (Optional, with `kiln[heat]`); "
+                                  "`lamp` - Lights the shelves. (Optional, with `kiln[light]`). [1]"), answer.text
+
+
 def test_a_numbered_list_is_answered_whole_and_a_question_heading_is_no_answer(make_assistant, tmp_path):
     assistant = indexed(make_assistant, tmp_path / "kiln", {"kiln.md": (
         "# Kiln\n\n## What is a glaze anyway?\n\nPotters coat their pots before firing. A glaze is a glassy "
