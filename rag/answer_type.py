@@ -230,12 +230,8 @@ def supplies(kind: str, sentence: str, question: str) -> bool:
                    for w in new_words)
     if kind == "time":
         return any(_YEAR.fullmatch(w) or w in _TIME_WORDS for w in new_words)
-    if kind == "place":   # a named place, where something is found, or a file or an address
-        return bool(places(sentence, question) or _found_in(sentence, question)
-                    or any(_new(w, question) for w in _LOCATION.findall(sentence))
-                    or (_WHERE_TO.search(question) is not None      # "in the issue tracker"
-                        and any(_new(w, question) and w.lower() not in _FUNCTION
-                                for w in _SOMEWHERE.findall(sentence))))
+    if kind == "place":
+        return bool(where(sentence, question))
     # a name: a capitalised word that is not the sentence's first word and not in the question;
     # for "which X ...?", also X named beside a word the question lacks ("the enzymes catalase
     # and ...", "endothelial cells"), and for "which version ...?" a number ("Python 3.9"); or
@@ -263,8 +259,14 @@ _FOUND_IN = re.compile(r"\b(?:found|present|located|situated|based|stationed|kep
                        r"(?:the\s+|a\s+|an\s+)?([\w’'-]+)", re.I)
 
 
-def _found_in(sentence: str, question: str) -> bool:
-    return any(_new(w, question) and w.lower() not in STOPWORDS for w in _FOUND_IN.findall(sentence))
+def where(text: str, question: str) -> set[str]:
+    """What `text` gives as the where of `question`, other than the question's words: a named
+    place, what a thing is found in ("present in soy"), a file or an address ("documented in
+    `src/core.py`"), and for "where should I ...?" anywhere ("in the issue tracker")."""
+    found = set(_FOUND_IN.findall(text)) | set(_LOCATION.findall(text))
+    if _WHERE_TO.search(question):
+        found |= {w for w in _SOMEWHERE.findall(text) if w.lower() not in _FUNCTION}
+    return places(text, question) | {w for w in found if _new(w, question) and w.lower() not in STOPWORDS}
 
 
 # words that never name or qualify a thing (the stop words among them)

@@ -26,7 +26,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from index.records import Span
-from rag.answer_type import expected_kind, holds_role, left_out, places, supplies
+from rag.answer_type import expected_kind, holds_role, left_out, places, supplies, where
 from rag.citations import Passage, Thresholds, describe, parse_markers, strip_markers, verify
 from rag.errors import LLMUnavailable
 from rag.llm import ChatModel, Completion
@@ -181,8 +181,8 @@ class GenerativeAnswerer:
         if not supplies(kind, plain, question):
             return self.fallback(fallback, f"the LLM's answer names no {kind}, which the question "
                                            "asks for", (prompt,), spent, completion)
-        if kind == "place" and not places(plain, question) & set().union(
-                *(places(c.snippet) for c in checked.citations)):
+        if kind == "place" and not where(plain, question) & set().union(
+                *(where(c.snippet, question) | places(c.snippet) for c in checked.citations)):
             return self.fallback(fallback, "no passage the LLM cited gives the place it names",
                                  (prompt,), spent, completion)
         if not any(holds_role(c.snippet, question) for c in checked.citations):

@@ -190,6 +190,27 @@ def test_a_place_that_no_cited_passage_gives_as_a_place_is_not_an_answer(make_ll
     assert "no passage the LLM cited gives the place it names" in answer.notice
 
 
+def test_a_file_or_somewhere_to_go_that_the_cited_passage_gives_is_an_answer_to_where(make_assistant, tmp_path,
+                                                                                      openai_stub):
+    articles = {**TINY, "kiln.md": "# Kiln\n\nThe schedule format is documented in `kiln/schedule.py`.\n\n"
+                                   "Please post questions about the kiln in the issue tracker."}
+    assistant = make_assistant(llm_base_url=openai_stub.url, llm_model="m", mode="llm", llm_timeout_s=1,
+                               llm_prompt="chunks")
+    assistant.ingest([write_articles(tmp_path / "articles", articles)])
+
+    def saying(text):
+        return Model(lambda r: text.format(n=next(n for n, (d, _) in sources_of(r).items() if d == "kiln")))
+
+    openai_stub.script(saying("The schedule format is documented in `kiln/schedule.py` [{n}]."))
+    answer = assistant.ask("Where is the kiln's schedule format documented?")
+    assert answer.mode == "llm" and "`kiln/schedule.py`" in answer.text, answer.notice
+    openai_stub.script(saying("Post them in the issue tracker [{n}]."))
+    answer = assistant.ask("Where should I post questions about the kiln?")
+    assert answer.mode == "llm" and "issue tracker" in answer.text, answer.notice
+    openai_stub.script(saying("Post them on the forum [{n}]."))          # no cited passage says so
+    assert assistant.ask("Where should I post questions about the kiln?").mode == "extractive"
+
+
 def test_a_person_from_a_passage_that_never_names_the_role_asked_for_is_not_an_answer(make_llm, openai_stub):
     def naming(role):
         def text(r):
