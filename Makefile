@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup run test test-fast browser clean docs
+.PHONY: setup run test test-fast browser clean docs eval-docs
 
 setup: $(VENV)/.installed
 
@@ -40,3 +40,9 @@ clean:
 # (after `rag eval --report docs/eval`, a `rag bench ...`, or `python -m evals.samples`).
 docs: setup
 	$(BIN)/python -m evals.render_docs
+
+# The documents set (evals/docs: ten READMEs and guides, 108 questions), indexed in a scratch home.
+eval-docs: setup
+	home=$$(mktemp -d) && $(BIN)/rag --home $$home ingest evals/docs/corpus \
+	  && $(BIN)/rag --home $$home eval --set evals/docs/gold.jsonl --split all --no-llamaindex \
+	     --out docs/eval/docs/run.json; status=$$?; rm -rf $$home; exit $$status

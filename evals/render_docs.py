@@ -13,7 +13,8 @@ The sources (SOURCES) and the commands that write them:
 - `eval`, `eval-in_chunk`: docs/eval/run.json (`rag eval --report docs/eval`) and
   docs/eval/run-in_chunk.json (the same with RAG_SENTENCE_VECTORS=in_chunk and `--out`);
   `eval-llm`: docs/eval/llm/run.json (`rag eval --mode llm --report docs/eval/llm`: the test split,
-  llm and extractive side by side); `gold` counts evals/gold.jsonl: `questions`,
+  llm and extractive side by side); `eval-docs`: docs/eval/docs/run.json (`make eval-docs`: the
+  documents set, evals/docs); `gold` counts evals/gold.jsonl: `questions`,
   `not_answerable`, `types.TYPE`;
 - `bench-NAME`: docs/bench/bench-NAME.json (`rag bench NAME ...`, commands in BENCHMARKS.md);
 - `scifact`, `scifact-in_chunk`: docs/scifact-test.json and docs/scifact-test-in_chunk.json
@@ -50,6 +51,7 @@ def sources(root: Path = ROOT) -> dict[str, dict]:
 
     found = {"eval": load("docs/eval/run.json"), "eval-in_chunk": load("docs/eval/run-in_chunk.json"),
              "eval-llm": load("docs/eval/llm/run.json"), "eval-fresh": load("docs/eval/fresh-q87-q107.json"),
+             "eval-docs": load("docs/eval/docs/run.json"),
              "eval-fresh2": load("docs/eval/fresh-q108-q130.json"),
              "scifact": load("docs/scifact-test.json"), "scifact-in_chunk": load("docs/scifact-test-in_chunk.json"),
              "samples": load("docs/samples.json"),

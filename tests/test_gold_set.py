@@ -28,6 +28,19 @@ def test_every_gold_quote_occurs_verbatim_in_its_cleaned_article(corpus_assistan
     assert not missing, "gold quotes not found in the cleaned articles:\n" + "\n".join(missing)
 
 
+def test_every_quote_of_the_documents_set_occurs_verbatim_in_its_cleaned_document():
+    from pathlib import Path
+    from index.load import load
+
+    folder = Path(__file__).resolve().parent.parent / "evals" / "docs"
+    texts = {p.stem: load(p).text for p in (folder / "corpus").iterdir()}
+    questions = load_gold(folder / "gold.jsonl")
+    assert len(questions) >= 100 and sum(not q.answerable for q in questions) >= 5
+    for q in questions:
+        assert set(q.quotes) == set(q.articles), q.id
+        assert all(quote in texts[doc] for doc, quote in q.quotes.items()), q.id
+
+
 def test_a_malformed_gold_line_is_reported_with_its_line_number(tmp_path):
     rows = [json.loads(line) for line in DEFAULT_SET.read_text().splitlines()[:2]]
     del rows[1]["quotes"]
