@@ -6,8 +6,9 @@ A sentence that is on topic but lacks the kind of thing asked for cannot be the 
 no retrieved sentence has it, the corpus most likely does not say (the price of something it
 never prices, the name of a jet it never names). Words already in the question do not count as
 the answer. Questions of other shapes (what, why, how) accept any sentence; a why-question prefers a sentence that gives a cause ("because", "after",
-"due to" ...), and "what does X require?" one that states an obligation ("must", "unless",
-"barred" ...).
+"due to" ...), "what does X require?" one that states an obligation ("must", "unless",
+"barred" ...), "how do I ...?" one with a command (inline code), and "what is X?" one with X as
+its subject.
 """
 
 from __future__ import annotations
@@ -276,6 +277,7 @@ throughout till toward towards under until up upon within without been being hav
 should may might must nor so yet those its his her our your my we he she you often now here whose
 all each every both some any few more most other another than like one two three too again still
 only even just already instead alike together""".split()) | STOPWORDS
+_FUNCTION_TERMS = frozenset(terms(" ".join(_FUNCTION)))
 # "which [adjective] X do/did/is ...?": the class X whose member the question asks for
 _WHICH = re.compile(r"^\s*(?:in |of |from |for |to |with |by |on |at )?which\s+(?:[\w.’'-]+\s+){0,2}?"
                     r"([a-z][\w-]*)(?=\s+(?:were|was|is|are|did|does|do|has|have|had|will|would|can|could)\b)",
@@ -286,8 +288,7 @@ def restates(sentence: str, question: str, most: int = 2) -> bool:
     """`sentence` says at most `most` words (not function words) that `question` lacks: it
     restates what is asked ("X should, emphatically, not be enabled." for "why should X not be
     enabled?") rather than answering it."""
-    fresh = set(terms(sentence)) - set(terms(question)) - set(terms(" ".join(_FUNCTION)))
-    return len(fresh) <= most
+    return len(set(terms(sentence)) - set(terms(question)) - _FUNCTION_TERMS) <= most
 
 
 def _instance_of(sentence: str, question: str) -> bool:
@@ -364,14 +365,13 @@ def defined(question: str) -> str:
     return "" if name.lower() in STOPWORDS else name
 
 
-
 def defines(sentence: str, question: str) -> bool:
     """For "What is X?" or "What does X do?": `sentence` has X as its subject, followed by what
     it is or does ("Cargo downloads ...", "The `Generator` takes a model ...", "A payload is
     ..."); "To start using Cargo, ..." and "The Cargo Book ..." do not."""
-    if not defined(question):
-        return False
     name = re.escape(defined(question)).replace(r"\ ", r"\s+")
+    if not name:
+        return False
     head = sentence[_ARTICLE.match(sentence).end():]
     m = re.match(rf"(?i:`?{name}`?(?:s|es)?(?:\s*,[^,]{{1,80}},)?)(?:\s+[a-z`]|\s*(?::|\s[—–-])\s+\S)",
                  head)

@@ -304,7 +304,8 @@ def _shape_first(question: str, candidates: list[_Candidate], share: float) -> N
     a name): when the best sentence gives none and one scoring `share` of it does, that one
     leads. The aftermath often repeats the question's words ("responded by removing X from Y")
     where the cause does not ("X was dropped after ..."); "the ambassador acknowledged ..." is
-    close in meaning to "who is the ambassador?" and names no one."""
+    close in meaning to "who is the ambassador?" and names no one. "What is X?" wants the
+    sentence that says what X is (see below)."""
     markers = wanted(question)
     name = defined(question)
     if name:
@@ -343,10 +344,11 @@ def _names_a_group(cands: list[_Candidate], j: int) -> bool:
             and cands[j + 1].span.start - cands[j].span.end == 1 and bool(_BULLET.match(cands[j + 1].span.text)))
 
 
-def _is_heading(text: str) -> bool:
-    """A section heading: a short line (a word or several), capitalised, with no closing stop."""
+def _is_heading(text: str, any_case: bool = False) -> bool:
+    """A section heading: a short line (a word or several), capitalised (unless `any_case`), with
+    no closing stop."""
     text = text.strip()
-    return (1 <= len(text.split()) <= 14 and text[:1].isupper() and not _BULLET.match(text)
+    return (1 <= len(text.split()) <= 14 and (any_case or text[:1].isupper()) and not _BULLET.match(text)
             and not text.rstrip("”’\"')").endswith((".", "!", "?", ":", ";", ",")))
 
 
@@ -360,9 +362,8 @@ def _heading_over(c: _Candidate) -> str:
         return ""
     lines = before.rstrip("\n").split("\n")
     line = lines[-1].strip() if len(lines) > 1 or hit.start == 0 else ""
-    heading = (1 <= len(line.split()) <= 14 and not _BULLET.match(line)      # a title may be lower case
-               and not line.rstrip("”’\"')").endswith((".", "!", "?", ":", ";", ",")))
-    return line if heading and len(before) - len(before.rstrip("\n")) <= 2 else ""
+    blank = len(before) - len(before.rstrip("\n")) <= 2
+    return line if blank and _is_heading(line, any_case=True) else ""     # "rustfmt": a title in lower case
 
 
 def _headings_hand_on(cands: list[_Candidate]) -> list[_Candidate]:
