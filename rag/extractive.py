@@ -720,15 +720,16 @@ def _as_answer_sentence(c: _Candidate) -> str:
 def joined(question: str, answers: Sequence[Answer], each: int) -> Answer | None:
     """The answers to the parts of a question that asks two things, as one answer: up to `each`
     sentences of every part that does not abstain, in order, citations renumbered; a sentence
-    whose passages an earlier part already cites is left out (the part's next one comes
-    instead). None when every part abstains."""
+    whose passages an earlier part already cites (or cites within a longer passage) is left out
+    (the part's next one comes instead). None when every part abstains."""
     citations: list[Citation] = []
     pieces: list[str] = []
     for answer in (a for a in answers if not a.abstained):
         number: dict[int, int] = {}
         added = 0
         for c in answer.citations:
-            same = next((x for x in citations if (x.doc_id, x.start, x.end) == (c.doc_id, c.start, c.end)), None)
+            same = next((x for x in citations if x.doc_id == c.doc_id                 # the same passage,
+                         and x.start <= c.start and c.end <= x.end), None)           # or one that holds it
             number[c.n] = same.n if same else -c.n       # negative: new in this part
         for piece, marks in _PIECE.findall(answer.text):
             ns = [number.get(int(n), 0) for n in re.findall(r"\d+", marks)]

@@ -615,6 +615,8 @@ def test_a_question_that_asks_two_things_is_answered_part_by_part(make_assistant
 
 
 def test_joined_part_answers_renumber_citations_and_say_a_passage_once():
+    from dataclasses import replace
+
     from rag.extractive import joined
     from rag.records import Answer, Citation
 
@@ -633,6 +635,11 @@ def test_joined_part_answers_renumber_citations_and_say_a_passage_once():
     # each part gives at most its share of sentences (above, the road, said already, did not count)
     assert joined("a and b", [first, second], 1).text == "Alder flooded. [1] The road closed. [2]"
     assert joined("c", [nothing, nothing], 2) is None
+    # a passage an earlier part cites inside a longer one is said once too
+    longer = Answer(question="a", text="Alder flooded and the road closed. [1]",
+                    citations=(replace(cite(1, "flood", 0), end=30),))
+    assert joined("a and b", [longer, second], 2).text == ("Alder flooded and the road closed. [1] "
+                                                           "The mill burned. [2][3]")
 
 
 @pytest.mark.parametrize("text, question, figures", [
