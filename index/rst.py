@@ -4,7 +4,8 @@ Heading underlines and overlines go, and the heading stays a line of its own; ro
 text (":class:`~mail.Message`" -> "`mail.Message`", ":rfc:`5322`" -> "RFC 5322"); ``literals``
 become `literals`; links keep their words; emphasis marks go; a paragraph ending in "::" ends in
 ":" and the literal block after it keeps a line each; directives' and comments' markup lines go
-(".. note::" becomes "Note:").
+(".. note::" becomes "Note:"); a definition list's term and the definition indented under it are
+one list item ("- Parser: Takes a sequence ..."), kept right under the line that introduces them.
 """
 
 from __future__ import annotations
