@@ -31,7 +31,7 @@ _KINDS = (
                           rf"what(?:'s| is| was| were| are)? (?:the )?(?:\w+ )?(?:value|price|cost|worth))\b", re.I)),
     ("number", re.compile(_LEAD + r"(?:how (?:many|much|long|far|big|large|old)|what (?:percentage|share|number|amount|sum|price|cost)|"
                           r"at what (?:price|cost))\b", re.I)),
-    ("time", re.compile(_LEAD + r"(?:when|how soon|what (?:year|month|date|day|time)|which (?:year|month|date|day)|"
+    ("time", re.compile(_LEAD + r"(?:when|what (?:year|month|date|day|time)|which (?:year|month|date|day)|"
                         r"(?:in|on|by|until|since|from|at) (?:what|which) (?:year|month|date|day|time))\b",
                         re.I)),
     # "where ... stand/heading?" asks for a stance or a direction, not a place
