@@ -41,7 +41,7 @@ from index.terms import terms, words
 from rag.answer_type import (LIST_ITEM, asks_list, asks_person, asks_procedure, defined, defines,
                              enumerates, expected_kind, holds_role, names_kind, names_person, rebuts, restates,
                              says, supplies, unknown_names, wanted, years)
-from rag.records import Answer, Citation, Hit
+from rag.records import Answer, Citation, Hit, article_text
 from rag.related import WordVectors, closest
 
 ABSTAIN_TEXT = "The corpus does not contain an answer to this question."
@@ -465,9 +465,9 @@ def _introduced(lead: _Candidate, after: Sequence[_Candidate], coverage,
            and _block_line(taken[-1]) is not None
            and _block_line(after[len(taken)]) == _block_line(taken[-1])):
         taken.append(after[len(taken)])
-    hits = [hit, *(c.hit for c in taken)]
-    while taken and (text := _article_text(hits, lead.span.doc_id, lead.span.start,
-                                           taken[-1].span.end)) is None:
+    hits = [hit, *(c.hit for c in taken)]      # a list may run on into the next passage
+    while taken and not (text := article_text(hits, lead.span.doc_id, lead.span.start,
+                                              taken[-1].span.end)[1]):
         taken.pop()
     if not taken:
         return None
@@ -479,20 +479,6 @@ def _introduced(lead: _Candidate, after: Sequence[_Candidate], coverage,
                    covered=covered, coverage=coverage(covered),
                    score=max(m.score for m in members) + 0.35 * (coverage(covered)
                                                                  - max(m.coverage for m in members))), len(taken)
-
-
-def _article_text(hits: Sequence[Hit], doc_id: str, start: int, end: int) -> str | None:
-    """The article's text from `start` to `end`, read off `hits` (passages that may overlap, a
-    list running on into the next one), or None where they leave a gap."""
-    out, at = [], start
-    for h in sorted({h.chunk_id: h for h in hits if h.doc_id == doc_id}.values(), key=lambda h: h.start):
-        if h.start <= at < h.end:
-            stop = min(end, h.end)
-            out.append(h.text[at - h.start:stop - h.start])
-            at = stop
-            if at >= end:
-                return "".join(out)
-    return None
 
 
 def _block_line(c: _Candidate) -> str | None:

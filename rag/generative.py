@@ -33,7 +33,7 @@ from rag.llm import ChatModel, Completion
 from rag.parts import question_parts
 from rag.prices import cost_usd
 from rag.prompt import NOT_FOUND, Prompt, Tokens, build_evidence_prompt, build_prompt, rewrite_messages
-from rag.records import Answer, Citation, Hit
+from rag.records import Answer, Citation, Hit, article_text
 
 History = Sequence[tuple[str, str]]
 ABSTAIN_TEXT = NOT_FOUND         # what the prompt tells the model to say, so a stream ends as it began
@@ -271,22 +271,6 @@ def shown(prompt: Prompt, hits: Sequence[Hit]) -> tuple[Citation, ...]:
         out.append(Citation(n=s.n, doc_id=s.hit.doc_id, title=s.hit.title, snippet=text,
                             start=start, end=start + len(text), score=s.hit.score))
     return tuple(out)
-
-
-def article_text(hits: Sequence[Hit], doc_id: str, start: int, end: int) -> tuple[int, str]:
-    """(start, the cleaned article text from `start` to `end`), pieced together from the
-    retrieved chunks of `doc_id` (which overlap or touch); (0, "") where they leave a gap."""
-    at, text = -1, ""
-    for s, t in sorted((h.start, h.text) for h in hits if h.doc_id == doc_id):
-        if at >= 0 and s <= at + len(text):
-            text += t[at + len(text) - s:]
-        elif at <= start and end <= at + len(text):
-            break
-        else:
-            at, text = s, t
-    if 0 <= at <= start and end <= at + len(text):
-        return start, text[start - at:end - at]
-    return 0, ""
 
 
 _SPACED_INITIALS = re.compile(r"\b(?:[A-Z]\. ){1,3}[A-Z]\.")

@@ -1,4 +1,5 @@
-"""Records that cross rag's seams: a retrieved Hit, a Citation, and the Answer.
+"""Records that cross rag's seams: a retrieved Hit, a Citation, and the Answer; `article_text`
+reads an article's text off the hits that hold it.
 
 `Answer.to_dict()` is the one JSON shape used by `rag ask --json`, the HTTP API and eval runs.
 """
@@ -6,6 +7,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,22 @@ class Hit:
     score: float                  # fused score (higher is better)
     dense: float = 0.0            # cosine similarity, 0 when only BM25 found it
     lexical: float = 0.0          # BM25 score, 0 when only the vectors found it
+
+
+def article_text(hits: Sequence[Hit], doc_id: str, start: int, end: int) -> tuple[int, str]:
+    """(start, the cleaned article text from `start` to `end`), pieced together from the
+    retrieved chunks of `doc_id` (which overlap or touch); (0, "") where they leave a gap."""
+    at, text = -1, ""
+    for s, t in sorted((h.start, h.text) for h in hits if h.doc_id == doc_id):
+        if at >= 0 and s <= at + len(text):
+            text += t[at + len(text) - s:]
+        elif at <= start and end <= at + len(text):
+            break
+        else:
+            at, text = s, t
+    if 0 <= at <= start and end <= at + len(text):
+        return start, text[start - at:end - at]
+    return 0, ""
 
 
 @dataclass(frozen=True)

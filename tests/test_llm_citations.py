@@ -311,7 +311,7 @@ def test_a_quoted_lead_in_comes_with_what_it_introduces(embedder, text, claim, e
 
 
 def test_a_passage_shown_as_joined_sentences_quotes_the_article_text_from_the_chunks():
-    from rag.generative import article_text
+    from rag.records import article_text
 
     article = "One.\nTwo two.\n\nThree three three. Four."
     chunks = [Hit("d:0", "d", "", "", article[0:12], 0, 12, 1.0),
