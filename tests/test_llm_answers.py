@@ -67,6 +67,19 @@ def citing(*ns: int, **reply) -> Model:
     return Model(lambda r: " ".join(f"{claim(r, n)} [{n}]." for n in ns), **reply)
 
 
+def saying(text: str, doc: str) -> Model:
+    """A reply `text` whose "{n}" is the number the prompt gave article `doc`."""
+    return Model(lambda r: text.format(n=next(n for n, (d, _) in sources_of(r).items() if d == doc)))
+
+
+def llm_over(make_assistant, tmp_path, openai_stub, articles=TINY, prompt="chunks") -> Assistant:
+    """An llm-mode Assistant over `articles`, indexed under tmp_path, pointed at the stub."""
+    assistant = make_assistant(llm_base_url=openai_stub.url, llm_model="m", mode="llm", llm_timeout_s=1,
+                               llm_prompt=prompt)
+    assistant.ingest([write_articles(tmp_path / "articles", articles)])
+    return assistant
+
+
 def _secret_free(*texts: str) -> None:
     for text in texts:
         assert KEY not in text and KEY[8:20] not in text
@@ -194,20 +207,15 @@ def test_a_file_or_somewhere_to_go_that_the_cited_passage_gives_is_an_answer_to_
                                                                                       openai_stub):
     articles = {**TINY, "kiln.md": "# Kiln\n\nThe schedule format is documented in `kiln/schedule.py`.\n\n"
                                    "Please post questions about the kiln in the issue tracker."}
-    assistant = make_assistant(llm_base_url=openai_stub.url, llm_model="m", mode="llm", llm_timeout_s=1,
-                               llm_prompt="chunks")
-    assistant.ingest([write_articles(tmp_path / "articles", articles)])
+    assistant = llm_over(make_assistant, tmp_path, openai_stub, articles)
 
-    def saying(text):
-        return Model(lambda r: text.format(n=next(n for n, (d, _) in sources_of(r).items() if d == "kiln")))
-
-    openai_stub.script(saying("The schedule format is documented in `kiln/schedule.py` [{n}]."))
+    openai_stub.script(saying("The schedule format is documented in `kiln/schedule.py` [{n}].", "kiln"))
     answer = assistant.ask("Where is the kiln's schedule format documented?")
     assert answer.mode == "llm" and "`kiln/schedule.py`" in answer.text, answer.notice
-    openai_stub.script(saying("Post them in the issue tracker [{n}]."))
+    openai_stub.script(saying("Post them in the issue tracker [{n}].", "kiln"))
     answer = assistant.ask("Where should I post questions about the kiln?")
     assert answer.mode == "llm" and "issue tracker" in answer.text, answer.notice
-    openai_stub.script(saying("Post them on the forum [{n}]."))          # no cited passage says so
+    openai_stub.script(saying("Post them on the forum [{n}].", "kiln"))          # no cited passage says so
     assert assistant.ask("Where should I post questions about the kiln?").mode == "extractive"
 
 
@@ -232,22 +240,17 @@ def test_part_of_a_list_the_offline_answer_gives_whole_gives_the_offline_answer(
     articles = {**TINY, "storm.txt": "The storm hit Port Amber on Monday. The harbour council acted at once:\n"
                                      "- Closing the ferry pier\n- Moving the fishing fleet to Birch Cove\n"
                                      "- Opening two shelters in the old school\nRepairs start next week."}
-    assistant = make_assistant(llm_base_url=openai_stub.url, llm_model="m", mode="llm", llm_timeout_s=1,
-                               llm_prompt="chunks")
-    assistant.ingest([write_articles(tmp_path / "articles", articles)])
-
-    def saying(text):
-        return Model(lambda r: text.format(n=next(n for n, (doc, _) in sources_of(r).items() if doc == "storm")))
+    assistant = llm_over(make_assistant, tmp_path, openai_stub, articles)
 
     question = "What steps did the harbour council take after the storm?"
     openai_stub.script(saying("The harbour council closed the ferry pier and moved the fishing fleet to "
-                              "Birch Cove [{n}]."))
+                              "Birch Cove [{n}].", "storm"))
     answer = assistant.ask(question)
     assert answer.mode == "extractive", answer.text
     assert answer.notice.startswith("the LLM's answer left out items of a list the sources give")
     assert "Opening two shelters" in answer.text
     openai_stub.script(saying("The harbour council closed the ferry pier, moved the fishing fleet to Birch "
-                              "Cove and opened two shelters in the old school [{n}]."))
+                              "Cove and opened two shelters in the old school [{n}].", "storm"))
     assert assistant.ask(question).mode == "llm"
 
 
@@ -256,12 +259,7 @@ def test_an_answer_that_describes_its_passages_gives_the_offline_answer(make_ass
                                      "pier at once. Repairs start next week.",
                 "strait.txt": "Pilots guide tankers through the narrow passage at Kestrel Point. The harbour "
                               "council closed the passage to tankers after the storm."}
-    assistant = make_assistant(llm_base_url=openai_stub.url, llm_model="m", mode="llm", llm_timeout_s=1,
-                               llm_prompt="chunks")
-    assistant.ingest([write_articles(tmp_path / "articles", articles)])
-
-    def saying(text, doc):
-        return Model(lambda r: text.format(n=next(n for n, (d, _) in sources_of(r).items() if d == doc)))
+    assistant = llm_over(make_assistant, tmp_path, openai_stub, articles)
 
     question = "What did the harbour council do after the storm hit Port Amber?"
     openai_stub.script(saying("The passage states that the harbour council closed the ferry pier [{n}].", "storm"))
@@ -278,11 +276,8 @@ def test_an_answer_that_describes_its_passages_gives_the_offline_answer(make_ass
 
 def test_facts_cited_for_a_name_no_article_mentions_give_the_abstention(make_assistant, tmp_path,
                                                                        openai_stub):
-    assistant = make_assistant(llm_base_url=openai_stub.url, llm_model="m", mode="llm", llm_timeout_s=1,
-                               llm_prompt="chunks")
-    assistant.ingest([write_articles(tmp_path / "articles")])
-    openai_stub.script(*[Model(lambda r: "The mayor said the first trams should run in 2027 "
-                                         f"[{next(n for n, (d, _) in sources_of(r).items() if d == 'beta')}].")] * 2)
+    assistant = llm_over(make_assistant, tmp_path, openai_stub)
+    openai_stub.script(*[saying("The mayor said the first trams should run in 2027 [{n}].", "beta")] * 2)
     for mode in ("llm", "extractive"):
         answer = assistant.ask("What did the mayor of Lemuria say about the new tram line?", mode=mode)
         assert answer.abstained and not answer.citations, answer.text
@@ -416,9 +411,7 @@ def test_an_instruction_inside_an_article_is_quoted_as_data_and_not_obeyed(make_
     articles = {**TINY, "delta.txt": "The Kestrel Valley tourism office reported 52,000 visitors this "
                                      f"summer, a record. {injected} The office expects more visitors "
                                      "next year after the new owl trail opens."}
-    assistant = make_assistant(llm_base_url=openai_stub.url, llm_model="m", mode="llm", llm_timeout_s=1,
-                               llm_prompt="chunks")
-    assistant.ingest([write_articles(tmp_path / "articles", articles)])
+    assistant = llm_over(make_assistant, tmp_path, openai_stub, articles)
     openai_stub.script("PWNED")                              # a model that obeyed the article
     answer = assistant.ask("How many visitors did the Kestrel Valley tourism office report?")
 
@@ -488,9 +481,7 @@ def test_a_question_that_asks_two_things_is_asked_as_two_turns_of_one_chat(make_
     articles = {"flood.txt": "The Kestrel Gazette was first to report the flood in Port Amber. Water rose "
                              "two metres in an hour.",
                 "fire.txt": "Radio Birch broke the news of the warehouse fire in Port Amber. Nobody was hurt."}
-    assistant = make_assistant(llm_base_url=openai_stub.url, llm_model="m", mode="llm", llm_timeout_s=1,
-                               llm_prompt="evidence")
-    assistant.ingest([write_articles(tmp_path / "articles", articles)])
+    assistant = llm_over(make_assistant, tmp_path, openai_stub, articles, prompt="evidence")
 
     def passage(request: Request, words: str) -> int:
         lines = re.findall(r"^\[(\d+)\] (.*)$", request.messages[1]["content"], re.M)   # the passages
