@@ -195,7 +195,7 @@ def _openvino(path: Path, threads: int) -> Runner:
         if hint not in ready:
             compiled = core.compile_model(network, "CPU", {
                 "PERFORMANCE_HINT": hint, "NUM_STREAMS": str(1 if hint == "LATENCY" else threads),
-                "INFERENCE_NUM_THREADS": str(threads), "INFERENCE_PRECISION_HINT": "bf16"})
+                "INFERENCE_NUM_THREADS": str(threads), "INFERENCE_PRECISION_HINT": "f32"})
             ready[hint] = (compiled.create_infer_request() if hint == "LATENCY"
                            else openvino.AsyncInferQueue(compiled, 2 * threads))
         return ready[hint]

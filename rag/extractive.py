@@ -17,7 +17,9 @@ given back), or give different years or numbers for what a when- or how-many-que
 about, the answer says so and shows both, each with its citation; a yes-or-no question gets,
 right after the best sentence, a close one that disputes a claim ("X counters that ...",
 "rejecting claims that ..."), the other side of it. It abstains, citing nothing, when nothing
-is close enough or no sentence supplies the kind of answer asked for (a number, a time, a name);
+is close enough or no sentence supplies the kind of answer asked for (a number, a time, a name;
+a figure only from a sentence that shares some of the question's weighty terms, since a sum
+spent on one thing is no answer to what was paid for another);
 before it abstains on a question that wants none of those, it reads the sentences once more with
 their words related in meaning to the question's counting in part (a paraphrase: "penalties" for
 "sanctions", see rag.related).
@@ -88,6 +90,8 @@ class Thresholds:
     related_cos: float = 0.50      # a sentence's word this close to a question's word it lacks
                                    # covers that word, in proportion (see rag.related) ...
     related_sentences: int = 3    # ... in this many sentences, the closest without it
+    figure_coverage: float = 0.1  # a number, amount or time in a sentence holding less than this
+                                  # share of the question's terms is one of something else
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,9 @@ class ExtractiveAnswerer:
                     and candidates[0].score >= self.t.min_score):
                 wider = self._candidates(question, weights, vector, *unfiltered(), related)
                 answerable = bool(wider) and self._answerable(wider, weights)
-            if answerable:
+            if answerable and expected_kind(question) in (*_FIGURES, "amount"):
+                candidates = [c for c in candidates if c.coverage >= self.t.figure_coverage]
+            if answerable and candidates:
                 return _compose(question, self._choose(question, candidates, weights), candidates, self.t)
         return Answer(question=question, text=ABSTAIN_TEXT, abstained=True)
 

@@ -711,3 +711,20 @@ def test_how_to_do_something_is_answered_with_the_command_that_does_it(make_assi
     answer = assistant.ask("How do I install Quillpad?", mode="extractive")
     assert answer.text.startswith("Once the toolchain is installed, run the following command: "
                                   "`quill component add pad`"), answer.text
+
+
+def test_a_figure_in_a_sentence_about_something_else_answers_no_how_much_question(make_assistant, tmp_path):
+    """The sum a sentence gives is for what that sentence is about: asked what Norland paid
+    Valdia for a radar, the billions it spent on frigates are no answer, and where another
+    sentence gives the month asked about, that one answers, not the year of another event."""
+    assistant = indexed(make_assistant, tmp_path / "radar", {
+        "frigates.txt": "Norland's navy\n\nBefore the vote, Norland had spent over $2 billion on new "
+                        "frigates and planned to buy up to 40 patrol boats. Norland took delivery of "
+                        "the Valdian Kestrel radar system after long talks. The Kestrel deal, signed in "
+                        "2017, has long strained Norland's ties with its allies. The minister said the "
+                        "radar came up when the envoy visited the capital in March."})
+    answer = assistant.ask("How much did Norland pay Valdia for the Kestrel radar system?", mode="extractive")
+    assert answer.abstained, answer.text
+    answer = assistant.ask("In which month did the radar come up during the envoy's visit, according "
+                           "to the minister?", mode="extractive")
+    assert answer.text.startswith("The minister said"), answer.text
