@@ -38,6 +38,7 @@ _KINDS = (
     ("place", re.compile(_LEAD + r"(?:where\b(?!.{0,60}\b(?:stands?|heading|headed|going|leads?|lie|lies)\b)|"
                          r"in (?:what|which) (?:city|town|country|region|province|state|place)\b)", re.I)),
     ("name", re.compile(_LEAD + r"(?:who|whom|whose|which|what(?:'s| is| was) the name|"
+                        r"what(?:'s| is| was| are| were) the (?:[\w.’'-]+ ){0,2}?versions?|"
                         r"what is .{1,40} called)\b", re.I)),
 )
 _ASKS_PERSON = re.compile(r"^\s*(?:who|whom|whose|which (?:\w+ ){0,2}(?:leader|official|minister|"
@@ -97,10 +98,16 @@ _CONDITION = re.compile(r"\b(?:if|unless|whenever|when|in case|provided that|as 
 _PROCEDURE_ASKED = re.compile(r"^\s*how (?:to|(?:do|can|should|would|could|may) (?:i|you|we|one|users?)\b)",
                               re.I)
 _COMMAND = re.compile(r"`[^`]+`")
-# what a question of this shape wants a sentence to say: a cause, an obligation, a condition or
-# a command
+# "how soon / how quickly will X ...?": a span of time from now, or a word that says it is short
+_SOON_ASKED = re.compile(r"^\s*how (?:soon|quickly|fast)\b", re.I)
+_SOON = re.compile(r"\b(?:within|in|after)\s+(?:\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|"
+                   r"(?:a )?few|several)\s+(?:[a-z]+\s+)?(?:minutes?|hours?|days?|weeks?|months?|years?)\b|"
+                   r"\b(?:soon|shortly|immediately|promptly|swiftly|quickly|right away)\b", re.I)
+# what a question of this shape wants a sentence to say: a cause, an obligation, a condition, a
+# command or how soon
 _WANTS = (
     (_PROCEDURE_ASKED, _COMMAND),
+    (_SOON_ASKED, _SOON),
     (_CONDITION_ASKED, _CONDITION),
     (re.compile(r"^\s*(?:why\b|what (?:led|caused|prompted|triggered)\b|for what reason\b)", re.I), _CAUSE),
     (re.compile(r"\b(?:require[sd]?|demand(?:s|ed)?|insists? on|stipulate[sd]?|mandate[sd]?)\b\W*$|"
@@ -238,9 +245,12 @@ def supplies(kind: str, sentence: str, question: str) -> bool:
     # and ...", "endothelial cells"), and for "which version ...?" a number ("Python 3.9"); or
     # inline code the question lacks
     tokens = re.findall(r"[\w’'-]+", sentence)
+    number = any(_new(t, question) for t in re.findall(r"\b\d+(?:\.\d+)*\b", sentence))
+    if _VERSION_ASKED.search(question):  # "which Rust version ...?", "what is the latest version?"
+        return number
     numbered = (m := _WHICH.search(question)) is not None and m.group(1).lower() in _NUMBERED
     return (any(t[0].isupper() and _new(t, question) for t in tokens[1:]) or _instance_of(sentence, question)
-            or (numbered and any(_new(t, question) for t in re.findall(r"\b\d+(?:\.\d+)*\b", sentence)))
+            or (numbered and number)
             or any(any(_new(w, question) for w in re.findall(r"[\w’'-]+", code))
                    for code in re.findall(r"`([^`]+)`", sentence)))     # `pyenv versions`: code names
 
@@ -252,8 +262,11 @@ _LOCATION = re.compile(r"\b(?:in|at|on|under|inside|within)\s+(?:the\s+)?(`[^`]+
 _WHERE_TO = re.compile(r"^\s*where (?:should|can|could|must|may|(?:do|would) (?:i|you|we|one|users?)\b)", re.I)
 _SOMEWHERE = re.compile(r"\b(?:in|on|at|to|into|under|via|through)\s+"
                         r"(?:the\s+|a\s+|an\s+|your\s+|our\s+|its\s+|their\s+)?([\w’'-]+)", re.I)
-# "which version ...?" asks for a number ("Python 3.9"), as much as for a name
-_NUMBERED = {"version", "versions", "release", "releases", "edition", "editions", "revision", "revisions"}
+# "which release ...?" asks for a number ("Python 3.9"), as much as for a name; a version only
+# for a number
+_NUMBERED = {"release", "releases", "edition", "editions", "revision", "revisions"}
+_VERSION_ASKED = re.compile(r"^\s*(?:which|what(?:'s| is| was| are| were)? the)\s+(?:[\w.’'-]+\s+){0,2}?versions?\b",
+                            re.I)
 # "where are X found?": "present in soy", "found in the liver", "stored at low temperature"
 _FOUND_IN = re.compile(r"\b(?:found|present|located|situated|based|stationed|kept|stored|housed|"
                        r"lives?|grows?|occurs?|occurring|abundant|common)\s+(?:in|at|on|inside|within|near)\s+"

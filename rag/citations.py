@@ -99,6 +99,7 @@ class Thresholds:
     min_cosine: float = 0.4       # and the best passage sentence must be at least this close
     recite: float = 0.65          # a claim cited wrongly or not at all is cited to a passage this close
     on_topic: float = 0.3         # where the question looks unanswerable, the answer must be this close to it
+    cut: float = 0.5              # an answer the verifier cut a sentence from must be this close to it
     clause: float = 0.3           # a claim one passage sentence holds whole needs only this cosine
 
 

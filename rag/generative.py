@@ -8,8 +8,9 @@ and checks every sentence and citation of the reply (citations.py). What the use
 - the extractive answer (mode "extractive", itself an abstention when the offline answerer
   finds nothing) with a one-line notice naming the cause when nothing the model wrote survives
   verification (invented names, numbers, unsupported claims), when the model gives part of a
-  list that the offline answer gives whole or describes its passages ("the passage states
-  that ...") instead of answering, or when the LLM fails
+  list that the offline answer gives whole, describes its passages ("the passage states
+  that ...") instead of answering, or wrote a sentence no passage supports and what is left once
+  it is cut is not close to the question (unless the offline answer abstains), or when the LLM fails
   (unreachable, busy, bad key, timeout, cut stream, malformed reply). An unverified LLM answer
   is never returned.
 It also rewrites a follow-up into a standalone search query. It does not retrieve, and knows
@@ -194,6 +195,11 @@ class GenerativeAnswerer:
         if _PASSAGE.search(plain) and not any(_PASSAGE.search(c.snippet) for c in checked.citations):
             return self.fallback(fallback, "the LLM's answer describes its passages instead of "
                                            "answering", (prompt,), spent, completion)
+        if checked.removed and not strict and not self._about(question, checked.text, self.thresholds.cut):
+            # a sentence no source supports was cut, and what is left is beside the point
+            return self.fallback(fallback, "what is left of the LLM's answer once the sentences no source "
+                                           "supports are cut is not about the question", (prompt,),
+                                 spent, completion)
         if strict and not self._about(question, checked.text):
             return self.fallback(fallback, "the LLM's answer is not about the question", (prompt,),
                                  spent, completion)
@@ -205,11 +211,11 @@ class GenerativeAnswerer:
         return Answer(question=question, text=checked.text, citations=checked.citations, mode="llm",
                       notice="; ".join(notes), usage=usage)
 
-    def _about(self, question: str, text: str) -> bool:
-        """The answer is close in meaning to the question (a model that cannot answer may recite
-        passages verbatim, which the citation check alone accepts)."""
+    def _about(self, question: str, text: str, least: float | None = None) -> bool:
+        """The answer is close in meaning to the question, `least` (by default `on_topic`: a model
+        that cannot answer may recite passages verbatim, which the citation check alone accepts)."""
         q, a = self.embedder.embed([question, strip_markers(text)])
-        return float(q @ a) >= self.thresholds.on_topic
+        return float(q @ a) >= (self.thresholds.on_topic if least is None else least)
 
     def fallback(self, fallback: Callable[[], Answer], cause: str, prompts: Sequence[Prompt],
                   spent: Sequence[Completion], completion: Completion | None = None) -> Answer:

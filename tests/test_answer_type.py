@@ -107,6 +107,12 @@ def test_which_version_is_answered_by_a_number():
     assert supplies("name", "the kiln controller requires python 3.9 or later.", q)
     assert not supplies("name", "the kiln controller requires a recent python.", q)
     assert not supplies("name", "the ferries sail in 2019.", "Which ferries sail?")     # a which-thing: no number
+    # a version is a number, whatever else is named, and "what is the latest version" asks for one
+    assert not supplies("name", "Projects may pin the Python version in the Kiln file.", q)
+    q = "What is the latest version of the kiln controller?"
+    assert expected_kind(q) == "name"
+    assert supplies("name", "Version 4.2 of the controller came out in May.", q)
+    assert not supplies("name", "For the latest controller, the Nightly build is needed.", q)
 
 
 def test_which_thing_is_answered_by_the_thing_named_beside_its_kind():
@@ -224,6 +230,15 @@ def test_a_sentence_restates_a_question_when_it_adds_at_most_two_words():
     q = "Why should the strict mode not be switched on for every page?"
     assert restates("The strict mode should, emphatically, not be switched on for every page.", q)
     assert not restates("The strict mode should not be switched on because its checks flag good notes.", q)
+
+
+def test_how_soon_wants_a_span_from_now_or_a_word_that_says_it_is_short():
+    q = "How soon will the council answer a complaint?"
+    assert wanted(q) is wanted("How quickly could the fees go?")
+    assert says(wanted(q), "Complaints are normally answered within 5 days.", q)
+    assert says(wanted(q), "The mayor said the fees could go shortly.", q)
+    assert not says(wanted(q), "Complaints are sent to the council by post.", q)
+    assert not says(wanted(q), "Complaints rose in 2019.", q)
 
 
 def test_how_to_do_something_wants_a_command():

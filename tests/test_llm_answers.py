@@ -169,14 +169,24 @@ def test_an_answer_whose_every_claim_fails_verification_gives_the_extractive_one
     assert answer.notice.endswith("answered extractively instead")
 
 
-def test_citation_to_a_passage_that_does_not_support_the_sentence_is_dropped(make_llm, openai_stub):
-    unsupported = "The city council of Port Amber voted on Tuesday to build a new tram line"
-    openai_stub.script(Model(lambda r: f"{claim(r, 1)} [1]. {unsupported} [2]."))
-    answer = make_llm().ask(Q)
-    assert answer.mode == "llm"
-    assert "tram" not in answer.text
-    assert [c.n for c in answer.citations] == [1]
-    assert "[2] (unsupported)" in answer.notice or "[2] (name not in source)" in answer.notice
+def test_what_is_left_of_a_cut_answer_must_still_be_about_the_question(make_assistant, tmp_path, openai_stub):
+    """Once its unsupported sentence is cut, an answer that only says something true beside the
+    point gives way to the offline answer; one that still answers stays."""
+    assistant = llm_over(make_assistant, tmp_path, openai_stub, {"fees.txt": (
+        "Harbour fees\n\nNorland raised its harbour fees because the old sea walls need repair. "
+        "The ferry timetable changes every spring.")})
+    question = "Why did Norland raise its harbour fees?"
+    invented = "The money will also pay for a tram line in Port Amber"
+    openai_stub.script(saying(f"The ferry timetable changes every spring [{{n}}]. {invented} [{{n}}].", "fees"))
+    answer = assistant.ask(question)
+    assert answer.mode == "extractive" and "sea walls" in answer.text, answer.text
+    assert answer.notice.startswith("what is left of the LLM's answer once the sentences no source supports "
+                                    "are cut is not about the question")
+    openai_stub.script(saying(f"Norland raised the fees because its old sea walls need repair [{{n}}]. "
+                              f"{invented} [{{n}}].", "fees"))
+    answer = assistant.ask(question)
+    assert answer.mode == "llm" and "sea walls" in answer.text and "tram" not in answer.text, answer.notice
+    assert "(unsupported)" in answer.notice or "(name not in source)" in answer.notice
 
 
 def test_a_verified_answer_without_the_kind_of_thing_asked_for_gives_the_extractive_one(make_llm,
