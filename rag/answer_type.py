@@ -242,8 +242,8 @@ def supplies(kind: str, sentence: str, question: str) -> bool:
         return bool(where(sentence, question))
     # a name: a capitalised word that is not the sentence's first word and not in the question;
     # for "which X ...?", also X named beside a word the question lacks ("the enzymes catalase
-    # and ...", "endothelial cells"), and for "which version ...?" a number ("Python 3.9"); or
-    # inline code the question lacks
+    # and ...", "endothelial cells"), and for "which release ...?" a number ("Python 3.9"); or
+    # inline code the question lacks. A version is only a number.
     tokens = re.findall(r"[\w’'-]+", sentence)
     number = any(_new(t, question) for t in re.findall(r"\b\d+(?:\.\d+)*\b", sentence))
     if _VERSION_ASKED.search(question):  # "which Rust version ...?", "what is the latest version?"
