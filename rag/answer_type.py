@@ -86,7 +86,7 @@ _CAUSE = re.compile(r"\b(?:because|due to|owing to|as a result of|in response to
                     r"reasons?|caused?|led to|prompted|triggered|explanations?|explain(?:s|ed)?|"
                     r"attribut\w* to|stem(?:s|med)? from|result(?:s|ed)? from|driven by|thanks to)\b", re.I)
 _OBLIGATION = re.compile(r"\b(?:must|unless|only if|cannot|can't|may not|has to|have to|needs? to|"
-                         r"required|obliged|barred|bars|prohibit\w*|forbid\w*|condition\w*|insist\w*|"
+                         r"required|obliged|barred|bars|prohibit\w*|forbid\w*|condition\w*|insist(?:s|ed|ing)?|"
                          r"demand(?:s|ed|ing)?)\b", re.I)
 # "when is X needed?", "when should I use X?": a condition, not a time
 _CONDITION_ASKED = re.compile(r"^\s*when (?:is|are|do|does|should|must|can|would) .{0,60}?\b(?:needed|"

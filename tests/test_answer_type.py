@@ -261,6 +261,8 @@ def test_what_something_requires_wants_an_obligation():
     demand = "What did the league demand the club switch to instead of its boats?"
     assert wanted(demand) is must
     assert says(must, "The league insisted that the club use river-built boats.", demand)
+    # someone's insistence is named, not imposed: no obligation
+    assert not says(must, "The town's insistence on new buoys signals long talks ahead.", q)
 
 
 def test_what_kind_of_thing_wants_the_word_that_says_which():
