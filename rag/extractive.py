@@ -128,12 +128,12 @@ class ExtractiveAnswerer:
         if unknown:
             return Answer(question=question, text=ABSTAIN_TEXT, abstained=True,
                           notice=f"no indexed article mentions {', '.join(unknown)}")
-        weights = self.weights(question)
+        weights, kind = self.weights(question), expected_kind(question)
         # Nothing close enough: the question may paraphrase its answer, so read again with words
         # related in meaning. Not when it wants a number, a time or a name: a related word there
         # finds that kind of thing about something else (the price of B, asked the price of A).
         for related in (False, True):
-            if related and (self.word_vectors is None or expected_kind(question)):
+            if related and (self.word_vectors is None or kind):
                 break
             candidates = self._candidates(question, weights, vector, hits, sentences, related)
             answerable = bool(candidates) and self._answerable(candidates, weights)
@@ -141,7 +141,7 @@ class ExtractiveAnswerer:
                     and candidates[0].score >= self.t.min_score):
                 wider = self._candidates(question, weights, vector, *unfiltered(), related)
                 answerable = bool(wider) and self._answerable(wider, weights)
-            if answerable and expected_kind(question) in (*_FIGURES, "amount"):
+            if answerable and kind in (*_FIGURES, "amount"):
                 candidates = [c for c in candidates if c.coverage >= self.t.figure_coverage]
             if answerable and candidates:
                 return _compose(question, self._choose(question, candidates, weights), candidates, self.t)

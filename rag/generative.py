@@ -200,7 +200,7 @@ class GenerativeAnswerer:
             return self.fallback(fallback, "what is left of the LLM's answer once the sentences no source "
                                            "supports are cut is not about the question", (prompt,),
                                  spent, completion)
-        if strict and not self._about(question, checked.text):
+        if strict and not self._about(question, checked.text, self.thresholds.on_topic):
             return self.fallback(fallback, "the LLM's answer is not about the question", (prompt,),
                                  spent, completion)
         notes = []
@@ -211,11 +211,11 @@ class GenerativeAnswerer:
         return Answer(question=question, text=checked.text, citations=checked.citations, mode="llm",
                       notice="; ".join(notes), usage=usage)
 
-    def _about(self, question: str, text: str, least: float | None = None) -> bool:
-        """The answer is close in meaning to the question, `least` (by default `on_topic`: a model
-        that cannot answer may recite passages verbatim, which the citation check alone accepts)."""
+    def _about(self, question: str, text: str, least: float) -> bool:
+        """The answer's cosine to the question is at least `least` (a model that cannot answer
+        may recite passages verbatim, which the citation check alone accepts)."""
         q, a = self.embedder.embed([question, strip_markers(text)])
-        return float(q @ a) >= (self.thresholds.on_topic if least is None else least)
+        return float(q @ a) >= least
 
     def fallback(self, fallback: Callable[[], Answer], cause: str, prompts: Sequence[Prompt],
                   spent: Sequence[Completion], completion: Completion | None = None) -> Answer:
