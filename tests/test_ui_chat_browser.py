@@ -326,6 +326,10 @@ def test_phone_width_keeps_ids_on_one_line_and_the_popover_on_screen(browser, se
     ask(page, "What did Hakan Fidan say?")
     page.locator("#rag-chat .rag-answer .rag-cite").last.click()    # a tap: the popover shows
     page.locator("#rag-pop").wait_for(state="visible", timeout=3_000)
+    # the tap opens the passage under the answer, and Gradio scrolls a chat at its bottom to the
+    # new bottom: the marker must stay put and its popover open once that has settled
+    page.wait_for_timeout(1_500)
+    assert page.locator("#rag-pop").is_visible()
     box = page.locator("#rag-pop").bounding_box()
     assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390
     assert page.evaluate("document.documentElement.scrollWidth") <= 391

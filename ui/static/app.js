@@ -50,12 +50,33 @@
     pinned = false;
   };
 
+  // Opening the passage under an answer makes the message taller, and Gradio then scrolls a chat
+  // that sat at its bottom down to the new bottom, carrying the tapped marker (and its popover)
+  // away. For a moment after a tap, scroll the chat back so the marker stays where it was.
+  let holdUntil = 0;
+  const keepInPlace = (marker) => {
+    const box = marker.closest(".bubble-wrap");
+    if (!box) return;
+    const top = marker.getBoundingClientRect().top;
+    holdUntil = performance.now() + 1000;
+    const hold = () => {
+      const drift = marker.getBoundingClientRect().top - top;
+      if (Math.abs(drift) > 1) {
+        box.scrollTop += drift;
+        if (popFor === marker) showPop(marker);
+      }
+      if (performance.now() < holdUntil) requestAnimationFrame(hold);
+    };
+    requestAnimationFrame(hold);
+  };
+
   const open = (marker) => {
     const cls = citeClass(marker);
     if (!cls) return;
     const id = cls.slice("rag-c-".length);
     const turn = id.split("-")[0];
     messageOf(marker).querySelectorAll("details.rag-cite-detail." + cls).forEach((d) => { d.open = true; });
+    keepInPlace(marker);
     document.querySelectorAll("#rag-sources .rag-src-turn").forEach((g) => {
       g.classList.toggle("rag-hidden", !g.classList.contains("rag-src-turn-" + turn));
     });
@@ -123,7 +144,7 @@
     return r.bottom > Math.max(0, box.top) && r.top < Math.min(window.innerHeight, box.bottom);
   };
   document.addEventListener("scroll", () => {
-    if (popFor) { if (inSight(popFor)) showPop(popFor); else hidePop(); }
+    if (popFor && performance.now() >= holdUntil) { if (inSight(popFor)) showPop(popFor); else hidePop(); }
   }, true);
   document.addEventListener("focusin", (e) => {
     const marker = e.target.closest && e.target.closest(".rag-cite");
