@@ -41,9 +41,10 @@ _KINDS = (
                         r"what(?:'s| is| was| are| were) the (?:[\w.’'-]+ ){0,2}?versions?|"
                         r"what is .{1,40} called)\b", re.I)),
 )
-_ASKS_PERSON = re.compile(r"^\s*(?:who|whom|whose|which (?:\w+ ){0,2}(?:leader|official|minister|"
-                          r"president|ambassador|spokes\w*|diplomat|envoy|person|man|woman|politician|"
-                          r"lawmaker|senator|general|chief|head)s?)\b", re.I)
+_PEOPLE = (r"which (?:\w+ ){0,2}(?:leader|official|minister|president|ambassador|spokes\w*|diplomat|envoy|"
+           r"person|man|woman|politician|lawmaker|senator|general|chief|head)s?\b")
+_ASKS_PERSON = re.compile(rf"^\s*(?:who|whom|whose|{_PEOPLE})\b", re.I)
+_ASKS_NAMED = re.compile(rf"^\s*{_PEOPLE}", re.I)   # "which leader ...?": a name ("who?" may be "an expert")
 # a person's name: two capitalised words in a row ("Ada Lovelace", "Mayor Lovelace"), or one right
 # before or after a verb of saying ("Lovelace said", "said Lovelace"); the name (the last word)
 # must be new to the question, and neither word a function word or an acronym
@@ -84,7 +85,11 @@ def unknown_names(question: str, known) -> list[str]:
 _CAUSE = re.compile(r"\b(?:because|due to|owing to|as a result of|in response to|after|following|"
                     r"citing|amid|so that|in order to|fears?|concerns?|risks?|threat\w*|"
                     r"reasons?|caused?|led to|prompted|triggered|explanations?|explain(?:s|ed)?|"
-                    r"attribut\w* to|stem(?:s|med)? from|result(?:s|ed)? from|driven by|thanks to)\b", re.I)
+                    r"attribut\w* to|stem(?:s|med)? from|result(?:s|ed)? from|driven by|thanks to|"
+                    # a purpose is a reason too: "a strategy to ...", "in a bid to ..."
+                    r"in (?:a|an) (?:bid|effort|attempt) to|so as to|aim(?:s|ed|ing)? (?:to|at)|"
+                    r"(?:designed|intended|meant) to|(?:strategy|goal|purpose|aim|objective)s? (?:is |was )?to)\b",
+                    re.I)
 _OBLIGATION = re.compile(r"\b(?:must|unless|only if|cannot|can't|may not|has to|have to|needs? to|"
                          r"required|obliged|barred|bars|prohibit\w*|forbid\w*|condition\w*|insist(?:s|ed|ing)?|"
                          r"demand(?:s|ed|ing)?)\b", re.I)
@@ -414,6 +419,12 @@ def holds_role(sentence: str, question: str) -> bool:
 def asks_person(question: str) -> bool:
     """Who-questions and "which official/minister/... ?": the answer is a person."""
     return bool(_ASKS_PERSON.search(question))
+
+
+def asks_named_person(question: str) -> bool:
+    """"Which official/minister/... ?": the answer names a person ("who?" may be answered "a
+    foreign policy expert")."""
+    return bool(_ASKS_NAMED.search(question))
 
 
 # the last word of a place or an institution, and the first word of a region: not a person

@@ -69,6 +69,9 @@ _PIECE = re.compile(r"(.+?)\s*((?:\[\d+\])+)", re.S)   # an answer's sentence an
 _CAUSE_ASKED = re.compile(r"^\s*(?:why|how)\b", re.I)
 # verbs that only frame a question ("what happened in May?" asks about May): never a term to find
 _FRAMING = frozenset({"happen", "occur"})
+# a sentence that opens by pointing back ("This signals ...", "These moves ..."): it is about what
+# comes before it (the previous sentence, or the whole list it follows)
+_POINTS_BACK = re.compile(r"^\W*(?:this|these|those|such)\b(?!\s+(?:is|was|year|week|month)\b)", re.I)
 
 
 @dataclass(frozen=True)
@@ -222,9 +225,11 @@ class ExtractiveAnswerer:
             kin = sum(weights[t] * cos for t, cos in close.items() if t not in covered) / total
             context = 0.0
             if previous and previous[0].doc_id == span.doc_id and span.start - previous[0].end <= 2:
-                context = coverage(previous[1] - covered)
+                context = 0.1 * coverage(previous[1] - covered)
+                if _POINTS_BACK.match(span.text):
+                    context = 0.35 * coverage(_pointed_at(ordered, covers, i) - covered)
             rank = hit_of(span)
-            score = base + 0.35 * kin + 0.1 * context + self.t.rank_bonus / (1 + rank)
+            score = base + 0.35 * kin + context + self.t.rank_bonus / (1 + rank)
             if (says(markers, _with_introduced(ordered, i), question)
                     or (person and names_person(span.text, question))
                     or names_kind(span.text, question) or defines(span.text, question)):
@@ -303,6 +308,17 @@ class ExtractiveAnswerer:
                 rest = [c for c in chosen if all(c is not side for side in sides)]
                 chosen = sides + rest[: max(0, self.max_sentences - 2)]
         return chosen
+
+
+def _pointed_at(ordered: Sequence[tuple[Span, np.ndarray]], covers: list[frozenset], i: int) -> frozenset:
+    """The question's terms in what sentence `i` points back at: the sentence before it, or the
+    list before it with the lead-in that introduces the list."""
+    out, j = set(covers[i - 1]), i - 1
+    while (j > 0 and _BULLET.match(ordered[j][0].text) and ordered[j - 1][0].doc_id == ordered[j][0].doc_id
+           and ordered[j][0].start - ordered[j - 1][0].end <= 2):
+        j -= 1
+        out |= covers[j]
+    return frozenset(out)
 
 
 def _shape_first(question: str, candidates: list[_Candidate], share: float) -> None:

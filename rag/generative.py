@@ -27,7 +27,8 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from index.records import Span
-from rag.answer_type import expected_kind, holds_role, left_out, places, supplies, where
+from rag.answer_type import (asks_named_person, expected_kind, holds_role, left_out, names_person, places,
+                             supplies, where)
 from rag.citations import Passage, Thresholds, describe, parse_markers, strip_markers, verify
 from rag.errors import LLMUnavailable
 from rag.llm import ChatModel, Completion
@@ -182,6 +183,9 @@ class GenerativeAnswerer:
         if not supplies(kind, plain, question):
             return self.fallback(fallback, f"the LLM's answer names no {kind}, which the question "
                                            "asks for", (prompt,), spent, completion)
+        if asks_named_person(question) and not names_person(plain, question):
+            return self.fallback(fallback, "the LLM's answer names no person, which the question asks for",
+                                 (prompt,), spent, completion)
         if kind == "place" and not where(plain, question) & set().union(
                 *(where(c.snippet, question) | places(c.snippet) for c in checked.citations)):
             return self.fallback(fallback, "no passage the LLM cited gives the place it names",

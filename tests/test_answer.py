@@ -728,3 +728,19 @@ def test_a_figure_in_a_sentence_about_something_else_answers_no_how_much_questio
     answer = assistant.ask("In which month did the radar come up during the envoy's visit, according "
                            "to the minister?", mode="extractive")
     assert answer.text.startswith("The minister said"), answer.text
+
+
+def test_a_why_question_finds_the_purpose_in_a_sentence_that_points_back_at_a_list(make_assistant, tmp_path):
+    """"This marks a strategy to ..." is about the list before it: it takes in that list's words,
+    and a purpose ("a strategy to", "in a bid to") is a reason for a why-question."""
+    assistant = indexed(make_assistant, tmp_path / "ferries", {
+        "ferries.txt": "The Orchard Council's plans\n\nThe Orchard Council is not standing still. The "
+                       "council has:\n- Bought two electric ferries from Lindau\n- Doubled the output of "
+                       "its own battery plant\n- Kept its diesel fleet in reserve\nThis marks a long-term "
+                       "strategy to cut reliance on imported fuel and shield fares from price swings.\n"
+                       "Ferries have crossed the bay since 1990, after a storm wrecked the old bridge.",
+        "owl.txt": "A rare orange owl was seen in the Kestrel Valley forest last week. Birdwatchers "
+                   "counted three nests near the river."})
+    answer = assistant.ask("Why is the Orchard Council buying electric ferries and expanding its home "
+                           "battery plant?", mode="extractive")
+    assert answer.text.startswith("This marks a long-term strategy to cut reliance"), answer.text

@@ -245,6 +245,18 @@ def test_a_person_from_a_passage_that_never_names_the_role_asked_for_is_not_an_a
     assert answer.mode == "llm" and "Hakan Fidan" in answer.text
 
 
+def test_which_official_is_answered_with_a_person_named(make_assistant, tmp_path, openai_stub):
+    assistant = llm_over(make_assistant, tmp_path, openai_stub)
+    question = "Which official said when the first trams should run?"
+    openai_stub.script(saying("After the Tuesday vote, the first trams should run in 2027 [{n}].", "beta"))
+    answer = assistant.ask(question)
+    assert answer.mode == "extractive" and "Lena Ostrova" in answer.text
+    assert answer.notice.startswith("the LLM's answer names no person, which the question asks for")
+    openai_stub.script(saying("Mayor Lena Ostrova said the first trams should run in 2027 [{n}].", "beta"))
+    answer = assistant.ask(question)
+    assert answer.mode == "llm" and answer.text.startswith("Mayor Lena Ostrova said"), answer.notice
+
+
 def test_part_of_a_list_the_offline_answer_gives_whole_gives_the_offline_answer(make_assistant, tmp_path,
                                                                              openai_stub):
     articles = {**TINY, "storm.txt": "The storm hit Port Amber on Monday. The harbour council acted at once:\n"
