@@ -192,6 +192,11 @@ def years(text: str) -> set[str]:
 _DESIGNATOR = re.compile(r"\b([A-Z]{1,3}[a-z]?)[- ](?!(?:1[89]|20)\d\d\b)(\d{1,4})(?!\d)[\w-]*")
 
 
+def without_designators(text: str) -> str:
+    """`text` with its designators blanked: the digits of "F-35" or "S-400" are no figure."""
+    return _DESIGNATOR.sub(" ", text)
+
+
 def designators(text: str) -> set[str]:
     """The designators `text` names, folded: "F-35", "F 35" and "F-35s" are all "F35"."""
     return {a + b for a, b in _DESIGNATOR.findall(text)}
@@ -526,10 +531,13 @@ def left_out(question: str, answer: str, other: str) -> list[str]:
         held = [set(terms(item)) for item in items]
         own = [h - asked for h in held]
         marks = [m - set().union(*(o for o in own if o is not m)) for m in own]   # its own words
-        named = [bool(m & said) for m in marks if m]
-        if sum(named) >= enough and not all(named):
+        named = [bool(m & said) for m in marks]
+        if sum(named) >= enough and any(m and not n for m, n in zip(marks, named)):
             kinds = [bool(noun & h) for h in held]
-            picked = any(kinds) and not all(kinds)   # "what sanctions?" of "A; imposing sanctions; C"
+            # "what sanctions?" of "A; imposing sanctions; C": only the items with the noun count,
+            # unless the answer names items without it too (then the noun tells nothing apart:
+            # "what libraries?" of "A - transport; B - async library detection; C")
+            picked = any(kinds) and not all(kinds) and not any(n and not k for n, k in zip(named, kinds))
             return [item for item, m, kind in zip(items, marks, kinds)
                     if m and not m & said and (kind or not picked)]
     return []

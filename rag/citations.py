@@ -35,7 +35,7 @@ import numpy as np
 from index.records import Span
 from index.sentences import split_sentences
 from index.terms import terms, words
-from rag.answer_type import LIST_ITEM, amounts, designators, years
+from rag.answer_type import LIST_ITEM, amounts, designators, without_designators, years
 from rag.records import Citation, Hit
 
 _NUMS = r"\d{1,4}(?:\s*(?:[,;，、]|[-–])\s*\d{1,4})*"
@@ -151,6 +151,8 @@ def verify(text: str, question: str, passages: Sequence[Passage], embedder: Embe
         span = check(i, n)[2]
         if _other_year(claims[i], vectors[i], by_n[n]) or _year_of_another(claims[i], by_n[n]):
             return "year not in source"
+        if _other_number(claims[i], vectors[i], by_n[n], question):
+            return "number not in source"
         if _NEGATED.search(claims[i]) and span is not None and not _DENIES.search(span.text):
             return "negation not in source"
         return "speaker not in source" if _misattributed(claims[i], span, by_n[n], question) else ""
@@ -479,6 +481,21 @@ def _other_year(claim: str, vector: np.ndarray, passage: Passage, margin: float 
     best, closest = max(cosines, key=lambda cy: cy[0])
     dated = max((cos for cos, ys in cosines if said & ys), default=-1.0)
     return bool(closest) and not said & closest and dated < best - margin
+
+
+def _other_number(claim: str, vector: np.ndarray, passage: Passage, question: str,
+                  margin: float = 0.3) -> bool:
+    """Like `_other_year` for any other figure: the sentence closest to the claim gives figures,
+    not the claim's, and no sentence nearly as close gives it ("needs Python 3.12" where the
+    passage says "needs at least Python 3.9. The 3.12 release ...")."""
+    plain = without_designators(strip_markers(claim))
+    said = _numbers_in(plain) - _numbers_in(question) - years(plain)
+    if not said or not passage.sentences:
+        return False
+    cosines = [(float(vector @ vec), _numbers_in(without_designators(sp.text))) for sp, vec in passage.sentences]
+    best, closest = max(cosines, key=lambda cn: cn[0])
+    given = max((cos for cos, ns in cosines if said & ns), default=-1.0)
+    return bool(closest) and not said & closest and given < best - margin
 
 
 def _year_of_another(claim: str, passage: Passage) -> bool:

@@ -204,7 +204,7 @@ class ExtractiveAnswerer:
         """`related`: a sentence's words close in meaning to a question's word it lacks cover
         that word in part (see `_near`)."""
         total = sum(weights.values()) or 1.0
-        markers, person = wanted(question), asks_person(question)
+        markers, person, procedure = wanted(question), asks_person(question), asks_procedure(question)
 
         def coverage(covered) -> float:
             return sum(weights[t] for t in covered) / total
@@ -236,7 +236,9 @@ class ExtractiveAnswerer:
                 score += self.t.shape_bonus   # a why-question wants the cause, not the aftermath;
                 # a who-question a sentence that names someone; "what kind of X" one that says
                 # which; "what is X?" one that has X as its subject
-            if len(words(span.text)) < 4 or not span.text.rstrip("”’\"')").endswith((".", "!", ":")):
+            if procedure and _CODE.fullmatch(span.text):
+                pass           # "how do I ...?": a command on a line of its own is an answer
+            elif len(words(span.text)) < 4 or not span.text.rstrip("”’\"')").endswith((".", "!", ":")):
                 score *= 0.8   # headings, list items, stubs and questions rarely answer on their own
             out.append(_Candidate(span, vec, hits[rank], semantic, covered, score,
                                   coverage=coverage(covered)))

@@ -744,3 +744,18 @@ def test_a_why_question_finds_the_purpose_in_a_sentence_that_points_back_at_a_li
     answer = assistant.ask("Why is the Orchard Council buying electric ferries and expanding its home "
                            "battery plant?", mode="extractive")
     assert answer.text.startswith("This marks a long-term strategy to cut reliance"), answer.text
+
+
+def test_how_to_do_something_is_answered_by_a_command_on_a_line_of_its_own(make_assistant, tmp_path):
+    """A command on its own line, under a sentence with no colon, answers "how do I ...?"; a
+    list of another tool's optional extras that names the same package does not."""
+    assistant = indexed(make_assistant, tmp_path / "inkwell", {
+        "inkwell.md": "# Inkwell\n\nInkwell draws tables in a terminal.\n\n## Installing\n\n"
+                      "Use `pip` or any other package manager.\n\n```sh\npython -m pip install inkwell\n```\n\n"
+                      "## Colours\n\nInkwell picks colours from the terminal theme.",
+        "plume.md": "# Plume\n\nPlume fetches web pages.\n\n## Installing\n\nPlume needs only Python. As well "
+                    "as these optional installs:\n\n"
+                    "* `inkwell` - Table output with Inkwell. *(Optional, with `plume[tables]`)*\n"
+                    "* `zlib` - Compressed pages. *(Optional, with `plume[zip]`)*\n"})
+    answer = assistant.ask("How do I install Inkwell?", mode="extractive")
+    assert answer.text.startswith("`python -m pip install inkwell`"), answer.text

@@ -336,6 +336,11 @@ def test_items_a_partial_answer_leaves_out_of_a_whole_list():
     assert left_out("What fines did the agency impose?", "It fined the shipper two million.", fines) == []
     assert left_out("What steps did the agency take?", "It fined the shipper two million.",
                     fines) == ["Closing the bay to boats", "Opening an inquiry"]
+    # ... unless the answer names items without the noun too: then the noun tells nothing apart
+    tools = ("Quillpad relies on these tools: `inkwell` - Table output; `plume` - Page fetching; "
+             "`zest` - Async tool detection; `lark` - Config parsing.")
+    assert left_out("What tools does Quillpad use?", "It uses `inkwell` for table output, `plume` for "
+                    "fetching pages and `zest` for async tool detection.", tools) == ["`lark` - Config parsing"]
     series = "Storms hit Alder, Birch Cove, the Cedar Islands and Dunmore last winter."
     missing = left_out("Which towns did the storms hit?", "Birch Cove and Dunmore.", series)
     assert [item.split()[-1] for item in missing] == ["Alder", "Islands"]
