@@ -71,7 +71,7 @@ _CAUSE_ASKED = re.compile(r"^\s*(?:why|how)\b", re.I)
 _FRAMING = frozenset({"happen", "occur"})
 # a sentence that opens by pointing back ("This signals ...", "These moves ..."): it is about what
 # comes before it (the previous sentence, or the whole list it follows)
-_POINTS_BACK = re.compile(r"^\W*(?:this|these|those|such)\b(?!\s+(?:is|was|year|week|month)\b)", re.I)
+_POINTS_BACK = re.compile(r"^\W*(?:this|these|those|such)\b(?!\s+(?:year|week|month|time)\b)", re.I)
 
 
 @dataclass(frozen=True)
@@ -236,10 +236,10 @@ class ExtractiveAnswerer:
                 score += self.t.shape_bonus   # a why-question wants the cause, not the aftermath;
                 # a who-question a sentence that names someone; "what kind of X" one that says
                 # which; "what is X?" one that has X as its subject
-            if procedure and _CODE.fullmatch(span.text):
-                pass           # "how do I ...?": a command on a line of its own is an answer
-            elif len(words(span.text)) < 4 or not span.text.rstrip("”’\"')").endswith((".", "!", ":")):
+            stub = len(words(span.text)) < 4 or not span.text.rstrip("”’\"')").endswith((".", "!", ":"))
+            if stub and not (procedure and _CODE.fullmatch(span.text)):
                 score *= 0.8   # headings, list items, stubs and questions rarely answer on their own
+                # (a command on a line of its own does answer "how do I ...?")
             out.append(_Candidate(span, vec, hits[rank], semantic, covered, score,
                                   coverage=coverage(covered)))
             previous = (span, covered)
