@@ -60,6 +60,7 @@
     const top = marker.getBoundingClientRect().top;
     holdUntil = performance.now() + 1000;
     const hold = () => {
+      if (!marker.isConnected) { holdUntil = 0; return; }   // the chat was drawn anew
       const drift = marker.getBoundingClientRect().top - top;
       if (Math.abs(drift) > 1) {
         box.scrollTop += drift;
