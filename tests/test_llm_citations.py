@@ -137,8 +137,8 @@ def test_an_amount_must_be_the_sources_amount_not_only_its_number(passages, embe
 ])
 def test_a_year_must_be_the_one_the_supporting_sentence_gives(embedder, claim, holds):
     check_figure(embedder, "The Varga family bought the old mill in 1987 from the town of Lindholm. "
-                         "The old mill burned down in 1994.",
-               "When did the Varga family buy the old mill?", claim, holds)
+                           "The old mill burned down in 1994.",
+                 "When did the Varga family buy the old mill?", claim, holds)
 
 
 @pytest.mark.parametrize("claim, holds", [
@@ -149,8 +149,8 @@ def test_a_year_must_be_the_one_the_supporting_sentence_gives(embedder, claim, h
 ])
 def test_a_year_tied_to_a_designator_must_be_that_designators_year(embedder, claim, holds):
     check_figure(embedder, "Norland bought the KX-9 radar in 2017. Deliveries began in July 2019. "
-                         "Its AV-35 jet programme has stalled since.",
-               "When does Norland expect its first AV-35 jet?", claim, holds)
+                           "Its AV-35 jet programme has stalled since.",
+                 "When does Norland expect its first AV-35 jet?", claim, holds)
 
 
 @pytest.mark.parametrize("claim, holds", [
@@ -160,15 +160,15 @@ def test_a_year_tied_to_a_designator_must_be_that_designators_year(embedder, cla
 ])
 def test_a_figure_must_be_the_one_the_supporting_sentence_gives(embedder, claim, holds):
     check_figure(embedder, "Kiln 2.0 needs at least Python 3.9 to install. Under Python 3.12 its test "
-                         "suite ran a third faster.",
-               "Which Python version does Kiln 2.0 need?", claim, holds,
-               reasons={"number not in source", "uncited"})
+                           "suite ran a third faster.",
+                 "Which Python version does Kiln 2.0 need?", claim, holds,
+                 reasons={"number not in source", "uncited"})
 
 
 def check_figure(embedder, article: str, question: str, claim: str, holds: bool,
-               reasons=frozenset({"year not in source", "uncited"})) -> None:
-    """`claim`, citing `article` as [1], keeps its citation or loses it for its year or figure, and with it
-    all its text."""
+                 reasons=frozenset({"year not in source", "uncited"})) -> None:
+    """`claim`, citing `article` as [1], keeps its citation or loses it for its year (or another
+    figure), and with it all its text."""
     checked = verify(claim, question, [whole_article(1, "article.txt", article, embedder)], embedder)
     assert bool(checked.citations) == holds, checked
     if not holds:
