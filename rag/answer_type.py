@@ -237,7 +237,7 @@ def supplies(kind: str, sentence: str, question: str) -> bool:
         if _COUNT.search(question):      # "how many jets?": a count, not "$600 million"
             sentence = _AMOUNT.sub(lambda m: " " if m.group(1) or m.group(5) else m.group(0), sentence)
         # a designator's digits are no quantity ("F-35", "S-400"), nor is "one of" the others
-        sentence = re.sub(r"\bone of\b", " ", _DESIGNATOR.sub(" ", sentence), flags=re.I)
+        sentence = re.sub(r"\bone of\b", " ", without_designators(sentence), flags=re.I)
         new_words = [w for w in words(sentence) if w not in asked]
         if _HOW_LONG.search(question) and any(w in _SPANS for w in new_words):
             return True                  # "how long?": "for nearly a decade", "three weeks"

@@ -470,31 +470,31 @@ def _unstated(claim: str, question: str, cited: Sequence[Passage]) -> str:
     return ""
 
 
-def _other_year(claim: str, vector: np.ndarray, passage: Passage, margin: float = 0.3) -> bool:
+def _other_year(claim: str, vector: np.ndarray, passage: Passage) -> bool:
     """The sentence closest to the claim dates it to other years than the claim does, and no
-    sentence nearly as close (within `margin` of cosine) gives the claim's year: "bought in 2019"
-    where the passage says "bought in 2017 ... Deliveries began in 2019"."""
-    said = years(strip_markers(claim))
-    if not said or not passage.sentences:
-        return False
-    cosines = [(float(vector @ vec), years(sp.text)) for sp, vec in passage.sentences]
-    best, closest = max(cosines, key=lambda cy: cy[0])
-    dated = max((cos for cos, ys in cosines if said & ys), default=-1.0)
-    return bool(closest) and not said & closest and dated < best - margin
+    sentence nearly as close gives the claim's year: "bought in 2019" where the passage says
+    "bought in 2017 ... Deliveries began in 2019"."""
+    return _given_elsewhere(years(strip_markers(claim)), vector, passage, years)
 
 
-def _other_number(claim: str, vector: np.ndarray, passage: Passage, question: str,
-                  margin: float = 0.3) -> bool:
-    """Like `_other_year` for any other figure: the sentence closest to the claim gives figures,
-    not the claim's, and no sentence nearly as close gives it ("needs Python 3.12" where the
-    passage says "needs at least Python 3.9. The 3.12 release ...")."""
+def _other_number(claim: str, vector: np.ndarray, passage: Passage, question: str) -> bool:
+    """The same for any other figure the question does not give ("needs Python 3.12" where the
+    passage says "needs at least Python 3.9. The 3.12 release ..."); a designator's digits
+    ("F-35") are no figure."""
     plain = without_designators(strip_markers(claim))
     said = _numbers_in(plain) - _numbers_in(question) - years(plain)
+    return _given_elsewhere(said, vector, passage, lambda text: _numbers_in(without_designators(text)))
+
+
+def _given_elsewhere(said: set[str], vector: np.ndarray, passage: Passage,
+                     figures: Callable[[str], set[str]], margin: float = 0.3) -> bool:
+    """The passage sentence closest to the claim (`vector`) gives `figures`, none of `said`, and
+    no sentence within `margin` of its cosine gives one of `said`."""
     if not said or not passage.sentences:
         return False
-    cosines = [(float(vector @ vec), _numbers_in(without_designators(sp.text))) for sp, vec in passage.sentences]
-    best, closest = max(cosines, key=lambda cn: cn[0])
-    given = max((cos for cos, ns in cosines if said & ns), default=-1.0)
+    cosines = [(float(vector @ vec), figures(sp.text)) for sp, vec in passage.sentences]
+    best, closest = max(cosines, key=lambda cf: cf[0])
+    given = max((cos for cos, found in cosines if said & found), default=-1.0)
     return bool(closest) and not said & closest and given < best - margin
 
 
