@@ -13,8 +13,9 @@ it adds to the question; a clause of a long sentence, whose cosine to the whole 
 a low cosine. A citation that fails is dropped; a
 sentence left with no citation is removed. An uncited sentence is kept only when it says nothing
 beyond the question, when the citations of its paragraph's next (or previous) cited sentence
-support it, or when one passage supports it closely or two do together (each close to it, each
-holding terms of it the other lacks): it is then cited to them. The survivors become Citation
+support it, when a passage holds it word for word (a command the model copied), or when one
+passage supports it closely or two do together (each close to it, each holding terms of it the
+other lacks): it is then cited to them. The survivors become Citation
 records whose snippet quotes the passage sentence that best supports the claim, widened to the
 sentences next to it that hold more of the claims' terms (a list's items, a quote's second
 half), so `article.text[start:end] == snippet` always holds.
@@ -219,7 +220,7 @@ def verify(text: str, question: str, passages: Sequence[Passage], embedder: Embe
         # that together do (a claim that joins what two passages say)
         near = ([n for n in _paragraph_citations(i, units, kept_numbers, text) if holds(i, n)]
                 if state == "uncited" else [])
-        found = near or recite(i)
+        found = near or [n for n in by_n if _held_verbatim(claims[i], by_n[n])][:1] or recite(i)
         if found:
             added[i] = kept_numbers[i] = found
             for n in found:
@@ -321,6 +322,17 @@ def _holds_whole(claim: str, passage: Passage, asked: frozenset[str]) -> bool:
     negated = bool(_NEGATED.search(claim))
     return len(said) >= 3 and any(said <= set(terms(_fold(sp.text))) and bool(_DENIES.search(sp.text)) == negated
                                   for sp, _ in passage.sentences)
+
+
+def _held_verbatim(claim: str, passage: Passage) -> bool:
+    """The passage holds the claim word for word (a command or code line the model copied, too
+    short for a cosine to judge): two words or more, ignoring case, spacing and code quotes."""
+    said = _plain(claim)
+    return len(said.split()) >= 2 and len(said) >= 10 and said in _plain(passage.text)
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.replace("`", " ").split()).casefold()
 
 
 def _fold(text: str) -> str:

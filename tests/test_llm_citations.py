@@ -227,6 +227,19 @@ def test_uncited_claim_alone_that_nothing_supports_is_removed(passages, embedder
     assert describe(checked.problems) == "removed 1 uncited sentence"
 
 
+@pytest.mark.parametrize("command, kept", [
+    ("quill add quillpad", True),       # the passage's own line, copied: too short for a cosine
+    ("quill fetch quillpad", False),    # a command the passage never gives
+])
+def test_an_uncited_command_the_passage_holds_word_for_word_is_cited_to_it(embedder, command, kept):
+    readme = whole_article(1, "README.md", "Quillpad is a notebook for the terminal.\n\n"
+                           "Install it with:\n\n```\nquill add quillpad\n```\n", embedder)
+    text = f"You can install Quillpad with this command:\n```\n{command}\n```"
+    checked = verify(text, "How do I install Quillpad?", [readme], embedder)
+    assert (f"{command} [1]" in checked.text) == kept, checked.text
+    assert bool(checked.citations) == kept
+
+
 def test_a_name_the_source_does_not_state_is_not_supported(passages, embedder):
     checked = verify("The dam in Kestrel Valley was opened by Governor Hale [1].", QUESTION, passages,
                      embedder)
