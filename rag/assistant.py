@@ -174,6 +174,7 @@ class Assistant:
         allowed = self._allowed(doc_ids, date_from, date_to)
         typed = standalone_query(question, history)
         query = self._spelled(typed)
+        typed, query, allowed, scope = self._scoped(typed, query, allowed)
         timings: dict[str, float] = {}
         t = time.perf_counter()
         answer = self._summary(question, query, k, allowed, timings)
@@ -184,7 +185,7 @@ class Assistant:
         timings["answer"] = (time.perf_counter() - t) * 1e3
         timings["total"] = (time.perf_counter() - started) * 1e3
         return Answer(question=question, text=answer.text, citations=answer.citations,
-                      abstained=answer.abstained, mode="extractive", query=query,
+                      abstained=answer.abstained, mode="extractive", query=query, scope=scope,
                       notice=answer.notice, timings_ms=timings)
 
     def stream(self, question: str, **kwargs) -> Iterator[str | Answer]:
@@ -321,10 +322,12 @@ class Assistant:
             query = query or standalone_query(question, history)
             timings["rewrite"] = (time.perf_counter() - t) * 1e3
         typed, query = query, self._spelled(query)
+        typed, query, allowed, scope = self._scoped(typed, query, allowed)
         summary = self._summary(question, query, k, allowed, timings)
         if summary is not None:   # quoted from the articles: a small model would only recite them
             timings["total"] = (time.perf_counter() - started) * 1e3
-            summary = dataclasses.replace(summary, question=question, query=query, timings_ms=timings,
+            summary = dataclasses.replace(summary, question=question, query=query, scope=scope,
+                                          timings_ms=timings,
                                           usage=generator.usage_of(spent) if spent else {})
             if stream:
                 yield dataclasses.replace(summary, draft=True)
@@ -340,8 +343,8 @@ class Assistant:
             return drafted[0]
 
         if stream:   # the instant answer first, while the model loads and reads
-            yield dataclasses.replace(extractive(), question=question, query=query, draft=True,
-                                      timings_ms={"total": (time.perf_counter() - started) * 1e3})
+            yield dataclasses.replace(extractive(), question=question, query=query, scope=scope,
+                                      draft=True, timings_ms={"total": (time.perf_counter() - started) * 1e3})
         if not s.llm_configured and extractive().text.startswith(DIFFER):
             # the articles disagree: both as they state them, not a small model's pick
             down = "the articles disagree, shown side by side"
@@ -365,7 +368,8 @@ class Assistant:
                     item = self._about_unknown(item, query, answerer, extractive)
                     timings.update(item.timings_ms)
                     timings["total"] = (time.perf_counter() - started) * 1e3
-                    item = dataclasses.replace(item, question=question, query=query, timings_ms=timings)
+                    item = dataclasses.replace(item, question=question, query=query, scope=scope,
+                                               timings_ms=timings)
                 yield item
         finally:
             if hasattr(items, "close"):
@@ -452,6 +456,38 @@ class Assistant:
             sentences = retriever.catalog.sentences(hits)
         timings.update(embed=(t1 - t0) * 1e3, retrieve=(time.perf_counter() - t1) * 1e3)
         return vectors[-1], hits, sentences
+
+    def _scoped(self, typed: str, query: str, allowed: Sequence[str] | None):
+        """A question that names its article ("... according to the Bloomberg-based story?",
+        rag.scope) is asked of that article alone, without the words that name it, when they fit
+        one article clearly. Returns (typed, query, allowed) so narrowed, and that article's title
+        ("" when not scoped)."""
+        from rag.scope import dateline_place, named_article, without
+
+        described = named_article(query)
+        if described is None:
+            return typed, query, allowed, ""
+        with self._lock().reading():
+            retriever = self._open_retriever()
+
+            def scores(words: Sequence[str]) -> dict[str, float]:
+                out: dict[str, float] = {}
+                for cid, score in retriever.lexical.search(words, retriever.lexical.n_chunks, allowed):
+                    doc = cid.rsplit(":", 1)[0]
+                    out[doc] = out.get(doc, 0.0) + score
+                return out
+
+            def datelines() -> dict[str, str]:
+                docs = [d.doc_id for d in retriever.catalog.docs() if allowed is None or d.doc_id in allowed]
+                firsts = retriever.catalog.chunks([f"{doc}:0" for doc in docs])
+                return {cid.rsplit(":", 1)[0]: dateline_place(chunk.text)
+                        for cid, (chunk, _, _) in firsts.items()}
+
+            doc = described.pick(scores, datelines)
+            if doc is None:
+                return typed, query, allowed, ""
+            title = next((t for _, t, _ in retriever.catalog.chunks([f"{doc}:0"]).values()), "") or doc
+        return without(typed, named_article(typed) or described), without(query, described), [doc], title
 
     def _unfiltered(self, query: str, vector, k: int, doc_ids: Sequence[str] | None):
         """For a filtered question, what the whole index holds (hits, sentences), fetched only

@@ -70,6 +70,7 @@ class Answer:
     mode: str = "extractive"
     notice: str = ""              # e.g. "LLM unreachable: answered extractively"
     query: str = ""               # the question as answered: a follow-up resolved, typos read
+    scope: str = ""               # the title of the one article the question named and was asked of
     timings_ms: dict[str, float] = field(default_factory=dict)
     usage: dict[str, float] = field(default_factory=dict)
     draft: bool = False           # the instant extractive answer shown while an LLM writes
@@ -83,6 +84,8 @@ class Answer:
             out["notice"] = self.notice
         if self.query and self.query != self.question:
             out["query"] = self.query
+        if self.scope:
+            out["scope"] = self.scope
         if self.usage:
             out["usage"] = self.usage
         if self.draft:
@@ -98,6 +101,7 @@ class Answer:
                    citations=tuple(Citation.from_dict(c) for c in d.get("citations", ())),
                    abstained=bool(d.get("abstained", False)), mode=str(d.get("mode", "extractive")),
                    notice=str(d.get("notice", "")), query=str(d.get("query", "")),
+                   scope=str(d.get("scope", "")),
                    timings_ms=dict(d.get("timings_ms", {})), usage=dict(d.get("usage", {})),
                    draft=bool(d.get("draft", False)),
                    read=tuple(Citation.from_dict(c) for c in d.get("read", ())))

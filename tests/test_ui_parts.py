@@ -75,6 +75,10 @@ def test_how_the_question_was_read_is_shown_only_when_it_is_not_as_asked():
     same = render.answer_html(Answer(question="What does the law require?", text="A. [1]",
                                      citations=(cite(1),), query="What does the law require?"), 1)
     assert "Read as" not in same
+    scoped = render.answer_html(Answer(question="What did she say, per the Reuters story?", text="A. [1]",
+                                       citations=(cite(1),), query="What did she say?",
+                                       scope="Mayor opens the <new> harbour"), 1)
+    assert "Read as: What did she say? &#40;in&#58; Mayor opens the &#60;new&#62; harbour&#41;" in scoped
 
 
 def test_sources_panel_highlights_exactly_the_cited_span_in_context():

@@ -307,7 +307,8 @@ def _extras(answer: Answer) -> dict:
     d = answer.to_dict()
     return {"citations": d["citations"],
             "rag": {"answer": answer.text, "abstained": answer.abstained, "mode": answer.mode,
-                    "notice": answer.notice, "query": answer.query, "timings_ms": d["timings_ms"]}}
+                    "notice": answer.notice, "query": answer.query, "scope": answer.scope,
+                    "timings_ms": d["timings_ms"]}}
 
 
 def _usage(answer: Answer) -> dict:

@@ -67,7 +67,8 @@ def answer_html(answer: Answer, turn: int) -> str:
     data- and id attributes); the sources panel's passage has the id `src-<turn>-<n>`."""
     parts = []
     if answer.query and answer.query != answer.question:   # a follow-up resolved, a typo read
-        parts.append(f'<div class="rag-query">Read as: {esc(answer.query)}</div>')
+        scope = f" (in: {_short(answer.scope, 60)})" if answer.scope else ""   # one article named
+        parts.append(f'<div class="rag-query">Read as: {esc(answer.query + scope)}</div>')
     if answer.notice:
         parts.append(f'<div class="rag-notice" role="status">&#9888; {esc(answer.notice)}</div>')
     if answer.abstained:
