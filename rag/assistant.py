@@ -458,7 +458,7 @@ class Assistant:
         return vectors[-1], hits, sentences
 
     def _scoped(self, typed: str, query: str, allowed: Sequence[str] | None):
-        """A question that names its article ("... according to the Bloomberg-based story?",
+        """A question that names its article ("... according to the Reuters-based story?",
         rag.scope) is asked of that article alone, without the words that name it, when they fit
         one article clearly. Returns (typed, query, allowed) so narrowed, and that article's title
         ("" when not scoped)."""

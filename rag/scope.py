@@ -1,15 +1,15 @@
-"""Questions that say which article they ask about: "according to the Bloomberg-based story", "in
-the NATO-focused analysis", "per the report citing Reuters", "in the Paris-datelined report",
-"why does the harbour analysis say ...".
+"""Questions that say which article they ask about: "according to the Reuters-based story", "in
+the harbour-focused analysis", "per the report citing AP", "in the Paris-datelined report",
+"why does the budget analysis say ...".
 
 `named_article(question)` finds such a phrase: led by "according to", "in", "per", "from",
 "judging by" or "in the words of", or the subject of "say", "argue" and the like. The words
-before the noun ("Bloomberg-based") and a "citing X", "quoting X", "from X" or "of X" after it
+before the noun ("Reuters-based") and a "citing X", "quoting X", "from X" or "of X" after it
 describe the article; an "on X" or "about X" after it does too, but stays in the question unless
 the phrase is set off by a comma ("what did she say in the interview about the budget?" asks
 about the budget). `Described.pick` chooses the one indexed article the words fit clearly better
 than any other: the one whose text gives them most (summed BM25 over its chunks, so an article
-about NATO beats one that names it once), or whose dateline names the place. No clear winner,
+about the harbour beats one that names it once), or whose dateline names the place. No clear winner,
 and the question is not scoped.
 
 It knows nothing of any corpus: only how people refer to an article.
