@@ -9,8 +9,9 @@ and checks every sentence and citation of the reply (citations.py). What the use
   finds nothing) with a one-line notice naming the cause when nothing the model wrote survives
   verification (invented names, numbers, unsupported claims), when the model gives part of a
   list that the offline answer gives whole, describes its passages ("the passage states
-  that ...") instead of answering, or wrote a sentence no passage supports and what is left once
-  it is cut is not close to the question (unless the offline answer abstains), or when the LLM fails
+  that ...") instead of answering, wrote more sentences that no passage supports than ones that
+  are, or wrote a sentence no passage supports and what is left once it is cut is not close to
+  the question (unless the offline answer abstains), or when the LLM fails
   (unreachable, busy, bad key, timeout, cut stream, malformed reply). An unverified LLM answer
   is never returned.
 It also rewrites a follow-up into a standalone search query. It does not retrieve, and knows
@@ -199,6 +200,9 @@ class GenerativeAnswerer:
         if _PASSAGE.search(plain) and not any(_PASSAGE.search(c.snippet) for c in checked.citations):
             return self.fallback(fallback, "the LLM's answer describes its passages instead of "
                                            "answering", (prompt,), spent, completion)
+        if checked.removed * 2 > checked.claims:
+            return self.fallback(fallback, "most of the LLM's answer was cut, as no source supports it "
+                                           f"({describe(checked.problems)})", (prompt,), spent, completion)
         if checked.removed and not strict and not self._about(question, checked.text, self.thresholds.cut):
             # a sentence no source supports was cut, and what is left is beside the point
             return self.fallback(fallback, "what is left of the LLM's answer once the sentences no source "

@@ -189,6 +189,24 @@ def test_what_is_left_of_a_cut_answer_must_still_be_about_the_question(make_assi
     assert "(unsupported)" in answer.notice or "(name not in source)" in answer.notice
 
 
+def test_an_answer_mostly_cut_for_want_of_support_gives_the_offline_answer(make_assistant, tmp_path,
+                                                                          openai_stub):
+    """What survives of a reply whose sentences mostly fail is a fragment: the offline answer is
+    given instead. One unsupported sentence among supported ones is only cut."""
+    assistant = llm_over(make_assistant, tmp_path, openai_stub)
+    question = "How far will the new tram line in Port Amber run?"
+    true = ["The line will run 14 kilometres from the harbour to the university [{n}].",
+            "Mayor Lena Ostrova said the first trams should run in 2027 [{n}]."]
+    invented = ["Each tram will carry 900 passengers.", "Tickets will cost 4 euros a day."]
+    openai_stub.script(saying(" ".join([true[0], *invented]), "beta"))
+    answer = assistant.ask(question)
+    assert answer.mode == "extractive" and "900" not in answer.text and "4 euros" not in answer.text
+    assert answer.notice.startswith("most of the LLM's answer was cut, as no source supports it"), answer.notice
+    openai_stub.script(saying(" ".join([*true, invented[0]]), "beta"))
+    answer = assistant.ask(question)
+    assert answer.mode == "llm" and "14 kilometres" in answer.text and "900" not in answer.text, answer.notice
+
+
 def test_a_verified_answer_without_the_kind_of_thing_asked_for_gives_the_extractive_one(make_llm,
                                                                                       openai_stub):
     # a how-many question answered with a true, cited sentence that has no number in it
