@@ -19,6 +19,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from index.lexical import LexicalIndex
+from index.records import doc_of
 from rag.errors import IndexCorrupted, IndexMismatch
 
 
@@ -96,10 +97,10 @@ def check(index, *, full: bool = False) -> CheckReport:
             should = catalog.vector_ids(staged=False)
             staged_ids = catalog.vector_ids(staged=True) - should
             for vid in should - have:
-                doc_id = vid.rsplit(":", 1)[0]
+                doc_id = doc_of(vid)
                 report.missing[doc_id] = report.missing.get(doc_id, 0) + 1
             report.orphans = sorted(have - should - staged_ids)
-            report.unstaged = sorted({v.rsplit(":", 1)[0] for v in staged_ids - have})
+            report.unstaged = sorted({doc_of(v) for v in staged_ids - have})
             report.full = True
     if report.store != "ok":
         report.missing = {doc_id: len(ns) for doc_id, (_, n, ns, _) in layout.items() if n > 0}

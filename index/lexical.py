@@ -17,6 +17,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from index.records import doc_of
 from rag.errors import IndexCorrupted
 
 
@@ -25,7 +26,7 @@ class LexicalIndex:
                  vocab: dict[str, int] | None = None) -> None:
         self._bm25, self.ids, self.df, self.generation = bm25, ids, df, generation
         self.vocab = vocab or {}       # the words of five letters or more, and how often each occurs
-        self._doc_of = np.array([cid.rsplit(":", 1)[0] for cid in ids], dtype=object)
+        self._doc_of = np.array([doc_of(cid) for cid in ids], dtype=object)
         self.n_chunks = len(ids)
 
     # -- building ---------------------------------------------------------------------------

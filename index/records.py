@@ -34,6 +34,11 @@ def chunk_id(doc_id: str, n: int) -> str:
     return f"{doc_id}:{n}"
 
 
+def doc_of(chunk_id: str) -> str:
+    """The document a chunk id (or a vector id, "<chunk id>@<version>") belongs to."""
+    return chunk_id.rsplit(":", 1)[0]
+
+
 @dataclass(frozen=True)
 class Span:
     """A sentence (or any passage) of a document, by offsets into its cleaned text."""

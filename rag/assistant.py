@@ -462,6 +462,7 @@ class Assistant:
         rag.scope) is asked of that article alone, without the words that name it, when they fit
         one article clearly. Returns (typed, query, allowed) so narrowed, and that article's title
         ("" when not scoped)."""
+        from index.records import chunk_id, doc_of
         from rag.scope import dateline_place, named_article, without
 
         described = named_article(query)
@@ -473,20 +474,19 @@ class Assistant:
             def scores(words: Sequence[str]) -> dict[str, float]:
                 out: dict[str, float] = {}
                 for cid, score in retriever.lexical.search(words, retriever.lexical.n_chunks, allowed):
-                    doc = cid.rsplit(":", 1)[0]
-                    out[doc] = out.get(doc, 0.0) + score
+                    out[doc_of(cid)] = out.get(doc_of(cid), 0.0) + score
                 return out
 
             def datelines() -> dict[str, str]:
                 docs = [d.doc_id for d in retriever.catalog.docs() if allowed is None or d.doc_id in allowed]
-                firsts = retriever.catalog.chunks([f"{doc}:0" for doc in docs])
-                return {cid.rsplit(":", 1)[0]: dateline_place(chunk.text)
+                firsts = retriever.catalog.chunks([chunk_id(doc, 0) for doc in docs])
+                return {doc_of(cid): dateline_place(chunk.text)
                         for cid, (chunk, _, _) in firsts.items()}
 
             doc = described.pick(scores, datelines)
             if doc is None:
                 return typed, query, allowed, ""
-            title = next((t for _, t, _ in retriever.catalog.chunks([f"{doc}:0"]).values()), "") or doc
+            title = next((t for _, t, _ in retriever.catalog.chunks([chunk_id(doc, 0)]).values()), "") or doc
         return without(typed, named_article(typed) or described), without(query, described), [doc], title
 
     def _unfiltered(self, query: str, vector, k: int, doc_ids: Sequence[str] | None):

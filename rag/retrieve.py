@@ -17,6 +17,7 @@ import numpy as np
 
 from index.catalog import Catalog
 from index.lexical import LexicalIndex
+from index.records import doc_of
 from index.store import ChromaStore
 from index.terms import terms
 from rag.records import Hit
@@ -51,7 +52,7 @@ class HybridRetriever:
         if per_doc:
             dense, lexical = best_per_doc(dense), best_per_doc(lexical)
         fused = fuse(dense, lexical, how=self.fusion, rrf_k=self.rrf_k,
-                     lexical_weight=self.lexical_weight, key=_doc_of if per_doc else None)[:k]
+                     lexical_weight=self.lexical_weight, key=doc_of if per_doc else None)[:k]
         rows = self.catalog.chunks([cid for cid, _ in fused])
         d, lx = dict(dense), dict(lexical)
         return [Hit(chunk_id=cid, doc_id=chunk.doc_id, title=title, date=date, text=chunk.text,
@@ -67,7 +68,7 @@ class HybridRetriever:
         out = []
         for vid, score in found:
             cid, _, version = vid.partition("@")
-            if self.versions.get(_doc_of(cid)) == version:
+            if self.versions.get(doc_of(cid)) == version:
                 out.append((cid, score))
         return out
 
@@ -110,12 +111,9 @@ def best_per_doc(ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
     seen: set[str] = set()
     out = []
     for cid, s in ranked:
-        doc = _doc_of(cid)
+        doc = doc_of(cid)
         if doc not in seen:
             seen.add(doc)
             out.append((cid, s))
     return out
 
-
-def _doc_of(chunk_id: str) -> str:
-    return chunk_id.rsplit(":", 1)[0]
