@@ -1,5 +1,5 @@
 """`rag bench llm`: the LLM's speed on the gold questions, with the evidence prompt and, side by
-side, the same model answering from the chunk-packed prompt.
+side, the same model answering from the chunk-packed prompt, and on the other local runtime.
 
 For each prompt it runs the same questions through `Assistant.stream` (retrieval, the prompt, the
 model, verification: what a user waits for) and records time to the first token, the whole
@@ -19,7 +19,7 @@ import click
 
 from evals import metrics as m
 from evals.perf_common import machine, write_report
-from rag.llm.local import unload_all
+from rag.llm import local, openvino
 
 
 def _one(assistant, q) -> dict:
@@ -68,9 +68,10 @@ def _summary(rows: list[dict]) -> dict:
 @click.command("llm")
 @click.option("--split", type=click.Choice(["dev", "test", "all"]), default="test", show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N questions.")
-@click.option("--prompts", default="evidence,chunks,evidence+repack", show_default=True,
+@click.option("--prompts", default="evidence,chunks,evidence+llama.cpp", show_default=True,
               help="Prompts to compare, in order, each against the first (evidence: the best sentences; "
-                   "chunks: whole chunks; +repack: with llama.cpp's repacked weights, llm_repack=on).")
+                   "chunks: whole chunks; +llama.cpp, +openvino: on that local runtime; +repack: on "
+                   "llama.cpp with its repacked weights, llm_repack=on).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("docs/bench/bench-llm.json"),
               show_default=True)
 @click.pass_context
@@ -89,20 +90,26 @@ def llm(ctx: click.Context, split: str, limit: int | None, prompts: str, out: Pa
     report: dict = {"benchmark": "llm", "split": split, "machine": machine(), "prompts": {}}
     for spec in [p.strip() for p in prompts.split(",") if p.strip()]:
         style, _, variant = spec.partition("+")
-        if variant not in ("", "repack"):
-            raise click.BadParameter(f"{spec!r}: the only variant is +repack", param_hint="--prompts")
-        assistant = assistant_from(ctx, llm_prompt=style, llm_repack="on" if variant == "repack" else None)
+        if variant not in ("", "repack", "llama.cpp", "openvino"):
+            raise click.BadParameter(f"{spec!r}: the variants are +llama.cpp, +openvino and +repack",
+                                     param_hint="--prompts")
+        runtime = "llama.cpp" if variant == "repack" else variant or None
+        assistant = assistant_from(ctx, llm_prompt=style, llm_repack="on" if variant == "repack" else None,
+                                   llm_runtime=runtime)
         if not assistant.docs():
             assistant.ingest()
-        report["llm"] = f"{assistant.llm().model} ({getattr(assistant.llm(), 'threads', '?')} threads)"
+        llm = assistant.llm()
+        label = f"{llm.model} ({getattr(llm, 'threads', '?')} threads, {llm.where})"
+        report.setdefault("llm", label)
         rows = []
         for q in questions:
             rows.append(_one(assistant, q))
             click.echo(f"{spec} {q.id}: first token {rows[-1]['first_token_s']:.1f}s, answer "
                        f"{rows[-1]['answer_s']:.1f}s, {'right' if rows[-1]['correct'] else 'wrong'}", err=True)
-        report["prompts"][spec] = {"summary": _summary(rows), "questions": rows}
-        del assistant                     # one model in the process at a time: see unload_all
-        unload_all()
+        report["prompts"][spec] = {"llm": label, "summary": _summary(rows), "questions": rows}
+        del assistant, llm                # one model in the process at a time: see unload_all
+        local.unload_all()
+        openvino.unload_all()
         gc.collect()
     first, *others = list(report["prompts"])
     a = report["prompts"][first]["summary"]

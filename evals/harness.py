@@ -96,7 +96,7 @@ def _llm_name(assistant) -> str:
     if s.llm_configured:
         return f"server: {s.llm_model}"
     llm = assistant.llm()
-    return f"local: {llm.model} ({llm.threads} threads)"
+    return f"local: {llm.model} ({llm.threads} threads, {llm.where})"
 
 
 def _run_baseline(assistant, questions, support, progress, offset: int) -> list[dict]:

@@ -127,10 +127,13 @@ def llm_tables(r: dict) -> list[str]:
            "| prompt tokens p50 | accuracy | fell back |",
            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     names = {"evidence": "evidence (best sentences, neighbours)", "chunks": "chunk-packed (8 chunks)",
-             "evidence+repack": "evidence, llama.cpp's repacked weights (`llm_repack = on`)"}
+             "evidence+repack": "evidence, llama.cpp's repacked weights (`llm_repack = on`)",
+             "evidence+llama.cpp": "evidence, on llama.cpp (`llm_runtime = llama.cpp`)",
+             "evidence+openvino": "evidence, on OpenVINO (`llm_runtime = openvino`)"}
     for name, block in prompts.items():
         x = block["summary"]
-        out.append(f"| {names.get(name, name)} | {x['first_token_p50_s']} | {x['first_token_p95_s']} | "
+        where = f" ({block['llm']})" if block.get("llm", r["llm"]) != r["llm"] else ""
+        out.append(f"| {names.get(name, name)}{where} | {x['first_token_p50_s']} | {x['first_token_p95_s']} | "
                    f"{x['answer_p50_s']} | {x['answer_p95_s']} | {x['tokens_per_s_p50']} | "
                    f"{x['prompt_tokens_p50']:.0f} | {x['accuracy']:.3f} | {x['fell_back']} |")
     for key, value in r.get("ratios", {}).items():

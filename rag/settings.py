@@ -65,6 +65,9 @@ class Settings:
     # the local LLM (llama.cpp in this process), used when no server is configured:
     # "" = the bundled model, a path = your own GGUF file, "off" = none
     llm_gguf: str = ""
+    # what runs it: "openvino" (fast on CPUs that compute in bf16: AMX, AVX-512 BF16), "llama.cpp",
+    # or "auto" = OpenVINO on such a CPU when installed, else llama.cpp (docs/llm.md)
+    llm_runtime: str = "auto"
     llm_threads: int = 0              # CPU threads for the local model; 0 = every core (1 on a busy machine)
     # "on": llama.cpp repacks the weights for its CPU kernels, which writes faster and reads the
     # prompt slower; our prompts are long and answers short, so "off" answers sooner (docs/llm.md)
@@ -118,6 +121,8 @@ class Settings:
         _check(self.llm_prompt in ("evidence", "chunks"), "llm_prompt", self.llm_prompt,
                'use "evidence" or "chunks"')
         _check(self.llm_threads >= 0, "llm_threads", self.llm_threads, "use >= 0 (0: every core)")
+        _check(self.llm_runtime in ("auto", "openvino", "llama.cpp"), "llm_runtime", self.llm_runtime,
+               'use "auto", "openvino" or "llama.cpp"')
         _check(self.llm_repack in ("on", "off"), "llm_repack", self.llm_repack, 'use "on" or "off"')
         _check(self.llm_busy_wait_s >= 0, "llm_busy_wait_s", self.llm_busy_wait_s, "use >= 0 seconds")
         _check(self.llm_evidence_tokens >= 64, "llm_evidence_tokens", self.llm_evidence_tokens,

@@ -1,7 +1,8 @@
-"""One contract, two backends: the OpenAI-protocol adapter against a real local HTTP server, and
-the local llama.cpp backend running the real tiny SmolLM2-135M GGUF. Both give a whole reply
-with its finish reason and token usage, stream deltas that join to the reply, obey the token
-cap, and stop generating within a second when the reader closes the stream."""
+"""One contract, three backends: the OpenAI-protocol adapter against a real local HTTP server, and
+the two local runtimes (llama.cpp and OpenVINO) running the real tiny SmolLM2-135M GGUF. Each
+gives a whole reply with its finish reason and token usage, streams deltas that join to the
+reply, obeys the token cap, and stops generating within a second when the reader closes the
+stream."""
 
 from __future__ import annotations
 
@@ -15,15 +16,23 @@ from openai_stub import Reply, openai_stub  # noqa: F401  (fixture)
 from rag.errors import LLMUnavailable
 from rag.llm import ChatLLM, Completion
 from rag.llm.local import LocalLLM
+from rag.llm.openvino import OpenVinoLLM
 
 ASK = [{"role": "system", "content": "You are a helpful assistant."},
        {"role": "user", "content": "Describe the four seasons of the year, one after the other, in detail."}]
 LONG = " ".join(f"Word{i}" for i in range(400))
 
 
-@pytest.fixture(scope="module")
-def local():
-    return LocalLLM(smollm2(), threads=2, context=2048)
+def local_llm(runtime: str, cache, **options):
+    """The tiny model on `runtime` ("llama.cpp" or "openvino"), converted into `cache` if need be."""
+    if runtime == "openvino":
+        return OpenVinoLLM(smollm2(), cache, threads=2, context=2048, **options)
+    return LocalLLM(smollm2(), threads=2, context=2048, **options)
+
+
+@pytest.fixture(scope="module", params=["llama.cpp", "openvino"])
+def local(request, tmp_path_factory):
+    return local_llm(request.param, tmp_path_factory.getbasetemp() / "models")
 
 
 @pytest.fixture(params=["remote", "local"])
@@ -93,9 +102,10 @@ def test_the_local_model_stops_while_it_is_still_reading_a_long_prompt(local):
     assert reply.completion_tokens <= 2 and reply.text
 
 
-def test_a_second_question_waits_for_the_local_model_then_hears_it_is_busy(local):
-    impatient = LocalLLM(smollm2(), threads=2, context=2048, busy_wait_s=0.5)   # the same loaded model
-    assert impatient._m is local._m
+def test_a_second_question_waits_for_the_local_model_then_hears_it_is_busy(local, tmp_path_factory):
+    runtime = "openvino" if isinstance(local, OpenVinoLLM) else "llama.cpp"
+    impatient = local_llm(runtime, tmp_path_factory.getbasetemp() / "models", busy_wait_s=0.5)
+    assert impatient._m is local._m       # the same loaded model
     stream = local.stream(ASK, max_tokens=300)
     next(stream)                          # holds the model's one slot
     try:

@@ -14,7 +14,7 @@ from rag import Answer, Assistant
 from rag.errors import ConfigError
 
 Q = "What does US law require?"
-CITED = "Who is Tom Barrack?"        # one the tiny model answers with a citation that holds
+CITED = "Who is the US ambassador to Turkey?"   # the tiny model answers it with a citation that holds, on both runtimes
 
 
 @pytest.fixture
@@ -41,8 +41,8 @@ def test_auto_mode_streams_the_draft_then_the_local_models_verified_answer(local
     assert answer.abstained or answer.citations
 
 
-def test_the_fixed_system_prompt_stays_cached_between_questions(local):
-    assistant = local()
+def test_llama_cpp_keeps_the_fixed_system_prompt_cached_between_questions(local):
+    assistant = local(llm_runtime="llama.cpp")
     first = assistant.ask("Who is Hakan Fidan?")
     second = assistant.ask("Who is Tom Barrack?")
     assert second.usage.get("cached_tokens", 0) >= 40   # the system prompt was not read again
@@ -124,7 +124,7 @@ def test_the_streamed_api_sends_the_draft_first_then_the_local_models_answer(cor
 
 
 def test_repacked_weights_are_a_model_of_their_own_and_both_answer(local):
-    plain, repacked = local().llm(), local(llm_repack="on").llm()
+    plain, repacked = local(llm_runtime="llama.cpp").llm(), local(llm_runtime="llama.cpp", llm_repack="on").llm()
     assert plain._m is not repacked._m                # each layout loaded once, kept apart
     messages = [{"role": "user", "content": "Say the word blue."}]
     assert plain.complete(messages, max_tokens=8).text and repacked.complete(messages, max_tokens=8).text

@@ -24,6 +24,7 @@ def test_precedence_is_defaults_then_file_then_env_then_arguments(tmp_path):
     ({"fusion": "magic"}, "rrf"),
     ({"mode": "telepathy"}, "extractive"),
     ({"llm_repack": "yes"}, '"on" or "off"'),
+    ({"llm_runtime": "cuda"}, '"openvino" or "llama.cpp"'),
 ])
 def test_bad_values_fail_fast_with_the_value_and_the_fix(change, needle):
     with pytest.raises(ConfigError) as err:
