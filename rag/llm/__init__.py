@@ -3,7 +3,7 @@
 - remote.py: any OpenAI-compatible server (OpenAI, vLLM, llama.cpp server, Ollama), over HTTP.
 - local.py: a GGUF model run in this process by llama.cpp (xllamacpp), loaded once per process.
 - openvino.py: the same GGUF run in this process by OpenVINO GenAI: on a CPU that computes in
-  bf16 it reads prompts about four times as fast (`runtime_for` picks it there).
+  bf16 it reads prompts several times as fast (`runtime_for` picks it there; `rag bench llm`).
 - gguf.py: finds the model file: the user's own GGUF, or the bundled one assembled from its
   package chunks into the model cache.
 
@@ -41,7 +41,7 @@ class ChatModel(Protocol):
 
 def runtime_for(settings: "Settings") -> str:
     """"openvino" or "llama.cpp": the setting, or for "auto" OpenVINO where it is installed and
-    the CPU computes in bf16 (there it reads prompts ~4x as fast), else llama.cpp."""
+    the CPU computes in bf16 (there it reads prompts several times as fast), else llama.cpp."""
     if settings.llm_runtime != "auto":
         return settings.llm_runtime
     from rag.llm import openvino
