@@ -132,8 +132,7 @@ def llm_tables(r: dict) -> list[str]:
              "evidence+openvino": "evidence, on OpenVINO (`llm_runtime = openvino`)"}
     for name, block in prompts.items():
         x = block["summary"]
-        where = f" ({block['llm']})" if block.get("llm", r["llm"]) != r["llm"] else ""
-        out.append(f"| {names.get(name, name)}{where} | {x['first_token_p50_s']} | {x['first_token_p95_s']} | "
+        out.append(f"| {names.get(name, name)} | {x['first_token_p50_s']} | {x['first_token_p95_s']} | "
                    f"{x['answer_p50_s']} | {x['answer_p95_s']} | {x['tokens_per_s_p50']} | "
                    f"{x['prompt_tokens_p50']:.0f} | {x['accuracy']:.3f} | {x['fell_back']} |")
     for key, value in r.get("ratios", {}).items():
