@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from rag.llm import runtime_for
+from rag.settings import Settings
+
 ROOT = Path(__file__).resolve().parent.parent
 RAG = Path(sys.executable).parent / "rag"
 MAX_TRACKED_BYTES = 2 * 2**20     # the largest tracked file today is ~0.2 MB (docs/eval/run.json)
@@ -67,9 +70,16 @@ def test_a_first_ingest_and_question_leave_nothing_but_the_home_in_the_working_f
     (model,) = models.glob("all-MiniLM-*")
     assert sorted(f.name for f in model.iterdir()) == ["model-fp32.onnx", "model-int8.bin", "model-int8.xml"]
     # the default answer comes from the bundled local LLM, joined once into the same cache (its
-    # lock file stays; no partial file does)
+    # lock file stays; no partial file does), and on OpenVINO converted once beside it (no
+    # half-written conversion stays)
+    on_openvino = runtime_for(Settings()) == "openvino"
     assert sorted(f.name for f in models.iterdir()) == [
-        ".qwen2.5-coder-1.5b-instruct-q4_k_m.gguf.lock", model.name, "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"]
+        ".qwen2.5-coder-1.5b-instruct-q4_k_m.gguf.lock", model.name,
+        *(["openvino"] if on_openvino else []), "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"]
+    if on_openvino:
+        (converted,) = (models / "openvino").iterdir()
+        assert converted.name.startswith("qwen2.5-coder-1.5b-instruct-q4_k_m-")
+        assert (converted / "openvino_model.xml").is_file() and not (converted / "model.gguf").exists()
     assert "preparing the local LLM (once: joining 22 chunks, 1.1 GB)" in ask.stderr
     # the preparation says what it does and how long it took, on stderr; a second run says nothing
     lines = ingest.stderr.splitlines()

@@ -23,7 +23,7 @@ def test_the_bundled_model_answers_a_test_slice_above_its_floors(corpus_assistan
     done = subprocess.run([str(BIN / "rag"), "--home", str(corpus_assistant.settings.home), "eval",
                            "--mode", "llm", "--split", "test", "--limit", str(LIMIT), "--no-llamaindex",
                            "--json", "--fail-under", "accuracy=0.5",
-                           "--fail-under", "citations_in_gold=0.7"],
+                           "--fail-under", "citations_in_gold=0.6"],
                           capture_output=True, text=True, env=env, timeout=1800)
     assert done.returncode == 0, done.stderr[-2000:]
     record = json.loads(done.stdout)
