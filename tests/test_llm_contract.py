@@ -90,14 +90,14 @@ def test_closing_the_stream_stops_generation_within_a_second(backend, openai_stu
 def test_the_local_model_stops_while_it_is_still_reading_a_long_prompt(local):
     long = [{"role": "user", "content": " ".join(f"item{i}" for i in range(350)) + "\nHow many items?"}]
     started = time.monotonic()
-    stream = local.stream(long, max_tokens=50)     # ~1,300 tokens: seconds to read on 2 cores
+    stream = local.stream(long, max_tokens=50)     # ~1,300 tokens: long to read on 2 cores
     assert next(stream) == ""                      # reading: a chance to stop before any token
     closed = time.monotonic()
     stream.close()
     assert local._m.slot.acquire(timeout=1.0)      # stopped within 1 s: the model's one slot is free
     freed = time.monotonic()
     local._m.slot.release()
-    assert freed - closed < 1.0 and freed - started < 2.0   # the prompt was not read to the end
+    assert freed - closed < 1.0 and freed - started < 2.0   # llama.cpp stops mid-prompt, OpenVINO at its first token
     reply = local.complete(ASK, max_tokens=2)      # and the next question is answered
     assert reply.completion_tokens <= 2 and reply.text
 
