@@ -62,7 +62,7 @@ class Settings:
     max_question_chars: int = 2000
     spelling: str = "on"              # "on": the answerers read a question's typos as indexed words
     max_answer_sentences: int = 4
-    # the local LLM (llama.cpp in this process), used when no server is configured:
+    # the local LLM (run in this process), used when no server is configured:
     # "" = the bundled model, a path = your own GGUF file, "off" = none
     llm_gguf: str = ""
     # what runs it: "openvino" (fast on CPUs that compute in bf16: AMX, AVX-512 BF16), "llama.cpp",

@@ -12,7 +12,8 @@ import pytest
 
 from conftest import smollm2
 from rag.errors import LLMUnavailable
-from rag.llm import runtime_for
+from rag.llm import open_llm, runtime_for
+from rag.llm.local import LocalLLM
 from rag.llm.openvino import OpenVinoLLM, computes_in_bf16, converted
 from rag.settings import Settings
 
@@ -51,8 +52,9 @@ def test_a_prompt_longer_than_the_context_is_a_one_line_error_that_names_the_fix
     assert llm.complete([{"role": "user", "content": "Say blue."}], max_tokens=4).text   # still usable
 
 
-def test_the_runtime_setting_picks_the_backend():
-    assert runtime_for(Settings(llm_runtime="llama.cpp")) == "llama.cpp"
-    assert runtime_for(Settings(llm_runtime="openvino")) == "openvino"
+def test_the_runtime_setting_picks_the_backend(tmp_path):
+    for runtime, backend in (("llama.cpp", LocalLLM), ("openvino", OpenVinoLLM)):
+        settings = Settings(home=tmp_path, llm_gguf=str(smollm2()), llm_threads=2, llm_runtime=runtime)
+        assert runtime_for(settings) == runtime and isinstance(open_llm(settings), backend)
     # auto: OpenVINO exactly where the CPU computes in bf16 (its fast path), else llama.cpp
     assert runtime_for(Settings()) == ("openvino" if computes_in_bf16() else "llama.cpp")
