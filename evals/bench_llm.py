@@ -19,7 +19,7 @@ import click
 
 from evals import metrics as m
 from evals.perf_common import machine, write_report
-from rag.llm import local, openvino
+from rag.llm.local import unload_all
 
 
 def _one(assistant, q) -> dict:
@@ -108,8 +108,7 @@ def llm(ctx: click.Context, split: str, limit: int | None, prompts: str, out: Pa
                        f"{rows[-1]['answer_s']:.1f}s, {'right' if rows[-1]['correct'] else 'wrong'}", err=True)
         report["prompts"][spec] = {"llm": label, "summary": _summary(rows), "questions": rows}
         del assistant, llm                # one model in the process at a time: see unload_all
-        local.unload_all()
-        openvino.unload_all()
+        unload_all()
         gc.collect()
     first, *others = list(report["prompts"])
     a = report["prompts"][first]["summary"]

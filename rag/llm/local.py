@@ -33,7 +33,7 @@ _END = object()
 # it: a step of the bundled 1.5B model takes 1.2-1.3 s on 2 cores; 64 would be under a second but
 # reads about 6% slower (docs/llm.md)
 PROMPT_STEP = 96
-_loaded: dict[tuple, "_Model"] = {}
+_loaded: dict[tuple, object] = {}      # every in-process model of either runtime, by its key
 _loading = threading.Lock()
 
 
@@ -64,9 +64,18 @@ class _Model:
         self.warm_prefix: str | None = None
 
 
+def loaded(key: tuple, load: Callable[[], object]):
+    """The model loaded under `key` in this process, loaded by `load()` the first time."""
+    with _loading:
+        if key not in _loaded:
+            _loaded[key] = load()
+        return _loaded[key]
+
+
 def unload_all() -> None:
-    """Forget every loaded model; each is freed once no LocalLLM holds it. A benchmark comparing
-    settings calls this between them: two llama.cpp instances in one process slow each other."""
+    """Forget every loaded model (llama.cpp and OpenVINO); each is freed once no backend holds it.
+    A benchmark comparing settings calls this between them: two models in one process slow each
+    other."""
     with _loading:
         _loaded.clear()
 
@@ -81,7 +90,32 @@ def threads_for(setting: int) -> int:
         return max(1, min(os.cpu_count() or 1, 8))
 
 
-class LocalLLM:
+class InProcess:
+    """What both in-process runtimes share: `_m`, the loaded model, has a one-question `slot` and
+    the `warm_prefix` it was warmed with."""
+    model: str
+    threads: int
+    busy_wait_s: float
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.model!r}, threads={self.threads})"
+
+    def warm(self, system: str) -> None:
+        """Answer one word after `system` now: llama.cpp keeps the system prompt cached, OpenVINO
+        compiles its kernels, and the first question waits for neither."""
+        if self._m.warm_prefix != system:
+            self.complete([{"role": "system", "content": system}, {"role": "user", "content": "Hi"}],
+                          max_tokens=1)
+            self._m.warm_prefix = system
+
+    def _take_slot(self) -> None:
+        """The model's one slot, waited for at most busy_wait_s; the caller releases it."""
+        if not self._m.slot.acquire(timeout=self.busy_wait_s):
+            raise LLMUnavailable(f"the local model is busy with other questions (waited "
+                                 f"{self.busy_wait_s:g}s): try again in a moment, or use --mode extractive")
+
+
+class LocalLLM(InProcess):
     where = "this process (llama.cpp)"
 
     def __init__(self, path: Path, *, threads: int = 0, context: int = 4096,
@@ -89,11 +123,8 @@ class LocalLLM:
         self.path, self.model = Path(path), Path(path).stem
         self.threads, self.context = threads_for(threads), context
         self.busy_wait_s, self.max_wait_s = busy_wait_s, max_wait_s
-        key = (str(self.path.resolve()), self.threads, self.context, repack)
-        with _loading:
-            if key not in _loaded:
-                _loaded[key] = _Model(self.path, self.threads, self.context, repack)
-            self._m = _loaded[key]
+        self._m = loaded(("llama.cpp", str(self.path.resolve()), self.threads, self.context, repack),
+                         lambda: _Model(self.path, self.threads, self.context, repack))
 
     @classmethod
     def from_settings(cls, settings: "Settings",
@@ -102,16 +133,6 @@ class LocalLLM:
         return cls(path, threads=settings.llm_threads, context=settings.llm_context_window,
                    repack=settings.llm_repack == "on",
                    busy_wait_s=settings.llm_busy_wait_s, max_wait_s=settings.llm_max_wait_s)
-
-    def __repr__(self) -> str:
-        return f"LocalLLM({self.model!r}, threads={self.threads})"
-
-    def warm(self, system: str) -> None:
-        """Read `system` into the slot's cache now, so the first question reuses it."""
-        if self._m.warm_prefix != system:
-            self.complete([{"role": "system", "content": system}, {"role": "user", "content": "Hi"}],
-                          max_tokens=1)
-            self._m.warm_prefix = system
 
     # -- the two calls ------------------------------------------------------------------------
     def complete(self, messages: Sequence[Message], *, max_tokens: int = 256,
@@ -188,12 +209,6 @@ class LocalLLM:
     def _request(self, messages: Sequence[Message], max_tokens: int, temperature: float) -> dict:
         return {"messages": list(messages), "max_tokens": max_tokens, "temperature": temperature,
                 "cache_prompt": True}
-
-    def _take_slot(self) -> None:
-        """The model's one slot, waited for at most busy_wait_s; the caller releases it."""
-        if not self._m.slot.acquire(timeout=self.busy_wait_s):
-            raise LLMUnavailable(f"the local model is busy with other questions (waited "
-                                 f"{self.busy_wait_s:g}s): try again in a moment, or use --mode extractive")
 
 
 def _raise_if_error(reply: dict) -> None:

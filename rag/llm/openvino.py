@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from rag.errors import LLMUnavailable
 from rag.llm import gguf
-from rag.llm.local import threads_for
+from rag.llm.local import InProcess, loaded, threads_for
 from rag.llm.records import Completion, Message
 
 if TYPE_CHECKING:
@@ -37,8 +37,6 @@ LOOKUP_TOKENS = 3       # tokens guessed from the prompt and checked in one step
 LOOKUP_NGRAM = 3        # the longest run of tokens matched against the prompt
 HEARTBEAT_S = 0.25      # while the prompt is read, a "" delta this often: a chance to stop
 _END = object()
-_loaded: dict[tuple, "_Pipeline"] = {}
-_loading = threading.Lock()
 
 
 def installed() -> bool:
@@ -104,13 +102,7 @@ class _Pipeline:
         self.warm_prefix: str | None = None
 
 
-def unload_all() -> None:
-    """Forget every loaded pipeline (a benchmark comparing runtimes calls this between them)."""
-    with _loading:
-        _loaded.clear()
-
-
-class OpenVinoLLM:
+class OpenVinoLLM(InProcess):
     where = "this process (OpenVINO)"
 
     def __init__(self, path: Path, cache: Path, *, threads: int = 0, context: int = 4096,
@@ -120,11 +112,7 @@ class OpenVinoLLM:
         self.threads, self.context = threads_for(threads), context
         self.busy_wait_s, self.max_wait_s = busy_wait_s, max_wait_s
         model_dir = converted(self.path, cache, notify)
-        key = (str(model_dir), self.threads)
-        with _loading:
-            if key not in _loaded:
-                _loaded[key] = _Pipeline(model_dir, self.threads)
-            self._m = _loaded[key]
+        self._m = loaded(("openvino", str(model_dir), self.threads), lambda: _Pipeline(model_dir, self.threads))
 
     @classmethod
     def from_settings(cls, settings: "Settings",
@@ -133,16 +121,6 @@ class OpenVinoLLM:
         return cls(path, settings.models_dir, threads=settings.llm_threads,
                    context=settings.llm_context_window, busy_wait_s=settings.llm_busy_wait_s,
                    max_wait_s=settings.llm_max_wait_s, notify=notify)
-
-    def __repr__(self) -> str:
-        return f"OpenVinoLLM({self.model!r}, threads={self.threads})"
-
-    def warm(self, system: str) -> None:
-        """Compile the model's kernels now (else the first question waits for it)."""
-        if self._m.warm_prefix != system:
-            self.complete([{"role": "system", "content": system}, {"role": "user", "content": "Hi"}],
-                          max_tokens=1)
-            self._m.warm_prefix = system
 
     # -- the two calls ------------------------------------------------------------------------
     def complete(self, messages: Sequence[Message], *, max_tokens: int = 256,
@@ -215,11 +193,6 @@ class OpenVinoLLM:
             raise LLMUnavailable("the question and its sources do not fit the local model's context: "
                                  "raise RAG_LLM_CONTEXT_WINDOW, or lower RAG_LLM_EVIDENCE_TOKENS")
         return prompt
-
-    def _take_slot(self) -> None:
-        if not self._m.slot.acquire(timeout=self.busy_wait_s):
-            raise LLMUnavailable(f"the local model is busy with other questions (waited "
-                                 f"{self.busy_wait_s:g}s): try again in a moment, or use --mode extractive")
 
 
 def _completion(text: str, result, max_tokens: int) -> Completion:
