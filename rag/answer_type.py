@@ -65,6 +65,13 @@ _TIME_WORDS = ("january february march april may june july august september octo
 LIST_ITEM = re.compile(r"^\s*(?:[-•*–]|\d{1,2}[.)])\s+")      # a list item ("- x", "2. x")
 _ITEM_MARKS = re.compile(LIST_ITEM.pattern, re.M)
 
+# "when is X expected to / when will X ...?" asks for a plan or a forecast: a sentence that only
+# dates what already happened ("deliveries began in July 2019") does not answer it
+_FUTURE_ASKED = re.compile(r"^\s*when (?:will|shall|(?:is|are)\b.{0,60}?\b(?:expected|due|scheduled|slated|"
+                           r"set|likely|going|planned) to)\b", re.I)
+_FUTURE = re.compile(r"\b(?:will|would|shall|could|might|(?:is|are|was|were) (?:expected|due|scheduled|slated|"
+                     r"set|likely|going|planned) to|expects?|plans?|planned|upcoming|next|later|soon|"
+                     r"not (?:before|until))\b|\w'll\b", re.I)
 _CALENDAR = frozenset(_TIME_WORDS[:19] + ["today", "yesterday", "tomorrow"]) - {"may"}  # months, weekdays
 _ASKS_DATE = re.compile(r"\b(?:what|which) (?:date|day)\b", re.I)
 # a capitalised word of letters not opening the question or one of its sentences, nor a short
@@ -243,6 +250,8 @@ def supplies(kind: str, sentence: str, question: str) -> bool:
             return True                  # "how long?": "for nearly a decade", "three weeks"
         return any((w.isdigit() and not _YEAR.fullmatch(w)) or w in _NUMBER_WORDS
                    or re.fullmatch(r"\d+(?:st|nd|rd|th)", w) for w in new_words) or "$" in sentence
+    if kind == "time" and _FUTURE_ASKED.search(question) and not _FUTURE.search(sentence):
+        return False
     if kind == "time" and _ASKS_DATE.search(question):   # a date, not "soon" or "a decade ago"
         return any(_YEAR.fullmatch(w) or w in _CALENDAR or re.fullmatch(r"\d{1,2}(?:st|nd|rd|th)?", w)
                    for w in new_words)

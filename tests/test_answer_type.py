@@ -35,6 +35,16 @@ def test_a_question_asking_for_a_date_is_not_answered_by_a_vaguer_time():
     assert supplies("time", "The mayor opened it a decade ago.", "When did the mayor open the bridge?")
 
 
+def test_when_something_is_expected_is_answered_by_a_plan_not_by_a_past_date():
+    q = "When is the ferry line expected to take delivery of its first hydrofoil?"
+    assert not supplies("time", "Deliveries of the barges began in July 2019.", q)
+    assert supplies("time", "The first hydrofoil is expected to arrive in spring 2027.", q)
+    assert supplies("time", "The yard says it will hand over the hydrofoil in March.", q)
+    assert not supplies("time", "The line ran its last barge in 2015.", "When will the line run its new hydrofoil?")
+    # a past question keeps its past answer
+    assert supplies("time", "Deliveries of the barges began in July 2019.", "When did barge deliveries begin?")
+
+
 def test_how_long_is_answered_by_a_span_of_time_not_by_a_year_or_a_model_number():
     q = "Roughly how long has the toll dispute strained the two ports' ties?"
     assert supplies("number", "The toll dispute has strained their ties for nearly a decade.", q)
