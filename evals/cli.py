@@ -62,13 +62,16 @@ def missed(overall: dict, floors: dict[str, float]) -> list[str]:
               help="Ask each question with one typo (two letters of its longest word swapped).")
 @click.option("--no-llamaindex", is_flag=True,
               help="Skip the plain-LlamaIndex baseline row (faster; not recommended for reports).")
+@click.option("--gold-evidence", is_flag=True,
+              help="llm mode: put the sentences holding each question's gold quotes first in the "
+                   "model's evidence. Measures the reading step alone (a ceiling, not a score).")
 @click.option("--fail-under", "floors", multiple=True, metavar="METRIC=VALUE",
               help="Exit 1 when an overall metric is below VALUE (repeatable), e.g. accuracy=0.8.")
 @click.pass_context
 def eval_command(ctx: click.Context, set_path: Path | None, mode: str, split: str, limit: int | None,
                  as_json: bool, out: Path | None,
                  report_dir: Path | None, previous: Path | None, typos: bool, no_llamaindex: bool,
-                 floors: tuple[str, ...]) -> None:
+                 gold_evidence: bool, floors: tuple[str, ...]) -> None:
     """Evaluate answers and retrieval on the gold set's test split (or dev, or all).
 
     \b
@@ -79,6 +82,7 @@ def eval_command(ctx: click.Context, set_path: Path | None, mode: str, split: st
       rag eval --report reports/today --baseline runs/last.json
       rag eval --json --fail-under accuracy=0.8 --fail-under citation_recall=0.9
       rag eval --typos --no-llamaindex            # the same questions, each with a typo
+      rag eval --mode llm --gold-evidence --no-llamaindex   # the model's reading alone
     """
     from tqdm import tqdm
 
@@ -88,6 +92,8 @@ def eval_command(ctx: click.Context, set_path: Path | None, mode: str, split: st
     from rag.cli import assistant_from
     from rag.errors import IndexNotBuilt
 
+    if gold_evidence and mode != "llm":
+        raise click.BadParameter("only an LLM reads evidence: add --mode llm", param_hint="--gold-evidence")
     known = sorted({*PER_QUESTION, "accuracy", "abstain_precision", "abstain_recall"} - {"correct"})
     wanted = parse_floors(floors, known)
     path = set_path or DEFAULT_SET
@@ -108,7 +114,7 @@ def eval_command(ctx: click.Context, set_path: Path | None, mode: str, split: st
         bar.update(done - bar.n)
 
     record = run_eval(assistant, questions, mode=mode, baseline=not no_llamaindex,
-                      set_path=str(path), split=split, progress=progress)
+                      set_path=str(path), split=split, progress=progress, gold_evidence=gold_evidence)
     record["run"]["typos"] = typos
     bar.close()
     if prior:

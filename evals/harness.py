@@ -35,8 +35,10 @@ Progress = Callable[[int, int], None]
 
 def run_eval(assistant, questions: Sequence[GoldQuestion], *, mode: str = "extractive",
              baseline: bool = True, set_path: str = "", split: str = "all",
-             progress: Progress | None = None) -> dict:
-    """In llm mode the same questions are also answered extractively, side by side."""
+             progress: Progress | None = None, gold_evidence: bool = False) -> dict:
+    """In llm mode the same questions are also answered extractively, side by side.
+    `gold_evidence` (llm mode): the sentences holding each question's gold quotes go first in
+    the model's evidence, so the run measures the reading step alone (a ceiling, not a score)."""
     started = time.perf_counter()
     support = m.SupportCheck(assistant.embedder.embed)
     judge = None
@@ -46,13 +48,17 @@ def run_eval(assistant, questions: Sequence[GoldQuestion], *, mode: str = "extra
         judge = LLMJudge.from_settings(assistant.settings)
     results = []
     for i, q in enumerate(questions):
-        results.append(_run_one(assistant, q, mode, support, judge))
+        assistant.rank_evidence = gold_first(q) if gold_evidence and mode == "llm" else None
+        try:
+            results.append(_run_one(assistant, q, mode, support, judge))
+        finally:
+            assistant.rank_evidence = None
         if progress:
             progress(i + 1, len(questions) * (2 if baseline else 1))
     record = {
         "run": {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                 "git_commit": git_commit(), "set": set_path, "split": split, "mode": mode,
-                "questions": len(questions)},
+                "questions": len(questions), "gold_evidence": gold_evidence and mode == "llm"},
         "settings": _settings(assistant.settings),
         "metrics": aggregate(results),
         "questions": results,
@@ -169,6 +175,23 @@ def _score(q: GoldQuestion, hits, answer, support: m.SupportCheck, timings: dict
             "retrieved": ranked, "gold_articles": list(q.articles),
             "metrics": {k: (round(float(v), 4) if isinstance(v, float) else v) for k, v in scores.items()},
             "timings_ms": {k: round(v, 2) for k, v in timings.items()}}
+
+
+def gold_first(q: GoldQuestion):
+    """A reordering of an LLM's evidence sentences: those holding one of `q`'s gold quotes (or
+    part of one, or lying inside one) first, the rest in their own order."""
+    quotes = [(doc, _squash(quote).lower()) for doc, quote in q.quotes.items()]
+
+    def holds(span) -> bool:
+        text = _squash(span.text).lower()
+        return len(text) > 15 and any(
+            span.doc_id == doc and (quote in text or text in quote or quote[:40] in text
+                                    or quote[-40:] in text) for doc, quote in quotes)
+
+    def rank(ranked: list) -> list:
+        return [sp for sp in ranked if holds(sp)] + [sp for sp in ranked if not holds(sp)]
+
+    return rank
 
 
 def _quote_recall(q: GoldQuestion, passages: Sequence[tuple[str, str]]) -> float:

@@ -138,10 +138,15 @@ def _text_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
+def _mode(run: dict) -> str:
+    return run["mode"] + (" with the gold quotes first in its evidence (a ceiling, not a score)"
+                          if run.get("gold_evidence") else "")
+
+
 def terminal_table(record: dict) -> str:
     run = record["run"]
     names = [name for name, _ in _others(record)]
-    parts = [f"gold set: {run['questions']} questions ({run.get('split', 'all')} split), mode {run['mode']}, "
+    parts = [f"gold set: {run['questions']} questions ({run.get('split', 'all')} split), mode {_mode(run)}, "
              f"commit {run['git_commit'][:12]}, {run.get('seconds', 0):.1f}s",
              "",
              _text_table(["metric", run["mode"]] + names, _rows_overall(record)),
@@ -174,7 +179,7 @@ def _sections(record: dict, plots: list[str]) -> list[tuple[str, object]]:
     others = _others(record)
     beside = ", ".join(f"{name}: {_fmt(m['overall'].get('accuracy'))}" for name, m in others)
     low, high = wilson(ours.get("accuracy") or 0.0, ours.get("n") or run["questions"])
-    summary = (f"{run['questions']} questions ({run.get('split', 'all')} split), mode **{run['mode']}**, "
+    summary = (f"{run['questions']} questions ({run.get('split', 'all')} split), mode **{_mode(run)}**, "
                f"commit `{run['git_commit'][:12]}`, {run.get('seconds', 0):.1f} s. Accuracy "
                f"**{_fmt(ours.get('accuracy'))}** (95% interval {low:.2f}-{high:.2f})"
                + (f"; {beside}" if beside else "") + ". " + paired_note(record) + " "

@@ -21,7 +21,7 @@ import time
 import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from rag import offline
 from rag.errors import (BadQuestion, ConfigError, DocumentNotFound, IndexCorrupted, IndexDiverged,
@@ -39,7 +39,10 @@ class Assistant:
         between assistants (anything with `model_id`, `dim` and `embed(texts)`). `on_prepare` is
         called with each step of the embedding model's one-time preparation, when the first ingest
         or question needs it (`index.onnx_export.Preparing`: its step, what it does, its seconds);
-        `notify(message)` hears about the local LLM's (joining its chunks, once)."""
+        `notify(message)` hears about the local LLM's (joining its chunks, once).
+        `rank_evidence`, when set, reorders the sentences an LLM is shown (best first, all of
+        them) before the evidence budget is spent: `rag eval --gold-evidence` puts the gold
+        quotes first with it, to measure what the model reads right when the evidence is right."""
         offline.apply()
         if settings is None:
             settings = Settings.load(**overrides)
@@ -49,6 +52,7 @@ class Assistant:
         self._embedder = embedder
         self._on_prepare = on_prepare
         self.notify = notify
+        self.rank_evidence: Callable[[list], list] | None = None
         self._index = None
         self._view = None          # the catalog state the retriever was opened for
         self._lexical = None
@@ -357,6 +361,8 @@ class Assistant:
             items: Iterator[str | Answer] = iter([answer])
         else:
             ranked = answerer.rank(query, vector, hits, sentences) if s.llm_prompt == "evidence" else ()
+            if ranked and self.rank_evidence:
+                ranked = self.rank_evidence(list(ranked))
             # the local model reads the resolved question: a small model loses "he" and "that" in a
             # conversation it is shown; a server's model reads the conversation itself
             asked, turns = (question, history) if s.llm_configured else (query, ())

@@ -93,3 +93,33 @@ def test_typos_asks_each_question_with_one_typo_and_the_run_says_so(corpus_assis
     asked = [q["question"] for q in run["questions"]]
     typed = [q.question for q in load_gold(small, "all")]
     assert all(a != t and len(a) == len(t) for a, t in zip(asked, typed)), asked
+
+
+def test_gold_evidence_puts_the_gold_quotes_first_in_what_the_llm_reads(corpus_assistant, embedder):
+    """`rag eval --gold-evidence` measures the reading step alone: a gold quote the ranking would
+    leave out of the model's evidence is read when the flag is on, and only then."""
+    from conftest import smollm2
+    from evals.gold import GoldQuestion
+    from evals.harness import run_eval
+    from rag import Assistant
+
+    question = "Who is the US ambassador to Turkey?"
+    assistant = Assistant(home=corpus_assistant.settings.home, embedder=embedder,
+                          llm_gguf=str(smollm2()), llm_threads=2)
+    last = assistant.retrieve(question)[-1]           # the weakest passage retrieved
+    quote = last.text.strip().splitlines()[-1].strip()
+    gold = GoldQuestion(id="g1", type="single_fact", question=question, history=(), answerable=True,
+                        gold_answer="Tom Barrack", key_facts=(("Barrack",),), articles=(last.doc_id,),
+                        quotes={last.doc_id: quote})
+    plain = run_eval(assistant, [gold], mode="llm", baseline=False)
+    first = run_eval(assistant, [gold], mode="llm", baseline=False, gold_evidence=True)
+    assert plain["questions"][0]["metrics"]["read_recall"] == 0.0, quote
+    assert first["questions"][0]["metrics"]["read_recall"] == 1.0, quote
+    assert first["run"]["gold_evidence"] is True and plain["run"]["gold_evidence"] is False
+    assert assistant.rank_evidence is None                # the hook is cleared after the run
+
+
+def test_gold_evidence_needs_llm_mode(corpus_assistant):
+    result = CliRunner().invoke(main, ["--home", str(corpus_assistant.settings.home), "eval",
+                                       "--gold-evidence"])
+    assert result.exit_code == 2 and "add --mode llm" in result.output
