@@ -53,6 +53,8 @@ def sources(root: Path = ROOT) -> dict[str, dict]:
              "eval-llm": load("docs/eval/llm/run.json"), "eval-fresh": load("docs/eval/fresh-q87-q107.json"),
              "eval-docs": load("docs/eval/docs/run.json"),
              "eval-fresh2": load("docs/eval/fresh-q108-q130.json"),
+             "ceiling-test": load("docs/eval/ceiling/test.json"), "ceiling-dev": load("docs/eval/ceiling/dev.json"),
+             "llm-dev": load("docs/eval/ceiling/dev-shipped.json"),
              "scifact": load("docs/scifact-test.json"), "scifact-in_chunk": load("docs/scifact-test-in_chunk.json"),
              "samples": load("docs/samples.json"),
              "typos": load("docs/eval/typos/test.json"), "typos-off": load("docs/eval/typos/test-off.json"),
