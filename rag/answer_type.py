@@ -250,8 +250,9 @@ def supplies(kind: str, sentence: str, question: str) -> bool:
             return True                  # "how long?": "for nearly a decade", "three weeks"
         return any((w.isdigit() and not _YEAR.fullmatch(w)) or w in _NUMBER_WORDS
                    or re.fullmatch(r"\d+(?:st|nd|rd|th)", w) for w in new_words) or "$" in sentence
-    if kind == "time" and _FUTURE_ASKED.search(question) and not _FUTURE.search(sentence):
-        return False
+    if kind == "time" and _FUTURE_ASKED.search(question) and not (_FUTURE.search(sentence)
+                                                                    or _SOON.search(sentence)):
+        return False                     # ("are answered within 5 days" is a rule: it still holds)
     if kind == "time" and _ASKS_DATE.search(question):   # a date, not "soon" or "a decade ago"
         return any(_YEAR.fullmatch(w) or w in _CALENDAR or re.fullmatch(r"\d{1,2}(?:st|nd|rd|th)?", w)
                    for w in new_words)

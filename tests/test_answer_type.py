@@ -40,6 +40,7 @@ def test_when_something_is_expected_is_answered_by_a_plan_not_by_a_past_date():
     assert not supplies("time", "Deliveries of the barges began in July 2019.", q)
     assert supplies("time", "The first hydrofoil is expected to arrive in spring 2027.", q)
     assert supplies("time", "The yard says it will hand over the hydrofoil in March.", q)
+    assert supplies("time", "New hydrofoils are handed over within 6 weeks of an order.", q)   # a rule
     assert not supplies("time", "The line ran its last barge in 2015.", "When will the line run its new hydrofoil?")
     # a past question keeps its past answer
     assert supplies("time", "Deliveries of the barges began in July 2019.", "When did barge deliveries begin?")
