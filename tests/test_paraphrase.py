@@ -72,3 +72,29 @@ def test_closest_finds_the_related_word_not_an_unrelated_one(embedder):
                         ["The sanctions could be removed.", "The orchard grew apples."])
     assert near["penalti"] > far["penalti"] + 0.1
     assert near["scrap"] > far["scrap"] + 0.1
+
+
+TUGBOAT = ("Harbour council argues over tugboat\n\n"
+           "The harbour council argued for hours about who should pay for the tugboat. Councillors asked the "
+           "harbour master why the harbour council needs a tugboat at all. The council will pay for the "
+           "tugboat from the harbour budget, the harbour master said.\n")
+
+
+def test_when_the_k_best_passages_do_not_answer_more_get_a_second_look(make_assistant, tmp_path):
+    # the argument about the tugboat ranks first and gives no price; the price is one passage below
+    from conftest import smollm2
+
+    files = {"harbour.txt": HARBOUR, "orchard.txt": ORCHARD, "tugboat.txt": TUGBOAT}
+    assistant = indexed(make_assistant, tmp_path / "news", files)
+    question = "How much did the harbour council pay for the tugboat?"
+    assert [h.doc_id for h in assistant.retrieve(question, k=1)][0].startswith("tugboat")
+    answer = assistant.ask(question, k=1, mode="extractive")
+    assert not answer.abstained and "$40,000" in answer.text, answer.text
+    assert answer.citations[0].doc_id.startswith("harbour")
+    # a question no passage answers still abstains after the second look
+    assert assistant.ask("What did the mayor say about the new library?", k=1, mode="extractive").abstained
+    # the LLM (the real tiny model) reads the passage the second look found, besides the k best
+    local = make_assistant(llm_gguf=str(smollm2()), llm_threads=2)
+    read = local.ask(question, k=1, mode="llm").read
+    assert any("$40,000" in c.snippet for c in read), read
+    assert any(c.doc_id.startswith("tugboat") for c in read), read
