@@ -16,7 +16,8 @@ The sources (SOURCES) and the commands that write them:
   llm and extractive side by side); `eval-docs`: docs/eval/docs/run.json (`make eval-docs`: the
   documents set, evals/docs); `gold` counts evals/gold.jsonl: `questions`,
   `not_answerable`, `types.TYPE`;
-- `bench-NAME`: docs/bench/bench-NAME.json (`rag bench NAME ...`, commands in BENCHMARKS.md);
+- `bench-NAME`: docs/bench/bench-NAME.json (`rag bench NAME ...`, commands in BENCHMARKS.md),
+  `before/bench-NAME`: docs/bench/before/bench-NAME.json (an earlier version, kept to compare);
 - `scifact`, `scifact-in_chunk`: docs/scifact-test.json and docs/scifact-test-in_chunk.json
   (`rag bench retrieval ... --out`);
 - `samples`: docs/samples.json (`python -m evals.samples`), what the tour's commands print;
@@ -62,6 +63,8 @@ def sources(root: Path = ROOT) -> dict[str, dict]:
              "typos-all-off": load("docs/eval/typos/all-off.json")}
     for path in sorted((root / "docs" / "bench").glob("bench-*.json")):
         found[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+    for path in sorted((root / "docs" / "bench" / "before").glob("bench-*.json")):
+        found[f"before/{path.stem}"] = json.loads(path.read_text(encoding="utf-8"))
     from evals.gold import DEFAULT_SET, load_gold
 
     gold = load_gold(DEFAULT_SET)

@@ -62,12 +62,11 @@ def test_the_recorded_samples_are_what_the_commands_print_today(tmp_path):
 
 def _unprepared(stderr: str) -> str:
     """stderr without the local LLM's one-time preparation (the session's model cache may hold
-    the joined model already, or not), and without the verifier's note on which citations it
-    dropped: the model's runtime differs by CPU (rag.llm.runtime_for), and so may a citation it
-    writes, while the answer printed is the same."""
+    the joined model already, or not), and without the notes on what the verifier made of the
+    model's reply: the model's runtime differs by CPU (rag.llm.runtime_for), and so may a
+    citation it writes, while the answer printed (stdout) is the same."""
     return "\n".join(line for line in stderr.splitlines()
-                     if not line.startswith(("preparing the local LLM", "local LLM ready in ",
-                                             "note: citations checked:")))
+                     if not line.startswith(("preparing the local LLM", "local LLM ready in ", "note: ")))
 
 
 def test_the_shape_of_an_output_keeps_its_words_and_hides_its_numbers():
