@@ -105,6 +105,8 @@ def test_the_local_model_stops_while_it_is_still_reading_a_long_prompt(local):
     freed = time.monotonic()
     local._m.slot.release()
     assert freed - closed < 1.0 + read and freed - started < 2.0 + read
+    reply = local.complete(ASK, max_tokens=2)      # and the next question is answered
+    assert reply.completion_tokens <= 2 and reply.text
 
 
 def test_a_second_question_waits_for_the_local_model_then_hears_it_is_busy(local, tmp_path_factory):
