@@ -441,10 +441,7 @@ class Assistant:
         hits, sentences = list(hits), list(sentences)
         if answer.abstained and not answer.notice and len(hits) >= k:   # not an unknown name
             wider = min(SECOND_LOOK * k, 100)
-            with self._lock().reading():
-                retriever = self._open_retriever()
-                more = retriever.retrieve(query, vector, wider, doc_ids=allowed)
-                found = retriever.catalog.sentences(more)
+            more, found = self._passages(query, vector, wider, allowed)
             second = self._extractive().answer(query, vector, more, found,
                                                unfiltered=self._unfiltered(query, vector, wider, allowed))
             if not second.abstained:
@@ -490,12 +487,17 @@ class Assistant:
         t0 = time.perf_counter()
         vectors = self.embedder.embed([query, meant] if meant and meant != query else [query])
         t1 = time.perf_counter()
-        with self._lock().reading():
-            retriever = self._open_retriever()
-            hits = retriever.retrieve(query, vectors[0], k, doc_ids=doc_ids)
-            sentences = retriever.catalog.sentences(hits)
+        hits, sentences = self._passages(query, vectors[0], k, doc_ids)
         timings.update(embed=(t1 - t0) * 1e3, retrieve=(time.perf_counter() - t1) * 1e3)
         return vectors[-1], hits, sentences
+
+    def _passages(self, query: str, vector, k: int, doc_ids: Sequence[str] | None):
+        """The k best passages (hits) and their stored sentences, read from one published state
+        of the index."""
+        with self._lock().reading():
+            retriever = self._open_retriever()
+            hits = retriever.retrieve(query, vector, k, doc_ids=doc_ids)
+            return hits, retriever.catalog.sentences(hits)
 
     def _scoped(self, typed: str, query: str, allowed: Sequence[str] | None):
         """A question that names its article ("... according to the Reuters-based story?",
@@ -536,12 +538,7 @@ class Assistant:
         if doc_ids is None:
             return None
 
-        def everywhere():
-            with self._lock().reading():
-                retriever = self._open_retriever()
-                hits = retriever.retrieve(query, vector, k)
-                return hits, retriever.catalog.sentences(hits)
-        return everywhere
+        return lambda: self._passages(query, vector, k, None)
 
     def _spelled(self, query: str) -> str:
         """`query` with its typos read as the indexed words they miss by a letter (rag.spelling);
