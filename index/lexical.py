@@ -99,5 +99,5 @@ class LexicalIndex:
                 return []
         n = min(n, self.n_chunks)
         docs, scores = self._bm25.retrieve([list(query_terms)], k=n, show_progress=False,
-                                           weight_mask=mask, n_threads=1)
+                                           weight_mask=mask, n_threads=0)   # 0: no thread pool
         return [(self.ids[i], float(s)) for i, s in zip(docs[0], scores[0]) if s > 0]

@@ -57,13 +57,25 @@ def words(text: str) -> list[str]:
     """Lower-case word tokens, accents folded, designators joined, possessives dropped; no
     stemming. An identifier written with underscores is a word of its own, besides its parts
     ("MAX_RETRIES" -> "max", "retries", "max_retries"): a question naming it finds it alone."""
-    text = _DESIGNATOR.sub(r"\1\2", plain(fold(text)))
-    out = [w.split("'")[0].split("’")[0] for w in _TOKEN.findall(text)]
-    if "_" in text:
-        out += _IDENTIFIER.findall(text)
-    return out
+    return list(_words(text))
 
 
 def terms(text: str) -> list[str]:
     """Stemmed content terms, in order, with repeats (what BM25 indexes)."""
-    return [stem(w) for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    return list(_terms(text))
+
+
+# A question's reading tokenizes the same retrieved sentences many times over: the last few
+# thousand texts are remembered (a warm query spent a fifth of its time here).
+@lru_cache(maxsize=4096)
+def _words(text: str) -> tuple[str, ...]:
+    text = _DESIGNATOR.sub(r"\1\2", plain(fold(text)))
+    out = [w.split("'")[0].split("’")[0] for w in _TOKEN.findall(text)]
+    if "_" in text:
+        out += _IDENTIFIER.findall(text)
+    return tuple(out)
+
+
+@lru_cache(maxsize=4096)
+def _terms(text: str) -> tuple[str, ...]:
+    return tuple(stem(w) for w in _words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit()))

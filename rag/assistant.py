@@ -262,6 +262,8 @@ class Assistant:
         mode = mode or self.settings.mode
         if mode not in ("auto", "extractive", "llm"):
             raise ConfigError(f'mode of {mode!r} is not allowed: use "auto", "extractive" or "llm"')
+        if mode == "extractive":
+            return mode
         s = self.settings
         has_llm = s.llm_configured or local_available(s)
         if mode == "auto":

@@ -22,6 +22,7 @@ import shutil
 import tempfile
 import threading
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
@@ -43,8 +44,9 @@ def installed() -> bool:
     return importlib.util.find_spec("openvino_genai") is not None
 
 
+@lru_cache(maxsize=1)
 def computes_in_bf16() -> bool:
-    """Does OpenVINO run this CPU in bf16 (the fast path: AMX or AVX-512 BF16)?"""
+    """Does OpenVINO run this CPU in bf16 (the fast path: AMX or AVX-512 BF16)? Asked once."""
     try:
         import openvino as ov
 
