@@ -145,9 +145,10 @@ def eval_table(data: dict, root: Path, source: str = "eval") -> str:
     return "\n".join(lines + ([""] + [notes] if notes else []))
 
 
-def llm_table(data: dict, root: Path) -> str:
-    """The local LLM's speed per prompt, from `rag bench llm`."""
-    return "\n".join(perf_tables.llm_tables(data["bench-llm"])).strip()
+def llm_table(data: dict, root: Path, source: str = "bench-llm") -> str:
+    """The local LLM's speed per prompt, from `rag bench llm` (bench-llm-avx2: on a CPU without
+    bf16, where llama.cpp is the default runtime)."""
+    return "\n".join(perf_tables.llm_tables(data[source])).strip()
 
 
 def scifact_table(data: dict, root: Path) -> str:
@@ -184,7 +185,8 @@ def bench_summary(data: dict, root: Path) -> str:
 BLOCKS: dict[str, Callable[[dict, Path], str]] = {
     "tour": tour, "preparation": preparation, "api-reply": api_reply, "eval-table": eval_table, "scifact-table": scifact_table,
     "sentence-vectors-table": sentence_vectors_table, "bench-summary": bench_summary,
-    "llm-table": llm_table, "eval-llm-table": lambda data, root: eval_table(data, root, "eval-llm"),
+    "llm-table": llm_table, "llm-avx2-table": lambda data, root: llm_table(data, root, "bench-llm-avx2"),
+    "eval-llm-table": lambda data, root: eval_table(data, root, "eval-llm"),
 }
 
 

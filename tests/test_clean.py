@@ -103,6 +103,17 @@ def test_an_identifier_with_underscores_is_a_term_of_its_own_besides_its_parts()
     assert words("a _private __init__ x_") == ["a", "private", "init", "x"]
 
 
+def test_remembered_words_are_handed_out_as_copies():
+    from index.terms import terms
+
+    first = words("The kiln fires twice.")
+    first.append("changed")
+    said = terms("The kiln fires twice.")
+    said.clear()
+    assert words("The kiln fires twice.") == ["the", "kiln", "fires", "twice"]
+    assert terms("The kiln fires twice.") == ["kiln", "fire", "twice"]
+
+
 def test_hard_wrapped_paragraphs_are_joined_whatever_the_next_line_starts_with():
     from index.clean import clean
 
