@@ -8,8 +8,8 @@ precision can be queried at another (docs/performance.md has the measured agreem
 
 Texts are batched by length (sorted by word-piece count), so a short text is never padded to the
 length of a long one, in small batches (a budget of padded word pieces, per runtime) that stay
-in the core's cache. Batches run longest first, one single-threaded run per core at a time (a
-lone batch, such as a question, runs spread over the cores on OpenVINO). `embed_spans` also
+in the core's cache. Batches run longest first, one single-threaded run per core at a time (on
+OpenVINO a small job, such as a question, runs spread over the cores instead). `embed_spans` also
 pools the token states of given spans of each text (a sentence read in its chunk's context), in
 the same pass. Nothing is loaded until the first call, so building one is free (ingesting an
 unchanged corpus never loads a model).
@@ -29,6 +29,10 @@ from rag.errors import EmbeddingUnavailable
 
 MODEL = "all-MiniLM-L6-v2"
 MAX_TOKENS = 256
+# Word pieces (padded) up to which a job runs its batches one after another on the question's
+# request (OpenVINO): a question's new words for term expansion, a short upload. The per-core
+# queue that ingest uses is compiled only for larger jobs; compiling it costs ~0.65 s.
+SMALL_JOB = 4096
 
 
 class OnnxEmbedder:
@@ -178,9 +182,10 @@ def _onnxruntime(path: Path, threads: int) -> Runner:
 
 
 def _openvino(path: Path, threads: int) -> Runner:
-    """One batch (a question) runs on one request spread over the cores (the LATENCY hint); more
-    (ingest) run as single-threaded requests, one per core (THROUGHPUT), from a queue fed by one
-    thread that keeps two requests per core in flight, so a core never waits for its next input.
+    """A small job (a question, its words: up to SMALL_JOB word pieces) runs on one request spread
+    over the cores (the LATENCY hint), a batch at a time; larger ones (ingest) run as
+    single-threaded requests, one per core (THROUGHPUT), from a queue fed by one thread that keeps
+    two requests per core in flight, so a core never waits for its next input.
     Each is compiled at its first use; calls queue on a lock. Widths are padded to a multiple of 8
     (masked, so the states of real tokens do not change): OpenVINO prepares each new input shape
     once, and a few shapes keep that off the query path."""
@@ -210,10 +215,12 @@ def _openvino(path: Path, threads: int) -> Runner:
             return request.get_output_tensor(0).data[:, :batches[k][0].shape[1]]
 
         with one_at_a_time:
-            if len(batches) == 1:
+            if sum(batch[0].size for batch in batches) <= SMALL_JOB:
                 request = ready_for("LATENCY")
-                request.infer(inputs(batches[0]))
-                return done(0, states(request, 0))
+                for k, batch in enumerate(batches):
+                    request.infer(inputs(batch))
+                    done(k, states(request, k))
+                return
             queue = ready_for("THROUGHPUT")
             queue.set_callback(lambda request, k: done(k, states(request, k)))
             for k, batch in enumerate(batches):

@@ -124,12 +124,34 @@ def test_two_cores_give_the_same_vectors_as_one(precision):
 
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 def test_a_question_alone_gets_the_vector_it_gets_among_many(onnx_embedders, precision):
-    # a lone batch (a question) and many batches (ingest) run differently: on OpenVINO, one
-    # request over both cores against a queue of one request per core
+    # a small job (a question) and a large one (ingest) run differently: on OpenVINO, one
+    # request over both cores, a batch at a time, against a queue of one request per core
+    from index.embed_onnx import SMALL_JOB
+
     e = onnx_embedders[precision]
-    many = e.embed(TEXTS + [f"filler sentence {i} about tariffs on steel" for i in range(200)])
+    fillers = [f"filler sentence {i} about tariffs on steel" for i in range(SMALL_JOB // 8)]
+    many = e.embed(TEXTS + fillers)
+    few = e.embed(TEXTS + fillers[:40])
     alone = np.stack([e.embed([t])[0] for t in TEXTS])
     assert np.allclose(many[:len(TEXTS)], alone, atol=1e-4)
+    assert np.allclose(few[:len(TEXTS)], alone, atol=1e-4)
+
+
+def test_a_small_job_of_many_batches_needs_no_per_core_queue(monkeypatch):
+    # a question's words for term expansion come in several batches; compiling the per-core
+    # queue that ingest uses would cost a fresh process ~0.65 s on its first such question
+    import openvino
+
+    from index.embed_onnx import OnnxEmbedder
+
+    def no_queue(*args, **kwargs):
+        raise AssertionError("the per-core queue was compiled for a small job")
+
+    monkeypatch.setattr(openvino, "AsyncInferQueue", no_queue)
+    e = OnnxEmbedder(precision="int8", cache=Settings.load().models_dir, batch_size=8, threads=2)
+    words = ["sanctions", "removed", "penalties", "scrapped", "diplomat", "quickly", "soon", "lifted"] * 5
+    vectors = e.embed([f"{w}{i}" for i, w in enumerate(words)])
+    assert vectors.shape == (40, 384) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
 @pytest.mark.parametrize("backend", ["fp32", "int8", "torch"])
