@@ -165,8 +165,11 @@ def test_the_summary_judges_the_local_llm_against_its_targets(tmp_path, first_to
     def summary(first, accuracy):
         return {"summary": {"n": 3, "first_token_p50_s": first, "answer_p50_s": first + 1.0,
                             "accuracy": accuracy}}
-    (tmp_path / "bench-llm.json").write_text(json.dumps({"split": "test", "prompts": {
+    (tmp_path / "bench-llm.json").write_text(json.dumps({"split": "test", "machine": {"cpu": "CPU A"}, "prompts": {
         "evidence": summary(first_token_s, 0.5), "chunks": summary(20.0, 0.6)}}))
+    (tmp_path / "bench-llm-avx2.json").write_text(json.dumps({"split": "test", "machine": {"cpu": "CPU B"},
+                                                              "prompts": {"evidence": summary(9.0, 0.7)}}))
     rows = [r for r in summary_table(tmp_path) if "local LLM" in r]
-    assert rows[0].endswith(f"| {met} |") and f"{first_token_s:.2f} s" in rows[0]
-    assert rows[1] == "| local LLM: no loss of accuracy against the chunk-packed prompt | 0.500 vs 0.600 | **no** |"
+    assert rows[0].endswith(f"| {met} |") and f"{first_token_s:.2f} s" in rows[0] and "(CPU A)" in rows[0]
+    assert rows[1] == "| local LLM: no loss of accuracy against the chunk-packed prompt (CPU A) | 0.500 vs 0.600 | **no** |"
+    assert len(rows) == 3 and "(CPU B) | 9.00 s, 10.00 s" in rows[2] and rows[2].endswith("| **no** |")
