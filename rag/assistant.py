@@ -284,6 +284,12 @@ class Assistant:
                 self._llm = open_llm(self.settings, notify=self.notify)
                 if hasattr(self._llm, "warm") and self.settings.llm_prompt == "evidence":
                     self._llm.warm(EVIDENCE_SYSTEM)
+                # what the first answer would load between its draft and the model's first
+                # token (~0.8 s cold): the answering code and the prompt's token counter
+                from rag.generative import GenerativeAnswerer  # noqa: F401
+                from rag.prompt import Tokens
+
+                Tokens(self._llm.model).count("")
             return self._llm
 
     def _ask_llm(self, question: str, *, history: History = (), k: int | None = None,
