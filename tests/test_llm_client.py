@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -208,3 +210,12 @@ def test_an_html_page_for_a_streamed_request_is_named_so_not_a_cut_stream(llm, o
     openai_stub.script(Reply(raw=page, headers={"Content-Type": "text/html; charset=utf-8"}))
     message, _ = _fails(lambda: llm.stream(MESSAGES))
     assert "text/html" in message and "half-way" not in message
+
+
+def test_opening_the_client_imports_what_the_first_question_would_need():
+    # the first streamed question in a fresh process took 0.5-1.8 s more than the next, all of it
+    # importing openai's resource modules: `rag serve` opens the LLM at start, so it pays there
+    code = ("import sys; from rag.llm import ChatLLM; ChatLLM('http://127.0.0.1:9/v1', 'm'); "
+            "print('openai.resources.chat.completions' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "True", done.stderr[-2000:]

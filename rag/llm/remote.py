@@ -51,6 +51,7 @@ class ChatLLM:
         # the first question does not pay for importing and building it (the key is set per call)
         self._client = openai.OpenAI(base_url=self.base_url, api_key=NO_KEY, max_retries=0,
                                      timeout=self.timeout_s)
+        self._client.chat.completions   # imports openai's resources now (~0.5 s), not on a question
 
     @classmethod
     def from_settings(cls, settings: "Settings") -> "ChatLLM":
