@@ -30,9 +30,9 @@ if TYPE_CHECKING:
 
 _END = object()
 # llama.cpp reads the prompt this many tokens at a time, and between them a stopped stream can end
-# it: a step of the bundled 1.5B model takes ~1.4 s on the 2-core AVX2 machine (96: ~2.1 s, no
-# faster a prompt; 32: ~0.85 s, but 15% slower a prompt; docs/llm.md)
-PROMPT_STEP = 64
+# it: a step of the bundled 1.5B model takes 1.2-1.3 s on 2 cores; 64 would be under a second but
+# reads about 6% slower (docs/llm.md)
+PROMPT_STEP = 96
 _loaded: dict[tuple, object] = {}      # every in-process model of either runtime, by its key
 _loading = threading.Lock()
 
